@@ -1,0 +1,61 @@
+"""The shape of a DNS answer as the record engine sees it, and the resolver Protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class AnswerStatus(StrEnum):
+    RECORDS = "records"
+    NXDOMAIN = "nxdomain"
+    NODATA = "nodata"
+    SERVFAIL = "servfail"
+    TIMEOUT = "timeout"
+
+
+class RType(StrEnum):
+    TXT = "TXT"
+    A = "A"
+    AAAA = "AAAA"
+    MX = "MX"
+    PTR = "PTR"
+    CNAME = "CNAME"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One classified answer.
+
+    ``records`` holds one text per resource record: a TXT record's strings joined with no
+    separator (RFC 7208 3.3, RFC 6376 3.6.2.2), an address for A/AAAA, a host name (lower case,
+    no trailing dot) for MX/PTR/CNAME. MX records are ordered by preference. ``chunks`` keeps
+    the character-strings of each TXT record as published, for diagnostics about splitting.
+    ``cname_chain`` lists the names followed from ``name`` to the owner of the records.
+    """
+
+    name: str
+    rtype: RType
+    status: AnswerStatus
+    records: tuple[str, ...] = ()
+    chunks: tuple[tuple[str, ...], ...] = ()
+    cname_chain: tuple[str, ...] = ()
+    detail: str = ""
+
+    @property
+    def unknown(self) -> bool:
+        """A transient failure: nothing can be concluded about the record."""
+        return self.status in (AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT)
+
+    @property
+    def missing(self) -> bool:
+        """The name or the record type does not exist (an authoritative negative answer)."""
+        return self.status in (AnswerStatus.NXDOMAIN, AnswerStatus.NODATA)
+
+
+class Resolver(Protocol):
+    """What the record engine needs from DNS. Implementations never raise for DNS outcomes:
+    every outcome, including a timeout, comes back as an :class:`Answer`."""
+
+    async def query(self, name: str, rtype: RType) -> Answer: ...

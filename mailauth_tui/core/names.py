@@ -1,0 +1,70 @@
+"""Domain names given by users: validation and the ASCII / Unicode forms (IDNA 2008, UTS 46)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import idna
+
+from mailauth_tui.core.errors import InvalidDomainError
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+@dataclass(frozen=True, slots=True)
+class DomainName:
+    ascii: str  # lower case punycode, no trailing dot: what is asked in DNS
+    unicode: str  # what is shown
+
+    def __str__(self) -> str:
+        return self.ascii
+
+    @property
+    def display(self) -> str:
+        """Both forms when they differ: ``bücher.example (xn--bcher-kva.example)``."""
+        if self.unicode == self.ascii:
+            return self.ascii
+        return f"{self.unicode} ({self.ascii})"
+
+
+def normalize_domain(text: str) -> DomainName:
+    """Validate a user-given domain and return both forms; raise InvalidDomainError."""
+    name = text.strip().rstrip(".")
+    if not name:
+        raise InvalidDomainError("the domain name is empty")
+    if len(name) > 253 * 4:
+        raise InvalidDomainError("the domain name is too long")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name) or " " in name:
+        raise InvalidDomainError(f"{name!r} contains spaces or control characters")
+    try:
+        ascii_name = idna.encode(name, uts46=True, transitional=False).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError) as exc:
+        # Underscore labels (_dmarc, selector._domainkey) are valid DNS but not IDNA: try plain.
+        if name.isascii():
+            ascii_name = name.lower()
+        else:
+            raise InvalidDomainError(f"{name!r} is not a valid domain name: {exc}") from None
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253:
+        raise InvalidDomainError(f"{name!r} is longer than 253 characters")
+    if len(labels) < 2:
+        raise InvalidDomainError(f"{name!r} has no dot: give a full domain such as example.com")
+    for label in labels:
+        if not _LABEL.match(label):
+            raise InvalidDomainError(f"{name!r} has an invalid label {label!r}")
+    if labels[-1].isdigit():
+        raise InvalidDomainError(f"{name!r} looks like an IP address, not a domain")
+    try:
+        unicode_name = idna.decode(ascii_name)
+    except (idna.IDNAError, UnicodeError):
+        unicode_name = ascii_name
+    return DomainName(ascii=ascii_name, unicode=unicode_name)
+
+
+def to_unicode(ascii_name: str) -> str:
+    """The Unicode form of a name for display; the input when it does not decode."""
+    try:
+        return idna.decode(ascii_name)
+    except (idna.IDNAError, UnicodeError):
+        return ascii_name

@@ -1,0 +1,131 @@
+"""Result types shared by every check: statuses, problems and per-record results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Status(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"
+    REVOKED = "revoked"
+    MISSING = "missing"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A diagnostic: a stable ``code`` (for scripts and docs), what is wrong and the exact fix."""
+
+    code: str
+    severity: Severity
+    message: str
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceVerdict:
+    """SPF check_host() result for one configured sending source (an IP address)."""
+
+    source: str
+    result: str  # pass | fail | softfail | neutral | none | permerror | temperror
+
+
+@dataclass(frozen=True, slots=True)
+class SpfResult:
+    status: Status
+    record: str | None = None
+    lookups: int = 0
+    void_lookups: int = 0
+    problems: tuple[Problem, ...] = ()
+    sources: tuple[SourceVerdict, ...] = ()
+    include_authorized: bool | None = None  # None when no include domain was asked for
+
+
+@dataclass(frozen=True, slots=True)
+class DkimResult:
+    selector: str
+    status: Status
+    host: str = ""
+    record: str | None = None
+    key_type: str | None = None
+    key_bits: int | None = None
+    public_key: str | None = None  # the p= value with whitespace removed
+    cname_chain: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DmarcResult:
+    status: Status
+    record: str | None = None
+    policy: str | None = None
+    subdomain_policy: str | None = None
+    effective_policy: str | None = None
+    pct: int | None = None
+    source_domain: str | None = None  # where the record was found
+    org_domain: str | None = None  # RFC 7489 organisational domain (Public Suffix List)
+    treewalk_org_domain: str | None = None  # RFC 9989 organisational domain (DNS tree walk)
+    rua: tuple[str, ...] = ()
+    ruf: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BimiResult:
+    status: Status
+    record: str | None = None
+    logo_url: str | None = None
+    authority_url: str | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DomainReport:
+    """Everything the engine found for one domain."""
+
+    domain: str  # ASCII (punycode) form
+    domain_unicode: str
+    spf: SpfResult
+    dmarc: DmarcResult
+    bimi: BimiResult
+    dkim: tuple[DkimResult, ...] = ()
+    problems: tuple[Problem, ...] = field(default=())  # domain-level problems (not per record)
+
+    @property
+    def all_problems(self) -> tuple[Problem, ...]:
+        out = list(self.problems) + list(self.spf.problems) + list(self.dmarc.problems)
+        for d in self.dkim:
+            out.extend(d.problems)
+        out.extend(self.bimi.problems)
+        return tuple(out)
+
+    @property
+    def valid(self) -> bool:
+        """SPF and DMARC valid, every asked DKIM selector valid, BIMI absent or valid."""
+        return (
+            self.spf.status is Status.VALID
+            and self.dmarc.status is Status.VALID
+            and all(d.status is Status.VALID for d in self.dkim)
+            and self.bimi.status in (Status.VALID, Status.MISSING)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRecord:
+    kind: str  # DKIM | SPF | DMARC
+    host: str  # full owner name, ASCII, no trailing dot
+    rtype: str  # TXT
+    value: str  # the value as one string (what DNS providers' web forms take)
+    chunks: tuple[str, ...]  # the value cut into <= 255-byte character-strings
+    zone_line: str  # `host. 3600 IN TXT "chunk" "chunk"`
+    required: bool
+    note: str = ""  # e.g. "merged with your existing SPF record (4 -> 5 lookups)"
+    already_published: bool = False

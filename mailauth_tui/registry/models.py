@@ -1,0 +1,135 @@
+"""Typed rows and results of the registry. Frozen: a change goes through the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from mailauth_tui.core.results import DomainReport, Problem, PublishRecord
+
+__all__ = ["PublishRecord"]  # re-exported: defined in core, used by the registry
+
+
+class Ownership(StrEnum):
+    PENDING = "pending"  # code sent, not yet entered
+    VERIFIED = "verified"
+    EXPIRED = "expired"  # the code's 15 days are over: resend
+    LOCKED = "locked"  # 5 wrong tries: resend
+
+
+class RecordState(StrEnum):
+    NOT_CHECKED = "not_checked"  # never looked up
+    PENDING = "pending"  # looked up, not (yet) right: publish it
+    VERIFIED = "verified"
+    FAILING = "failing"  # was verified, seen gone or different twice in a row
+    UNKNOWN = "unknown"  # the last look-up failed transiently (timeout, SERVFAIL)
+
+
+class DmarcState(StrEnum):
+    NOT_CHECKED = "not_checked"
+    CONFIGURED = "configured"
+    NOT_CONFIGURED = "not_configured"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DkimKey:
+    selector: str
+    key_type: str  # rsa | ed25519
+    key_bits: int | None
+    public_key: str  # base64, as in p=
+    key_ref: str  # where the key store keeps the private key
+    created_at: datetime
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRow:
+    domain: str  # ASCII (punycode)
+    domain_unicode: str
+    address: str  # the organisation email address that received the code
+    added_by: str
+    added_at: datetime
+    ownership: Ownership
+    code_expires_at: datetime | None = None
+    code_attempts: int = 0  # wrong tries of the current code
+    code_sent_at: datetime | None = None
+    dkim_keys: tuple[DkimKey, ...] = ()
+    dkim_state: RecordState = RecordState.NOT_CHECKED
+    spf_state: RecordState = RecordState.NOT_CHECKED
+    dmarc_state: DmarcState = DmarcState.NOT_CHECKED
+    dmarc_policy: str | None = None  # none | quarantine | reject
+    last_check_at: datetime | None = None
+    next_check_at: datetime | None = None
+    evidence: str = ""  # JSON of the last check (see Registry.evidence)
+
+    @property
+    def verified(self) -> bool:
+        """The sender rule: ownership and DKIM verified (SPF is recommended, shown apart)."""
+        return self.ownership is Ownership.VERIFIED and self.dkim_state is RecordState.VERIFIED
+
+    @property
+    def active_key(self) -> DkimKey | None:
+        return next((k for k in self.dkim_keys if k.active), None)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    at: datetime
+    domain: str
+    actor: str
+    event: str  # added, code_sent, code_ok, code_wrong, locked, check, state, removed, ...
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSent:
+    domain: DomainRow
+    delivered_to: str  # "SMTP smtp.example.com:587" or the Maildir path, for the user
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    ok: bool
+    attempts_left: int
+    message: str
+    domain: DomainRow
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVerdict:
+    kind: str  # DKIM | SPF | DMARC
+    state: str  # a RecordState or DmarcState value
+    found: str | None  # what DNS returned, literally
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOutcome:
+    domain: DomainRow
+    report: DomainReport
+    verdicts: tuple[RecordVerdict, ...]
+    transitions: tuple[str, ...] = ()  # human lines for what changed, also journaled
+
+
+@dataclass(frozen=True, slots=True)
+class SenderDecision:
+    address: str  # the From address to use
+    own_domain: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BulkDecision:
+    allowed: bool
+    reason: str
+    action: str = ""  # what to do to be allowed, e.g. "publish a DMARC record"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportAction:
+    code: str  # waiting_dmarc | waiting_ownership | waiting_dkim | code_expiring | failing ...
+    title: str  # "3 domains waiting for DMARC setup"
+    advice: str
+    domains: tuple[str, ...] = field(default=())
