@@ -1,0 +1,82 @@
+"""The registry's schema, as a list of migrations.
+
+The database's ``PRAGMA user_version`` is the number of migrations applied. A migration is
+appended, never edited: a database made by an older version is brought forward step by step,
+inside one transaction, by whichever process opens it first.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1_initial(conn: sqlite3.Connection) -> None:
+    statements = [
+        """
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )
+        """,
+        # Times are ISO 8601 UTC text with microseconds (fixed width, so they compare as text).
+        """
+        CREATE TABLE domains (
+            domain          TEXT PRIMARY KEY,      -- ASCII (punycode), lower case
+            domain_unicode  TEXT NOT NULL,
+            address         TEXT NOT NULL,
+            added_by        TEXT NOT NULL,
+            added_at        TEXT NOT NULL,
+            ownership       TEXT NOT NULL,
+            code_hash       TEXT,                  -- salted hash only, never the code
+            code_expires_at TEXT,
+            code_attempts   INTEGER NOT NULL DEFAULT 0,
+            code_sent_at    TEXT,
+            dkim_state      TEXT NOT NULL DEFAULT 'not_checked',
+            spf_state       TEXT NOT NULL DEFAULT 'not_checked',
+            dmarc_state     TEXT NOT NULL DEFAULT 'not_checked',
+            dmarc_policy    TEXT,
+            last_check_at   TEXT,
+            next_check_at   TEXT,
+            evidence        TEXT NOT NULL DEFAULT '',
+            -- consecutive looks that found a verified record gone or different
+            dkim_streak     INTEGER NOT NULL DEFAULT 0,
+            spf_streak      INTEGER NOT NULL DEFAULT 0,
+            dmarc_streak    INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX domains_next_check ON domains (next_check_at)",
+        """
+        CREATE TABLE dkim_keys (
+            id          INTEGER PRIMARY KEY,
+            domain      TEXT NOT NULL REFERENCES domains (domain) ON DELETE CASCADE,
+            selector    TEXT NOT NULL,
+            key_type    TEXT NOT NULL,
+            key_bits    INTEGER,
+            public_key  TEXT NOT NULL,
+            key_ref     TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            active      INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (domain, selector)
+        )
+        """,
+        # No foreign key: the journal outlives a removed domain.
+        """
+        CREATE TABLE journal (
+            id      INTEGER PRIMARY KEY,
+            at      TEXT NOT NULL,
+            domain  TEXT NOT NULL,
+            actor   TEXT NOT NULL,
+            event   TEXT NOT NULL,
+            detail  TEXT NOT NULL DEFAULT ''
+        )
+        """,
+        "CREATE INDEX journal_domain ON journal (domain, id)",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial,)

@@ -1,0 +1,314 @@
+"""Settings: a TOML file in the user's config directory, with defaults that work.
+
+Every key is optional. A missing file gives the defaults: mail goes to a Maildir beside the
+database (no mail server needed), DKIM keys are RSA 2048, records are re-checked every 48 hours.
+
+```toml
+system_sender = "noreply@example.com"   # From of mail whose own domain is not verified
+organisation = "Example Ltd"            # named in the verification mail
+recheck_interval_hours = 48
+dmarc_rua = "mailto:dmarc@example.com"  # default: the domain's own registered address
+admins = ["alice", "bob"]               # login names; the registry's creator is always one
+test_environment = false                # accept special-use domains (.test) in addresses
+
+[smtp]                                  # no host: mail is written to the Maildir
+host = "smtp.example.com"
+port = 587                              # default by security: 587 starttls, 465 tls, 25 none
+security = "starttls"                   # starttls | tls | none
+username = "mailer"
+password_env = "MAILAUTH_SMTP_PASSWORD" # the password is read from this variable, never here
+
+[sending]                               # the sources SPF must authorise
+include = "_spf.provider.example"
+ips = ["192.0.2.10", "2001:db8::10"]
+
+[dkim]
+key_type = "rsa"                        # rsa | ed25519
+key_bits = 2048                         # rsa only: 2048, 3072 or 4096
+passphrase_env = "MAILAUTH_KEY_PASSPHRASE"  # encrypt private keys with this variable's value
+
+[paths]                                 # defaults: the platform's user data directory
+data_dir = "~/.local/share/mailauth-tui"
+db = "~/.local/share/mailauth-tui/registry.sqlite3"
+keys = "~/.local/share/mailauth-tui/keys"        # default: beside the database
+maildir = "~/.local/share/mailauth-tui/outbox"   # default: beside the database
+```
+
+The default ``system_sender`` is ``noreply@localhost``: deliberately not a real domain, so that
+nobody sends real mail from a guessed host name; set it to your organisation's address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "mailauth-tui"
+CONFIG_FILE = "config.toml"
+DB_FILE = "registry.sqlite3"
+DEFAULT_SYSTEM_SENDER = "noreply@localhost"
+SECURITY_MODES = ("starttls", "tls", "none")
+DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+KEY_TYPES = ("rsa", "ed25519")
+RSA_SIZES = (2048, 3072, 4096)
+
+
+class SettingsError(ValueError):
+    """The settings file cannot be read or holds a bad value; the message names both."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str | None = None  # None: deliver to the Maildir
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendingSettings:
+    include: str | None = None  # the provider's SPF include domain
+    ips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DkimSettings:
+    key_type: str = "rsa"
+    key_bits: int = 2048
+    passphrase_env: str | None = None
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_data_path(APP_NAME)
+
+
+def default_config_path() -> Path:
+    return platformdirs.user_config_path(APP_NAME) / CONFIG_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    system_sender: str = DEFAULT_SYSTEM_SENDER
+    organisation: str | None = None
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    sending: SendingSettings = field(default_factory=SendingSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
+    recheck_interval_hours: float = 48.0
+    dmarc_rua: str | None = None
+    admins: tuple[str, ...] = ()
+    test_environment: bool = False
+    data_dir: Path = field(default_factory=default_data_dir)
+    db_path: Path | None = None  # None: data_dir / registry.sqlite3
+    keys_path: Path | None = None  # None: beside the database
+    maildir_path: Path | None = None  # None: beside the database
+    source: Path | None = None  # the file these came from, None for pure defaults
+
+    @property
+    def db(self) -> Path:
+        return self.db_path if self.db_path is not None else self.data_dir / DB_FILE
+
+    @property
+    def keys_dir(self) -> Path:
+        # Keys live beside the database they belong to, so `--db` elsewhere takes its keys along.
+        return self.keys_path if self.keys_path is not None else self.db.parent / "keys"
+
+    @property
+    def maildir(self) -> Path:
+        return self.maildir_path if self.maildir_path is not None else self.db.parent / "outbox"
+
+    def with_db(self, db: Path) -> Settings:
+        return replace(self, db_path=db)
+
+
+def load_settings(path: Path | None = None, *, db: Path | None = None) -> Settings:
+    """Read the settings file (the default location when ``path`` is None).
+
+    A missing file gives the defaults; unreadable or invalid TOML and bad values raise
+    :class:`SettingsError` with the file and the key concerned. ``db`` overrides the
+    database path (``--db``).
+    """
+    file = path if path is not None else default_config_path()
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        data: dict[str, Any] = {}
+        source: Path | None = None
+    except OSError as exc:
+        raise SettingsError(f"cannot read {file}: {exc.strerror or exc}") from None
+    else:
+        source = file
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise SettingsError(f"{file} is not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{file} is not valid TOML: {exc}") from None
+    settings = settings_from_mapping(data, where=str(file), source=source)
+    return settings.with_db(db) if db is not None else settings
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], *, where: str = "settings", source: Path | None = None
+) -> Settings:
+    """Build Settings from parsed TOML; raise SettingsError naming the bad key."""
+    r = _Reader(data, where)
+    smtp = _smtp(r.table("smtp"))
+    sending = _sending(r.table("sending"))
+    dkim = _dkim(r.table("dkim"))
+    paths = r.table("paths")
+    data_dir = paths.path("data_dir") or default_data_dir()
+    db_path, keys_path, maildir_path = paths.path("db"), paths.path("keys"), paths.path("maildir")
+    paths.done()
+
+    system_sender = r.string("system_sender") or DEFAULT_SYSTEM_SENDER
+    if "@" not in system_sender or any(c.isspace() for c in system_sender):
+        raise SettingsError(f"{where}: system_sender {system_sender!r} is not an email address")
+    interval = r.number("recheck_interval_hours", 48.0)
+    if not 1 <= interval <= 24 * 365:
+        raise SettingsError(f"{where}: recheck_interval_hours must be between 1 and 8760")
+    admins = r.strings("admins")
+    settings = Settings(
+        system_sender=system_sender,
+        organisation=r.string("organisation"),
+        smtp=smtp,
+        sending=sending,
+        dkim=dkim,
+        recheck_interval_hours=interval,
+        dmarc_rua=r.string("dmarc_rua"),
+        admins=tuple(a.strip() for a in admins if a.strip()),
+        test_environment=r.boolean("test_environment", False),
+        data_dir=data_dir,
+        db_path=db_path,
+        keys_path=keys_path,
+        maildir_path=maildir_path,
+        source=source,
+    )
+    r.done()
+    return settings
+
+
+def _smtp(r: _Reader) -> SmtpSettings:
+    security = (r.string("security") or "starttls").lower()
+    if security not in SECURITY_MODES:
+        raise SettingsError(f"{r.where}.security must be one of {', '.join(SECURITY_MODES)}")
+    port = r.integer("port", DEFAULT_PORTS[security])
+    if not 0 < port < 65536:
+        raise SettingsError(f"{r.where}.port must be between 1 and 65535")
+    out = SmtpSettings(
+        host=r.string("host") or None,
+        port=port,
+        security=security,
+        username=r.string("username") or None,
+        password_env=r.string("password_env") or None,
+    )
+    r.done()
+    return out
+
+
+def _sending(r: _Reader) -> SendingSettings:
+    include = r.string("include") or None
+    ips = r.strings("ips")
+    for ip in ips:
+        try:
+            ipaddress.ip_network(ip, strict=False)
+        except ValueError:
+            raise SettingsError(f"{r.where}.ips: {ip!r} is not an IP address or network") from None
+    r.done()
+    return SendingSettings(include=include, ips=tuple(ips))
+
+
+def _dkim(r: _Reader) -> DkimSettings:
+    key_type = (r.string("key_type") or "rsa").lower()
+    if key_type not in KEY_TYPES:
+        raise SettingsError(f"{r.where}.key_type must be one of {', '.join(KEY_TYPES)}")
+    bits = r.integer("key_bits", 2048)
+    if key_type == "rsa" and bits not in RSA_SIZES:
+        raise SettingsError(
+            f"{r.where}.key_bits must be one of {', '.join(map(str, RSA_SIZES))} "
+            "(RSA keys below 2048 bits are refused)"
+        )
+    out = DkimSettings(
+        key_type=key_type,
+        key_bits=bits if key_type == "rsa" else 256,
+        passphrase_env=r.string("passphrase_env") or None,
+    )
+    r.done()
+    return out
+
+
+class _Reader:
+    """Typed access to one TOML table that remembers which keys were read, so that a
+    misspelt key is an error instead of a silently ignored setting."""
+
+    def __init__(self, data: Mapping[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+        self.seen: set[str] = set()
+
+    def _get(self, key: str) -> Any:
+        self.seen.add(key)
+        return self.data.get(key)
+
+    def table(self, key: str) -> _Reader:
+        value = self._get(key)
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise SettingsError(f"{self.where}: [{key}] must be a table")
+        return _Reader(value, f"{self.where} [{key}]")
+
+    def string(self, key: str) -> str | None:
+        value = self._get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise SettingsError(f"{self.where}: {key} must be a string")
+        return value.strip()
+
+    def strings(self, key: str) -> list[str]:
+        value = self._get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{self.where}: {key} must be a list of strings")
+        return [v.strip() for v in value]
+
+    def number(self, key: str, default: float) -> float:
+        value = self._get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(f"{self.where}: {key} must be a number")
+        return float(value)
+
+    def integer(self, key: str, default: int) -> int:
+        value = self._get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{self.where}: {key} must be a whole number")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise SettingsError(f"{self.where}: {key} must be true or false")
+        return value
+
+    def path(self, key: str) -> Path | None:
+        value = self.string(key)
+        return Path(value).expanduser() if value else None
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise SettingsError(f"{self.where}: unknown setting(s) {', '.join(unknown)}")
