@@ -65,7 +65,7 @@ def test_short_codes_are_refused() -> None:
         "ABCD-EFGH-JK",
         "abcdefghjk",
         " abcd efgh jk ",
-        "\uff21\uff22\uff23\uff24\uff0d\uff25\uff26\uff27\uff28\uff0d\uff2a\uff2b",,  # full width
+        "\uff21\uff22\uff23\uff24\uff0d\uff25\uff26\uff27\uff28\uff0d\uff2a\uff2b",  # full width
         "ab\tcd\u3000efgh\u2013jk",
     ],
 )
