@@ -1,0 +1,172 @@
+"""Everything the registry knows about one domain: states, keys, evidence and journal."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Static
+
+from mailauth_tui.registry.codes import MAX_ATTEMPTS
+from mailauth_tui.registry.models import DkimKey, DomainRow, JournalEntry, Ownership
+from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_message, literal, when
+from mailauth_tui.ui.widgets.badges import badge, policy_text
+
+if TYPE_CHECKING:
+    from mailauth_tui.registry.service import Registry
+
+_MAX_DEPTH = 8  # evidence nesting shown; deeper structure is printed as JSON text
+
+
+def evidence_view(raw: str) -> Table | Text:
+    """The JSON evidence of a check as an indented key / value outline, literally.
+
+    Not JSON (an older row, a hand edit) is shown as the raw text: evidence is never hidden.
+    """
+    if not raw.strip():
+        return Text("no check yet", style="italic")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return literal(raw)
+    rows: list[tuple[Text, Text]] = []
+    _walk(data, 0, rows, None)
+    if not rows:
+        return literal(raw)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(key, value)
+    return grid
+
+
+def _walk(value: Any, depth: int, rows: list[tuple[Text, Text]], key: str | None) -> None:
+    nested = isinstance(value, dict) or (
+        isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
+    )
+    if nested and depth < _MAX_DEPTH:
+        child_depth = depth
+        if key is not None:
+            rows.append((literal("  " * depth + f"{key}:", style="bold"), Text("")))
+            child_depth += 1
+        items = value.items() if isinstance(value, dict) else (("-", v) for v in value)
+        for sub_key, sub in items:
+            _walk(sub, child_depth, rows, str(sub_key))
+        return
+    label = "  " * depth + (f"{key}:" if key is not None else "")
+    rows.append((literal(label), literal(_scalar(value))))
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_scalar(v) for v in value) if value else "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def keys_table(keys: tuple[DkimKey, ...]) -> Table | Text:
+    if not keys:
+        return Text("no DKIM key yet (created with the records)", style="italic")
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+    for column in ("Selector", "Type", "Bits", "Created", "Active"):
+        table.add_column(column, overflow="fold")
+    for key in keys:
+        table.add_row(
+            literal(key.selector),
+            literal(key.key_type),
+            Text(str(key.key_bits) if key.key_bits else "-"),
+            Text(when(key.created_at)),
+            Text("✔ active" if key.active else "retired"),
+        )
+    return table
+
+
+def overview(row: DomainRow) -> Group:
+    domain = literal(row.domain_unicode)
+    if row.domain_unicode != row.domain:
+        domain.append("  in DNS: ", style="dim").append_text(literal(row.domain))
+    ownership = badge(row.ownership.value)
+    if row.ownership is not Ownership.VERIFIED and row.code_expires_at is not None:
+        tries = max(MAX_ATTEMPTS - row.code_attempts, 0)
+        ownership.append(f"  code valid until {when(row.code_expires_at)}, {tries} tries left")
+    dmarc = badge(row.dmarc_state.value)
+    dmarc.append("  ").append_text(literal(policy_text(row.dmarc_state.value, row.dmarc_policy)))
+    added = Text(when(row.added_at) + " by ").append_text(literal(row.added_by))
+    return Group(
+        facts(
+            [
+                ("Domain", domain),
+                ("Address", literal(row.address)),
+                ("Added", added),
+                ("Ownership", ownership),
+                ("DKIM", badge(row.dkim_state.value)),
+                ("SPF", badge(row.spf_state.value)),
+                ("DMARC", dmarc),
+                ("Last check", Text(when(row.last_check_at))),
+                ("Next check", Text(when(row.next_check_at, empty="not scheduled"))),
+            ]
+        ),
+        Text(""),
+        Text("DKIM keys", style="bold"),
+        keys_table(row.dkim_keys),
+    )
+
+
+class DomainDetailScreen(StepModal[None]):
+    """Read-only detail of one domain; escape closes."""
+
+    AUTO_FOCUS = "#detail-body"
+
+    def __init__(self, registry: Registry, domain: str) -> None:
+        super().__init__()
+        self._registry = registry
+        self._domain = domain
+
+    def compose(self) -> ComposeResult:
+        row: DomainRow | None = None
+        journal: list[JournalEntry] = []
+        error = ""
+        try:
+            row = self._registry.get(self._domain)
+            journal = list(self._registry.journal(self._domain))
+        except Exception as exc:  # failure_message logs anything but a RegistryError
+            error = failure_message(exc)
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = literal(f"Domain {row.domain_unicode if row else self._domain}")
+            with VerticalScroll(id="detail-body"):
+                if row is None:
+                    yield Static(literal(f"✘ {error}"), classes="problem")
+                else:
+                    yield Static(overview(row), id="overview")
+                    title = Text(f"Evidence of the last check ({when(row.last_check_at)})")
+                    title.stylize("bold")
+                    yield Static(Group(title, evidence_view(row.evidence)), id="evidence")
+                    yield Static(Text("Journal, newest first", style="bold"))
+                    yield self._journal_table(journal)
+        yield Footer()
+
+    def _journal_table(self, journal: list[JournalEntry]) -> DataTable[Text]:
+        table: DataTable[Text] = DataTable(id="journal", cursor_type="row", zebra_stripes=True)
+        table.add_columns("When", "Who", "Event", "Detail")
+        newest_first = sorted(journal, key=lambda e: e.at, reverse=True)
+        for entry in newest_first:
+            table.add_row(
+                Text(when(entry.at)),
+                literal(entry.actor),
+                literal(entry.event),
+                literal(entry.detail),
+            )
+        if not journal:
+            table.add_row(Text("-"), Text("-"), Text("-"), Text("nothing recorded yet"))
+        return table

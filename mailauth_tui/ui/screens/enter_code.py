@@ -1,0 +1,171 @@
+"""Step 2: the code mailed to the organisation address proves ownership of the domain."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from mailauth_tui.registry.codes import MAX_ATTEMPTS
+from mailauth_tui.registry.models import CodeCheck, CodeSent, DomainRow, Ownership
+from mailauth_tui.ui.screens.modal_base import (
+    StepModal,
+    facts,
+    failure_message,
+    literal,
+    when,
+)
+from mailauth_tui.ui.validators import VerificationCode, code_problem
+from mailauth_tui.ui.widgets.badges import badge
+
+if TYPE_CHECKING:
+    from mailauth_tui.registry.service import Registry
+
+_RESEND_HINT = "press ctrl+r to send a new code (the old one stops working)"
+
+
+def _domain_text(row: DomainRow) -> Text:
+    text = literal(row.domain_unicode)
+    if row.domain_unicode != row.domain:
+        text.append("  (", style="dim").append_text(literal(row.domain)).append(")", style="dim")
+    return text
+
+
+class EnterCodeScreen(StepModal[CodeCheck | None]):
+    """Check the code with ``registry.submit_code``; dismiss with the CodeCheck once ok."""
+
+    AUTO_FOCUS = "#code"
+    BINDINGS = [Binding("ctrl+r", "resend", "Resend code")]
+
+    def __init__(self, registry: Registry, domain: str) -> None:
+        super().__init__()
+        self._registry = registry
+        self._domain = domain
+        self._row: DomainRow | None = None
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = "Prove ownership: enter the code"
+            yield Static("", id="facts")
+            yield Label("Verification code (case, spaces and dashes do not matter)")
+            yield Input(
+                placeholder="ABCD-EFGH-JK",
+                id="code",
+                validators=[VerificationCode()],
+                validate_on=["submitted"],
+                max_length=80,
+            )
+            yield Static("", id="code-problem", classes="problem")
+            yield Static("", id="status")
+            with Horizontal(classes="buttons"):
+                yield Button("Check code", id="check", variant="primary")
+                yield Button("Resend code", id="resend")
+            yield Static(
+                "enter check the code   ctrl+r resend   esc cancel", classes="hint", markup=False
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show("#code-problem", "")
+        self._show("#status", "")
+        try:
+            self._row = self._registry.get(self._domain)
+        except Exception as exc:  # failure_message logs anything but a RegistryError
+            self.step_failed("get", failure_message(exc))
+            return
+        self._render_facts()
+
+    def _render_facts(self) -> None:
+        row = self._row
+        if row is None:
+            return
+        tries_left = max(MAX_ATTEMPTS - row.code_attempts, 0)
+        tries = Text(f"{tries_left} of {MAX_ATTEMPTS}")
+        if tries_left <= 1:
+            tries.stylize("bold red")
+        ownership = badge(row.ownership.value)
+        self.query_one("#facts", Static).update(
+            facts(
+                [
+                    ("Domain", _domain_text(row)),
+                    ("Code sent to", literal(row.address)),
+                    ("Sent at", Text(when(row.code_sent_at, empty="not sent"))),
+                    ("Valid until", Text(when(row.code_expires_at, empty="no code"))),
+                    ("Tries left", tries),
+                    ("Ownership", ownership),
+                ]
+            )
+        )
+        if row.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
+            reason = "too many wrong tries" if row.ownership is Ownership.LOCKED else "expired"
+            self._show("#code-problem", f"✘ this code is {reason}: {_RESEND_HINT}")
+
+    @on(Input.Submitted, "#code")
+    @on(Button.Pressed, "#check")
+    def _check(self) -> None:
+        if self._busy:
+            return
+        value = self.query_one("#code", Input).value
+        problem = code_problem(value)
+        if problem:
+            self._show("#code-problem", f"✘ {problem}")
+            return
+        self._start("⟳ checking the code …")
+        self.run_call(self._registry.submit_code(self._domain, value), "submit", self._domain)
+
+    @on(Button.Pressed, "#resend")
+    def action_resend(self) -> None:
+        if self._busy:
+            return
+        self._start("⟳ sending a new code …")
+        self.run_call(self._registry.resend(self._domain), "resend", self._domain)
+
+    def _start(self, status: str) -> None:
+        self._busy = True
+        self._show("#code-problem", "")
+        self._show("#status", status)
+
+    def _finish(self) -> None:
+        self._busy = False
+        self._show("#status", "")
+
+    def step_done(self, name: str, result: Any) -> None:
+        self._finish()
+        if isinstance(result, CodeCheck):
+            self._row = result.domain
+            self._render_facts()
+            if result.ok:
+                self.dismiss(result)
+                return
+            code = self.query_one("#code", Input)
+            code.value = ""
+            code.focus()
+            message = result.message
+            if result.domain.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
+                message = f"{message}: {_RESEND_HINT}"
+            elif result.attempts_left:
+                message = f"{message} ({result.attempts_left} tries left)"
+            self._show("#code-problem", f"✘ {message}")
+        elif isinstance(result, CodeSent):
+            self._row = result.domain
+            self._render_facts()
+            self._show(
+                "#status",
+                f"✔ a new code was sent to {result.domain.address} ({result.delivered_to})",
+            )
+            self.query_one("#code", Input).focus()
+
+    def step_failed(self, name: str, message: str) -> None:
+        self._finish()
+        self._show("#code-problem", f"✘ {message}")
+
+    def _show(self, selector: str, message: str) -> None:
+        widget = self.query_one(selector, Static)
+        widget.update(literal(message))
+        widget.display = bool(message)

@@ -1,0 +1,198 @@
+"""Step 3: the DNS records to publish (DKIM, SPF, DMARC), each copied with one key, then verify.
+
+A record's value is shown whole and wrapped (a 2048-bit DKIM key is ~400 characters): the user
+reads it here and copies it with a key, so it must never be cut. ``z`` switches to the
+zone-file form (``host. 3600 IN TXT "chunk" "chunk"``, 255-byte strings) for those who edit a
+zone file or a provider's "import zone" box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Footer, Static
+
+from mailauth_tui.core.results import PublishRecord
+from mailauth_tui.registry.models import VerifyOutcome
+from mailauth_tui.ui.clipboard import copy_text
+from mailauth_tui.ui.demo_hooks import DemoHooks
+from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_message, literal
+
+if TYPE_CHECKING:
+    from mailauth_tui.registry.service import Registry
+
+
+class RecordCard(Static, can_focus=True):
+    """One record to publish; focus it to pick the record that ``c`` and ``h`` copy."""
+
+    def __init__(self, record: PublishRecord, number: int) -> None:
+        super().__init__(classes="record-card")
+        self.record = record
+        self.number = number
+        self.zone_form = False
+
+    def on_mount(self) -> None:
+        self.refresh_record()
+
+    def refresh_record(self) -> None:
+        record = self.record
+        head = Text(f"{self.number}  ", style="bold")
+        head.append(record.kind, style="bold")
+        head.append(
+            "  required" if record.required else "  recommended",
+            style="bold" if record.required else "",
+        )
+        if record.already_published:
+            head.append("  ✔ already published", style="green")
+        rows: list[tuple[str, Text]]
+        if self.zone_form:
+            rows = [("Zone line", literal(record.zone_line))]
+        else:
+            rows = [
+                ("Host", literal(record.host)),
+                ("Type", literal(record.rtype)),
+                ("Value", literal(record.value)),
+            ]
+        if record.note:
+            rows.append(("Note", literal(record.note, style="italic")))
+        self.update(Group(head, facts(rows)))
+
+    @property
+    def copy_value(self) -> str:
+        return self.record.zone_line if self.zone_form else self.record.value
+
+
+class RecordsScreen(StepModal[VerifyOutcome | None]):
+    """Show ``registry.records(domain)``; ``v`` verifies and dismisses with the VerifyOutcome."""
+
+    AUTO_FOCUS = ".record-card"
+    BINDINGS = [
+        Binding("1", "copy_value(0)", "Copy value", key_display="1-3"),
+        Binding("2", "copy_value(1)", "Copy value 2", show=False),
+        Binding("3", "copy_value(2)", "Copy value 3", show=False),
+        Binding("c", "copy_value(-1)", "Copy", show=False),
+        Binding("h", "copy_host", "Copy host"),
+        Binding("z", "zone_form", "Zone form"),
+        Binding("p", "publish", "Publish (demo)"),
+        Binding("v", "verify", "Verify"),
+        Binding("down,j", "app.focus_next", "Next", show=False),
+        Binding("up,k", "app.focus_previous", "Previous", show=False),
+    ]
+
+    def __init__(self, registry: Registry, domain: str, demo: DemoHooks | None = None) -> None:
+        super().__init__()
+        self._registry = registry
+        self._domain = domain
+        self._demo = demo
+        self._records: list[PublishRecord] = []
+        self._verifying = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = literal(f"Records to publish for {self._domain}")
+            yield Static("", id="status")
+            yield VerticalScroll(id="record-list", can_focus=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._set_status("⟳ preparing the records …")
+        self.run_call(self._registry.records(self._domain), "records", self._domain)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "publish" and self._demo is None:
+            return False  # a demo-only stand-in for the DNS provider: hidden otherwise
+        if action in {"copy_value", "copy_host", "zone_form", "publish", "verify"}:
+            ready = bool(self._records) and not self._verifying
+            return True if ready else None  # greyed out until the records are there
+        return True
+
+    # -- registry results
+
+    def step_done(self, name: str, result: Any) -> None:
+        if name == "records":
+            self._show_records(list(result))
+        elif name == "verify" and isinstance(result, VerifyOutcome):
+            self.dismiss(result)
+
+    def step_failed(self, name: str, message: str) -> None:
+        self._verifying = False
+        self.refresh_bindings()
+        self._set_status(f"✘ {message}", error=True)
+
+    def _show_records(self, records: Sequence[PublishRecord]) -> None:
+        self._records = list(records)
+        # One line at 80 columns: a first layout racing this update keeps a one-line height.
+        self._set_status("Copy each value (1-3), paste it at your DNS provider, then verify (v).")
+        listing = self.query_one("#record-list", VerticalScroll)
+        listing.mount_all(RecordCard(r, i) for i, r in enumerate(self._records, start=1))
+        listing.call_after_refresh(self._focus_first)
+        self.refresh_bindings()
+
+    def _focus_first(self) -> None:
+        cards = self.query(RecordCard)
+        if cards:
+            cards.first().focus()
+
+    # -- actions
+
+    def _focused_card(self) -> RecordCard | None:
+        focused = self.focused
+        if isinstance(focused, RecordCard):
+            return focused
+        cards = self.query(RecordCard)
+        return cards.first() if cards else None
+
+    def action_copy_value(self, index: int) -> None:
+        cards = list(self.query(RecordCard))
+        if index >= len(cards):
+            self.notify(f"there is no record {index + 1}", severity="warning", markup=False)
+            return
+        card = self._focused_card() if index < 0 else cards[index]
+        if card is None:
+            return
+        card.focus()
+        what = f"{card.record.kind} {'zone line' if card.zone_form else 'value'}"
+        self.notify(copy_text(self.app, card.copy_value, what), markup=False)
+
+    def action_copy_host(self) -> None:
+        card = self._focused_card()
+        if card is None:
+            return
+        message = copy_text(self.app, card.record.host, f"{card.record.kind} host")
+        self.notify(message, markup=False)
+
+    def action_zone_form(self) -> None:
+        for card in self.query(RecordCard):
+            card.zone_form = not card.zone_form
+            card.refresh_record()
+
+    def action_publish(self) -> None:
+        if self._demo is None or not self._records:
+            return
+        try:
+            self._demo.publish(self._records)
+        except Exception as exc:  # failure_message logs anything unexpected
+            self._set_status(f"✘ {failure_message(exc)}", error=True)
+            return
+        self._set_status(
+            f"✔ published {len(self._records)} records into the demo zone: press v to verify"
+        )
+
+    def action_verify(self) -> None:
+        if self._verifying or not self._records:
+            return
+        self._verifying = True
+        self.refresh_bindings()
+        self._set_status("⟳ looking the records up in DNS …")
+        self.run_call(self._registry.verify(self._domain), "verify", self._domain)
+
+    def _set_status(self, message: str, *, error: bool = False) -> None:
+        widget = self.query_one("#status", Static)
+        widget.update(literal(message))
+        widget.set_class(error, "problem")

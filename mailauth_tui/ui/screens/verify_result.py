@@ -1,0 +1,121 @@
+"""Step 4: what DNS returned for each record, what is wrong with it and the exact fix."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Footer, Static
+
+from mailauth_tui.core.results import DomainReport, Problem, Severity
+from mailauth_tui.registry.models import Ownership, RecordVerdict, VerifyOutcome
+from mailauth_tui.ui.screens.modal_base import StepModal, facts, literal
+from mailauth_tui.ui.widgets.badges import badge
+
+_SEVERITY = {
+    Severity.ERROR: ("✘ error", "bold red"),
+    Severity.WARNING: ("⚠ warning", "yellow"),
+    Severity.INFO: ("ℹ info", "cyan"),  # noqa: RUF001 - the information sign is meant
+}
+
+_GOOD_STATES = {"verified", "configured"}
+
+TIPS = (
+    "DNS changes can take from minutes to a day or two to be seen (the old record's TTL and "
+    "your provider's own delay): verify again later. The console re-checks every 48 hours.",
+    "Enter the host exactly as shown. Many DNS providers append your domain to the host "
+    "themselves: there, type only the part before your domain (a doubled domain is reported "
+    "as dkim.zone_doubled).",
+    "Paste the value in one piece. Values over 255 characters are split into quoted strings "
+    "(see the zone-file form with z on the records screen); strings are joined without spaces.",
+    "A domain has exactly one SPF record: merge new senders into it, never add a second one.",
+)
+
+
+def looked_up(kind: str, report: DomainReport) -> str:
+    """The DNS name the verdict of ``kind`` was read from."""
+    if kind == "DKIM" and report.dkim:
+        return report.dkim[0].host or report.domain
+    if kind == "DMARC":
+        return report.dmarc.source_domain or f"_dmarc.{report.domain}"
+    return report.domain
+
+
+def problem_lines(problems: tuple[Problem, ...]) -> list[Text]:
+    lines: list[Text] = []
+    for problem in problems:
+        label, style = _SEVERITY.get(problem.severity, (str(problem.severity), ""))
+        line = Text(label, style=style).append("  ").append_text(literal(problem.message))
+        line.append(f"  [{problem.code}]", style="dim")
+        lines.append(line)
+        if problem.fix:
+            lines.append(Text("   fix: ", style="bold").append_text(literal(problem.fix)))
+    return lines
+
+
+def verdict_view(verdict: RecordVerdict, report: DomainReport) -> RenderableType:
+    head = Text(f"{verdict.kind:<6}", style="bold").append_text(badge(verdict.state))
+    if verdict.found is not None:
+        found = literal(verdict.found)
+    elif verdict.state == "unknown":
+        found = Text("no answer (timeout or SERVFAIL): nothing can be concluded", style="italic")
+    else:
+        found = Text("nothing (no such record: NXDOMAIN or no TXT data)", style="italic")
+    rows = [("Looked up", literal(looked_up(verdict.kind, report))), ("DNS returned", found)]
+    parts: list[RenderableType] = [head, facts(rows)]
+    parts.extend(problem_lines(verdict.problems))
+    return Group(*parts)
+
+
+def overall(outcome: VerifyOutcome) -> Text:
+    """One line: verified, or what to do next, most important first."""
+    row = outcome.domain
+    if row.verified:
+        return Text("✔ domain verified: mail may now be sent from its addresses", "bold green")
+    if row.ownership is not Ownership.VERIFIED:
+        return Text("… not verified yet: prove ownership with the emailed code first", "yellow")
+    todo = [v for v in outcome.verdicts if v.state not in _GOOD_STATES]
+    todo.sort(key=lambda v: (v.kind != "DKIM", v.kind))
+    if not todo:
+        return Text("… not verified yet: verify again in a moment", "yellow")
+    first = todo[0]
+    verb = "wait and verify again:" if first.state == "unknown" else "publish"
+    what = " and ".join(f"the {v.kind} record" for v in todo)
+    if first.state == "unknown":
+        return Text(f"? not verified yet: {verb} DNS did not answer for {what}", "magenta")
+    return Text(f"… not verified yet: {verb} {what}, then verify again", "yellow")
+
+
+class VerifyResultScreen(StepModal[None]):
+    """The result of ``registry.verify``: per record the evidence and the fixes."""
+
+    AUTO_FOCUS = "#result-body"
+    BINDINGS = [Binding("enter", "cancel", "Close", show=False)]
+
+    def __init__(self, outcome: VerifyOutcome) -> None:
+        super().__init__()
+        self._outcome = outcome
+
+    def compose(self) -> ComposeResult:
+        outcome = self._outcome
+        row = outcome.domain
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = literal(f"Verification of {row.domain_unicode}")
+            yield Static(overall(outcome), id="overall")
+            with VerticalScroll(id="result-body"):
+                for verdict in outcome.verdicts:
+                    yield Static(
+                        verdict_view(verdict, outcome.report),
+                        classes=f"verdict verdict-{verdict.kind.lower()}",
+                    )
+                extra = problem_lines(outcome.report.problems)
+                if extra:
+                    yield Static(Group(Text("Domain", style="bold"), *extra), classes="verdict")
+                if outcome.transitions:
+                    changes = [literal(f"• {line}") for line in outcome.transitions]
+                    yield Static(Group(Text("What changed", style="bold"), *changes))
+                tips = [Text("• " + tip) for tip in TIPS]
+                yield Static(Group(Text("Troubleshooting", style="bold"), *tips), id="tips")
+        yield Footer()
