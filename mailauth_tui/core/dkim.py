@@ -1,0 +1,369 @@
+"""DKIM key records (RFC 6376 3.6.1, RFC 8463): parsing, key size and the DNS check."""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass, replace
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from mailauth_tui.core.dns_types import Answer, Resolver, RType
+from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.psl import org_domain
+from mailauth_tui.core.results import DkimResult, Problem, Severity, Status
+from mailauth_tui.core.tagvalue import parse_tag_list, tags_by_name
+from mailauth_tui.core.txt_diagnostics import (
+    escaped_semicolons,
+    find_zone_doubled,
+    glued_chunks,
+    literal_quotes,
+    repaired_value,
+    zone_doubled_problem,
+)
+
+_WS = re.compile(r"[ \t\r\n]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_WORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?|\*")
+# A value that is nothing but a long base64 string: the key pasted without "p=".
+_BARE_KEY = re.compile(r"[A-Za-z0-9+/ \t]{40,}={0,2}")
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+MIN_RSA_BITS = 1024  # RFC 8301 3.2: verifiers MUST NOT accept smaller keys
+GOOD_RSA_BITS = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class DkimRecord:
+    """A parsed DKIM key record. Tag names follow RFC 6376 3.6.1."""
+
+    p: str  # base64 public key, whitespace removed; "" = revoked
+    v: str | None = None  # "DKIM1" when given
+    k: str = "rsa"  # key type, lower case
+    h: tuple[str, ...] = ()  # acceptable hash algorithms; empty = all
+    s: tuple[str, ...] = ("*",)  # service types
+    t: tuple[str, ...] = ()  # flags: y (testing), s (strict i=/d=)
+    n: str | None = None  # notes for humans
+    unknown_tags: tuple[str, ...] = ()
+
+    @property
+    def revoked(self) -> bool:
+        return self.p == ""
+
+    @property
+    def testing(self) -> bool:
+        return "y" in self.t
+
+
+def _colon_list(value: str, pos: int, tag: str) -> tuple[str, ...]:
+    items = tuple(item.strip(" \t\r\n").lower() for item in value.split(":"))
+    for item in items:
+        if not _WORD.fullmatch(item):
+            raise RecordSyntaxError(pos, f"{tag}= must be a ':'-separated list of words: {value!r}")
+    return items
+
+
+def parse_dkim(text: str) -> DkimRecord:
+    """Parse a DKIM key record; raise RecordSyntaxError (``code`` "syntax" or "bad_key")."""
+    tags = parse_tag_list(text)
+    by_name = tags_by_name(tags)
+    v = by_name.get("v")
+    if v is not None:
+        if tags[0].name != "v":
+            raise RecordSyntaxError(v.pos, "v= must be the first tag of a DKIM key record")
+        if v.value != "DKIM1":
+            raise RecordSyntaxError(v.value_pos, f"v= must be exactly DKIM1, not {v.value!r}")
+    p = by_name.get("p")
+    if p is None:
+        raise RecordSyntaxError(len(text), "the record has no p= tag (the public key)")
+    key = _WS.sub("", p.value)
+    if not _BASE64.fullmatch(key) or len(key) % 4:
+        raise RecordSyntaxError(p.value_pos, "p= is not valid base64", code="bad_key")
+    k = by_name.get("k")
+    key_type = k.value.lower() if k is not None else "rsa"
+    if k is not None and not _WORD.fullmatch(key_type):
+        raise RecordSyntaxError(k.value_pos, f"k= must be a key type such as rsa: {k.value!r}")
+    h = by_name.get("h")
+    s = by_name.get("s")
+    t = by_name.get("t")
+    n = by_name.get("n")
+    known = {"v", "p", "k", "h", "s", "t", "n"}
+    return DkimRecord(
+        p=key,
+        v=v.value if v is not None else None,
+        k=key_type,
+        h=_colon_list(h.value, h.value_pos, "h") if h is not None else (),
+        s=_colon_list(s.value, s.value_pos, "s") if s is not None else ("*",),
+        t=_colon_list(t.value, t.value_pos, "t") if t is not None and t.value else (),
+        n=n.value if n is not None else None,
+        unknown_tags=tuple(tag.name for tag in tags if tag.name not in known),
+    )
+
+
+def _decode(key: str) -> bytes:
+    try:
+        return binascii.a2b_base64(key, strict_mode=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RecordSyntaxError(0, f"p= is not valid base64 ({exc})", code="bad_key") from None
+
+
+def key_info(rec: DkimRecord) -> tuple[str, int | None]:
+    """``(key type, bits)``: the RSA modulus size read from the key itself, 256 for Ed25519,
+    None for a revoked key or a key type this code does not know.
+
+    Raise RecordSyntaxError(code="bad_key") when the key data does not hold such a key.
+    """
+    if rec.revoked:
+        return rec.k, None
+    if rec.k == "rsa":
+        der = _decode(rec.p)
+        try:
+            # Accepts SubjectPublicKeyInfo (what RFC 6376 means) and also a bare PKCS#1
+            # RSAPublicKey, which some signers publish and verifiers accept.
+            public = load_der_public_key(der)
+        except (ValueError, UnsupportedAlgorithm):
+            raise RecordSyntaxError(
+                0, "p= does not hold an RSA public key (DER SubjectPublicKeyInfo)", code="bad_key"
+            ) from None
+        if not isinstance(public, RSAPublicKey):
+            raise RecordSyntaxError(
+                0, f"p= holds a {type(public).__name__} key but k=rsa", code="bad_key"
+            )
+        return "rsa", public.key_size
+    if rec.k == "ed25519":
+        raw = _decode(rec.p)
+        if len(raw) == 44 and raw.startswith(_ED25519_SPKI_PREFIX):
+            fixed = binascii.b2a_base64(raw[-32:], newline=False).decode("ascii")
+            raise RecordSyntaxError(
+                0,
+                "p= holds the Ed25519 key wrapped in SubjectPublicKeyInfo; RFC 8463 wants the "
+                f"raw 32-byte key: p={fixed}",
+                code="bad_key",
+            )
+        if len(raw) != 32:
+            raise RecordSyntaxError(
+                0, f"an Ed25519 key is 32 bytes (RFC 8463), p= holds {len(raw)}", code="bad_key"
+            )
+        return "ed25519", 256
+    return rec.k, None
+
+
+def _looks_like_dkim(text: str) -> bool:
+    """Whether a TXT value at a ``_domainkey`` name is meant as a key record (so that a
+    verification token published there does not count, and a broken key record does)."""
+    cleaned = repaired_value(text).strip()
+    if cleaned.startswith("v=DKIM") or _BARE_KEY.fullmatch(cleaned):
+        return True
+    return re.search(r"(?:^|;)\s*p\s*=", cleaned) is not None
+
+
+def _same_key(a: str, b: str) -> bool:
+    a, b = _WS.sub("", a), _WS.sub("", b)
+    if a == b:
+        return True
+    try:
+        return binascii.a2b_base64(a) == binascii.a2b_base64(b)
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _problem(code: str, severity: Severity, message: str, fix: str = "") -> Problem:
+    return Problem(f"dkim.{code}", severity, message, fix)
+
+
+def _syntax_problem(err: RecordSyntaxError, host: str) -> Problem:
+    code = "bad_key" if err.code == "bad_key" else "syntax"
+    return _problem(
+        code,
+        Severity.ERROR,
+        f"the DKIM record at {host} is not valid: {err}",
+        "correct the record so that it reads: v=DKIM1; k=rsa; p=<base64 public key> "
+        "(copy the value shown by the console exactly)",
+    )
+
+
+def _evaluate(
+    text: str, chunks: tuple[str, ...], host: str, expected: str | None
+) -> tuple[Status, DkimRecord | None, str | None, int | None, list[Problem]]:
+    problems: list[Problem] = []
+    for diag in (literal_quotes(text, "dkim"), escaped_semicolons(text, "dkim")):
+        if diag is not None:
+            problems.append(diag)
+    glued = glued_chunks(chunks, "dkim")
+    if glued is not None:
+        problems.append(glued)
+    broken = bool(problems)
+    candidate = repaired_value(text) if broken else text
+    if _BARE_KEY.fullmatch(candidate.strip()):
+        problems.append(
+            _problem(
+                "syntax",
+                Severity.ERROR,
+                f"the record at {host} is a bare key: the tags are missing",
+                f"enter the value as: v=DKIM1; k=rsa; p={_WS.sub('', candidate)}",
+            )
+        )
+        return Status.INVALID, None, None, None, problems
+    try:
+        rec = parse_dkim(candidate)
+    except RecordSyntaxError as err:
+        problems.append(_syntax_problem(err, host))
+        return Status.INVALID, None, None, None, problems
+    if rec.revoked:
+        problems.append(
+            _problem(
+                "revoked",
+                Severity.ERROR,
+                f"the DKIM key at {host} is revoked (empty p=): mail signed with it fails",
+                "publish the current public key in p=, or sign with another selector",
+            )
+        )
+        return Status.REVOKED, rec, rec.k, None, problems
+    status = Status.INVALID if broken else Status.VALID
+    try:
+        key_type, bits = key_info(rec)
+    except RecordSyntaxError as err:
+        problems.append(_syntax_problem(err, host))
+        return Status.INVALID, rec, rec.k, None, problems
+    if key_type == "rsa" and bits is not None:
+        if bits < MIN_RSA_BITS:
+            status = Status.INVALID
+            problems.append(
+                _problem(
+                    "key_too_short",
+                    Severity.ERROR,
+                    f"the RSA key at {host} has {bits} bits; receivers reject keys under "
+                    f"{MIN_RSA_BITS} bits (RFC 8301)",
+                    "generate a 2048-bit key (rotate the DKIM key) and publish it",
+                )
+            )
+        elif bits < GOOD_RSA_BITS:
+            problems.append(
+                _problem(
+                    "key_weak",
+                    Severity.WARNING,
+                    f"the RSA key at {host} has {bits} bits; 2048 bits is the current minimum "
+                    "recommendation",
+                    "rotate to a 2048-bit key",
+                )
+            )
+    elif key_type not in ("rsa", "ed25519"):
+        problems.append(
+            _problem(
+                "unknown_key_type",
+                Severity.WARNING,
+                f"k={rec.k} is not a key type receivers know (rsa, ed25519): they cannot verify",
+                "publish an rsa (or ed25519) key",
+            )
+        )
+    if not ({"email", "*"} & set(rec.s)):
+        status = Status.INVALID
+        problems.append(
+            _problem(
+                "service_type",
+                Severity.ERROR,
+                f"s={':'.join(rec.s)} excludes email: receivers may not use this key for mail",
+                "remove the s= tag (or set s=email)",
+            )
+        )
+    if rec.testing:
+        problems.append(
+            _problem(
+                "testing",
+                Severity.WARNING,
+                "t=y: the domain says it is testing DKIM, so receivers may treat failures as "
+                "if the mail were unsigned",
+                "remove t=y once signing works",
+            )
+        )
+    if rec.h and "sha256" not in rec.h:
+        problems.append(
+            _problem(
+                "sha1_only",
+                Severity.WARNING,
+                f"h={':'.join(rec.h)} does not allow sha256; receivers no longer accept sha1 "
+                "signatures (RFC 8301)",
+                "remove the h= tag (or set h=sha256)",
+            )
+        )
+    if expected is not None and not _same_key(rec.p, expected):
+        status = Status.INVALID
+        problems.append(
+            _problem(
+                "key_mismatch",
+                Severity.ERROR,
+                f"the key published at {host} is not the key this console signs with",
+                f"replace the value at {host} with the DKIM record shown by the console "
+                "(p= must match exactly)",
+            )
+        )
+    return status, rec, key_type, bits, problems
+
+
+async def check_dkim(
+    resolver: Resolver, domain: str, selector: str, expected_public_key: str | None = None
+) -> DkimResult:
+    """Look up ``<selector>._domainkey.<domain>`` and judge the key published there."""
+    domain = domain.strip().rstrip(".").lower()
+    host = f"{selector}._domainkey.{domain}"
+    answer = await resolver.query(host, RType.TXT)
+    blank = DkimResult(
+        selector=selector, status=Status.UNKNOWN, host=host, cname_chain=answer.cname_chain
+    )
+    if answer.unknown:
+        detail = f" ({answer.detail})" if answer.detail else ""
+        problem = _problem(
+            "unknown",
+            Severity.WARNING,
+            f"the DNS lookup of {host} failed ({answer.status}){detail}: the key could not be "
+            "checked",
+            "nothing to change in DNS; check again later",
+        )
+        return replace(blank, problems=(problem,))
+    found = [i for i, text in enumerate(answer.records) if _looks_like_dkim(text)]
+    if not found:
+        problem = await _missing_problem(resolver, domain, host, answer)
+        return replace(blank, status=Status.MISSING, problems=(problem,))
+    if len(found) > 1:
+        problem = _problem(
+            "multiple_records",
+            Severity.ERROR,
+            f"{len(found)} DKIM records are published at {host}; receivers cannot tell which "
+            "key to use",
+            f"delete all but one TXT record at {host} (keep the one shown by the console)",
+        )
+        return replace(blank, status=Status.INVALID, problems=(problem,))
+    index = found[0]
+    text = answer.records[index]
+    chunks = answer.chunks[index] if index < len(answer.chunks) else (text,)
+    status, rec, key_type, bits, problems = _evaluate(text, chunks, host, expected_public_key)
+    return replace(
+        blank,
+        status=status,
+        record=text,
+        key_type=key_type,
+        key_bits=bits,
+        public_key=rec.p if rec is not None else None,
+        problems=tuple(problems),
+    )
+
+
+async def _missing_problem(resolver: Resolver, domain: str, host: str, answer: Answer) -> Problem:
+    # The commonest cause of a "missing" key that the admin did publish: the provider's form
+    # wanted a relative host and appended the zone to the full name typed in.
+    doubled = await find_zone_doubled(
+        resolver, host, (domain, org_domain(domain)), _looks_like_dkim
+    )
+    if doubled is not None:
+        return zone_doubled_problem("dkim", host, doubled[0], doubled[1])
+    other = ""
+    if answer.records:
+        other = f" (the TXT record there is not a DKIM key: {answer.records[0]!r})"
+    return _problem(
+        "missing",
+        Severity.ERROR,
+        f"no DKIM key is published at {host}{other}",
+        f"publish the DKIM TXT record shown by the console at {host}",
+    )
