@@ -1,0 +1,457 @@
+"""DMARC: the record grammar of RFC 7489 / RFC 9989, and check_dmarc's DNS tree walk."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailauth_tui.core.dmarc import (
+    ReportUri,
+    check_dmarc,
+    looks_like_dmarc,
+    parse_dmarc,
+    starts_with_dmarc1,
+    tree_walk_targets,
+)
+from mailauth_tui.core.dns_types import AnswerStatus
+from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.results import DmarcResult, Severity, Status
+from tests.unit.dns_fakes import FakeResolver
+
+
+def codes(result: DmarcResult) -> list[str]:
+    return [p.code for p in result.problems]
+
+
+def problem(result: DmarcResult, code: str) -> tuple[Severity, str, str]:
+    found = [p for p in result.problems if p.code == code]
+    assert len(found) == 1, codes(result)
+    return found[0].severity, found[0].message, found[0].fix
+
+
+GOOD = "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
+
+# ---------------------------------------------------------------------------- parser
+
+
+def test_rfc7489_appendix_b_examples() -> None:
+    b21 = parse_dmarc("v=DMARC1; p=none; rua=mailto:dmarc-feedback@example.com")
+    assert b21.policy == "none" and b21.policy_explicit
+    assert b21.rua == (
+        ReportUri(
+            uri="mailto:dmarc-feedback@example.com",
+            scheme="mailto",
+            address="dmarc-feedback@example.com",
+            domain="example.com",
+        ),
+    )
+    b22 = parse_dmarc(
+        "v=DMARC1; p=none; rua=mailto:dmarc-feedback@example.com; "
+        "ruf=mailto:auth-reports@thirdparty.example.net"
+    )
+    assert [u.domain for u in b22.ruf] == ["thirdparty.example.net"]
+    b23 = parse_dmarc(
+        "v=DMARC1; p=quarantine; rua=mailto:dmarc-feedback@example.com; "
+        "ruf=mailto:auth-reports@thirdparty.example.net; pct=25"
+    )
+    assert (b23.policy, b23.pct) == ("quarantine", 25)
+
+
+def test_rfc7489_uri_list_with_size_limit() -> None:
+    rec = parse_dmarc(
+        "v=DMARC1; p=none; "
+        "rua=mailto:dmarc-feedback@example.com,mailto:tld-test@thirdparty.example.net!10m"
+    )
+    assert [(u.domain, u.max_size) for u in rec.rua] == [
+        ("example.com", None),
+        ("thirdparty.example.net", "10m"),
+    ]
+
+
+def test_defaults() -> None:
+    rec = parse_dmarc("v=DMARC1; p=none")
+    assert rec.subdomain_policy is None and rec.nonexistent_policy is None
+    assert (rec.psd, rec.testing, rec.pct, rec.adkim, rec.aspf) == ("u", False, None, "r", "r")
+    assert (rec.fo, rec.rf, rec.ri, rec.rua, rec.unknown_tags) == (("0",), ("afrf",), None, (), ())
+
+
+def test_every_tag_of_both_rfcs() -> None:
+    rec = parse_dmarc(
+        "v=DMARC1; p=Reject; sp=quarantine; np=reject; psd=n; t=y; pct=100; "
+        "rua=mailto:a@example.com , https://reports.example.net/dmarc; "
+        "ruf=mailto:f@example.com; adkim=s; aspf=s; fo=1:d:s; rf=afrf; ri=86400; "
+    )
+    assert (rec.policy, rec.subdomain_policy, rec.nonexistent_policy) == (
+        "reject",
+        "quarantine",
+        "reject",
+    )
+    assert (rec.psd, rec.testing, rec.pct, rec.adkim, rec.aspf) == ("n", True, 100, "s", "s")
+    assert (rec.fo, rec.rf, rec.ri) == (("1", "d", "s"), ("afrf",), 86400)
+    assert [u.scheme for u in rec.rua] == ["mailto", "https"]
+
+
+def test_tag_names_and_keywords_are_case_insensitive_but_dmarc1_is_not() -> None:
+    assert parse_dmarc("V=DMARC1; P=QUARANTINE; SP=None").subdomain_policy == "none"
+    with pytest.raises(RecordSyntaxError) as info:
+        parse_dmarc("v=dmarc1; p=none")
+    assert info.value.code == "version"
+
+
+def test_missing_p_with_valid_rua_is_none_rfc9989() -> None:
+    rec = parse_dmarc("v=DMARC1; rua=mailto:dmarc@example.com")
+    assert rec.policy == "none" and not rec.policy_explicit
+
+
+def test_unknown_tags_are_kept_not_refused() -> None:
+    assert parse_dmarc("v=DMARC1; p=none; foo=bar; x=1").unknown_tags == ("foo", "x")
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "fragment"),
+    [
+        ("p=none; v=DMARC1", "version", "start with v=DMARC1"),
+        ("v=DMARC2; p=none", "version", "DMARC1"),
+        ("v=DMARC1 p=none", "version", "DMARC1"),
+        ("v=DMARC1", "no_policy", "no p="),
+        ("v=DMARC1; p=rejected", "bad_policy", "none / quarantine / reject"),
+        ("v=DMARC1; p=", "bad_policy", "none / quarantine / reject"),
+        ("v=DMARC1; p=none; sp=block", "bad_policy", "sp="),
+        ("v=DMARC1; p=none; np=maybe", "bad_policy", "np="),
+        ("v=DMARC1; p=none; psd=yes", "syntax", "psd="),
+        ("v=DMARC1; p=none; t=1", "syntax", "t="),
+        ("v=DMARC1; p=none; pct=101", "syntax", "0 to 100"),
+        ("v=DMARC1; p=none; pct=-1", "syntax", "0 to 100"),
+        ("v=DMARC1; p=none; pct=50%", "syntax", "0 to 100"),
+        ("v=DMARC1; p=none; adkim=relaxed", "syntax", "adkim="),
+        ("v=DMARC1; p=none; aspf=x", "syntax", "aspf="),
+        ("v=DMARC1; p=none; fo=2", "syntax", "fo="),
+        ("v=DMARC1; p=none; rf=iodef", "syntax", "rf="),
+        ("v=DMARC1; p=none; ri=daily", "syntax", "ri="),
+        ("v=DMARC1; p=none; rua=dmarc@example.com", "bad_uri", "write mailto:dmarc@example.com"),
+        ("v=DMARC1; p=none; rua=mailto:nobody", "bad_uri", "mailto"),
+        ("v=DMARC1; p=none; rua=mailto:a@example.com!10x", "bad_uri", "size"),
+        ("v=DMARC1; p=none; rua=mailto:a@example.com,", "syntax", "empty entry"),
+        ("v=DMARC1; p=none; p=reject", "duplicate_tag", "twice"),
+        ("v=DMARC1; p=none; P=reject", "duplicate_tag", "twice"),
+    ],
+)
+def test_invalid_records(text: str, code: str, fragment: str) -> None:
+    with pytest.raises(RecordSyntaxError) as info:
+        parse_dmarc(text)
+    assert info.value.code == code
+    assert fragment in info.value.message
+
+
+def test_error_position_points_at_the_bad_uri() -> None:
+    text = "v=DMARC1; p=none; rua=mailto:a@example.com, b@example.com"
+    with pytest.raises(RecordSyntaxError) as info:
+        parse_dmarc(text)
+    assert text[info.value.pos :].lstrip().startswith("b@example.com")
+
+
+def test_record_recognition() -> None:
+    assert starts_with_dmarc1("v=DMARC1; p=none") and starts_with_dmarc1(" v = DMARC1 ")
+    assert not starts_with_dmarc1("v=DMARC1 p=none") and not starts_with_dmarc1("v=dmarc1;")
+    assert looks_like_dmarc('"v=DMARC1; p=none"') and looks_like_dmarc("v=dmarc1 p=none")
+    assert not looks_like_dmarc("v=spf1 -all")
+
+
+# ---------------------------------------------------------------------------- tree walk
+
+
+def test_rfc9989_tree_walk_example_asks_eight_names() -> None:
+    assert tree_walk_targets("a.b.c.d.e.f.g.h.i.j.mail.example.com") == (
+        "a.b.c.d.e.f.g.h.i.j.mail.example.com",
+        "g.h.i.j.mail.example.com",
+        "h.i.j.mail.example.com",
+        "i.j.mail.example.com",
+        "j.mail.example.com",
+        "mail.example.com",
+        "example.com",
+        "com",
+    )
+
+
+def test_short_names_walk_one_label_at_a_time() -> None:
+    assert tree_walk_targets("a.mail.example.com") == (
+        "a.mail.example.com",
+        "mail.example.com",
+        "example.com",
+        "com",
+    )
+    assert len(tree_walk_targets("a.b.c.d.e.f.example.com")) == 8  # 8 labels: parent next
+    assert tree_walk_targets("a.b.c.d.e.f.example.com")[1] == "b.c.d.e.f.example.com"
+
+
+async def test_check_asks_the_rfc9989_walk_names_and_no_more() -> None:
+    dns = FakeResolver()
+    domain = "a.b.c.d.e.f.g.h.i.j.mail.example.com"
+    result = await check_dmarc(dns, domain)
+    assert result.status is Status.MISSING
+    walked = [n for n in dns.asked() if n.startswith("_dmarc.") and not n.endswith(".com.com")]
+    assert walked[:8] == ["_dmarc." + t for t in tree_walk_targets(domain)]
+    assert all(n.startswith("_dmarc.") for n in dns.asked())  # no other look-ups
+
+
+async def test_rfc9989_org_domain_is_the_record_with_fewest_labels() -> None:
+    # RFC 9989: records at mail.example.com and example.com, none at a.mail.example.com or
+    # com: the organisational domain is example.com, whose record applies (sp=).
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.mail.example.com", "v=DMARC1; p=reject; rua=mailto:d@example.com")
+        .txt("_dmarc.example.com", "v=DMARC1; p=none; sp=quarantine; rua=mailto:d@example.com")
+        .txt("a.mail.example.com", "v=spf1 -all")
+    )
+    result = await check_dmarc(dns, "a.mail.example.com")
+    assert result.status is Status.VALID
+    assert result.treewalk_org_domain == "example.com" == result.org_domain
+    assert (result.source_domain, result.policy, result.subdomain_policy) == (
+        "example.com",
+        "none",
+        "quarantine",
+    )
+    assert result.effective_policy == "quarantine"
+    assert "dmarc.inherited" in codes(result)
+
+
+async def test_rfc9989_psd_n_marks_the_org_domain() -> None:
+    dns = FakeResolver().txt(
+        "_dmarc.mail.example.com", "v=DMARC1; p=reject; psd=n; rua=mailto:d@mail.example.com"
+    )
+    result = await check_dmarc(dns, "a.mail.example.com")
+    assert result.treewalk_org_domain == "mail.example.com"
+    assert result.source_domain == "mail.example.com" and result.effective_policy == "reject"
+    # RFC 7489 receivers look at a.mail.example.com, then at the PSL organisational domain
+    # example.com, and find nothing there: the two kinds of receivers apply different records.
+    severity, message, _ = problem(result, "dmarc.org_domain_disagree")
+    assert severity is Severity.WARNING and "apply no record" in message
+
+
+async def test_rfc9989_psd_y_org_domain_is_one_label_below() -> None:
+    # Only _dmarc.com, with psd=y: the organisational domain of a.mail.example.com is
+    # example.com, which has no record, so the public suffix operator's policy applies.
+    dns = FakeResolver().txt(
+        "_dmarc.com", "v=DMARC1; p=reject; sp=quarantine; psd=y; rua=mailto:psd@registry.example"
+    )
+    dns.txt("a.mail.example.com", "v=spf1 -all")
+    result = await check_dmarc(dns, "a.mail.example.com")
+    assert result.treewalk_org_domain == "example.com"
+    assert result.source_domain == "com" and result.effective_policy == "quarantine"
+    assert "public suffix operator" in problem(result, "dmarc.inherited")[1]
+
+
+async def test_record_at_the_domain_itself_applies_p() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", f"{GOOD}; sp=none")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID
+    assert (result.record, result.policy, result.subdomain_policy) == (
+        f"{GOOD}; sp=none",
+        "reject",
+        "none",
+    )
+    assert (result.effective_policy, result.pct, result.source_domain) == (
+        "reject",
+        100,
+        "example.com",
+    )
+    assert result.rua == ("mailto:dmarc@example.com",) and result.ruf == ()
+    assert (result.org_domain, result.treewalk_org_domain) == ("example.com", "example.com")
+    assert result.problems == ()
+    assert dns.asked() == ["_dmarc.example.com", "_dmarc.com"]
+
+
+async def test_subdomain_with_its_own_record_uses_its_p() -> None:
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.example.com", "v=DMARC1; p=none; rua=mailto:d@example.com")
+        .txt("_dmarc.mail.example.com", "v=DMARC1; p=reject; rua=mailto:d@example.com")
+    )
+    result = await check_dmarc(dns, "mail.example.com")
+    assert (result.source_domain, result.effective_policy) == ("mail.example.com", "reject")
+    assert result.treewalk_org_domain == "example.com"
+    assert codes(result) == []
+
+
+async def test_np_applies_to_a_non_existent_subdomain() -> None:
+    dns = FakeResolver().txt(
+        "_dmarc.example.com", "v=DMARC1; p=reject; sp=none; np=quarantine; rua=mailto:d@example.com"
+    )
+    dns.txt("www.example.com", "v=spf1 -all")
+    ghost = await check_dmarc(dns, "ghost.example.com")
+    assert ghost.effective_policy == "quarantine"
+    assert "does not exist" in problem(ghost, "dmarc.inherited")[1]
+    real = await check_dmarc(dns, "www.example.com")
+    assert real.effective_policy == "none"
+
+
+async def test_missing_record_gives_a_starting_record() -> None:
+    result = await check_dmarc(FakeResolver(), "mail.example.com")
+    assert result.status is Status.MISSING
+    assert (result.org_domain, result.treewalk_org_domain) == ("example.com", "mail.example.com")
+    severity, message, fix = problem(result, "dmarc.missing")
+    assert severity is Severity.ERROR and "mail.example.com" in message
+    assert fix == (
+        "publish a TXT record at _dmarc.mail.example.com with the value: "
+        "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"
+    )
+    assert codes(result) == ["dmarc.missing"]  # no org-domain chatter when nothing is published
+
+
+@pytest.mark.parametrize("status", [AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT])
+async def test_failed_lookup_at_the_domain_is_unknown(status: AnswerStatus) -> None:
+    dns = FakeResolver().fail("_dmarc.example.com", status)
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.UNKNOWN and codes(result) == ["dmarc.unknown"]
+
+
+async def test_failed_lookup_on_the_walk_is_unknown_not_missing() -> None:
+    dns = FakeResolver().fail("_dmarc.example.com")
+    result = await check_dmarc(dns, "mail.example.com")
+    assert result.status is Status.UNKNOWN
+
+
+async def test_failed_parent_lookup_does_not_hide_the_domain_record() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", GOOD).fail("_dmarc.com", AnswerStatus.TIMEOUT)
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID and result.effective_policy == "reject"
+    assert result.treewalk_org_domain is None
+
+
+async def test_several_records_at_the_domain() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", GOOD, "v=DMARC1; p=none", "unrelated")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.INVALID and codes(result) == ["dmarc.multiple_records"]
+
+
+async def test_several_records_at_the_parent_explain_the_subdomain() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", GOOD, "v=DMARC1; p=none")
+    result = await check_dmarc(dns, "mail.example.com")
+    assert result.status is Status.INVALID and codes(result) == ["dmarc.multiple_records"]
+    assert "_dmarc.example.com" in result.problems[0].fix
+
+
+async def test_syntax_error_and_bad_policy() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1; p=block")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.INVALID and codes(result) == ["dmarc.bad_policy"]
+    assert "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com" in result.problems[0].fix
+    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1 p=none")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.INVALID and codes(result) == ["dmarc.version"]
+
+
+async def test_no_policy_tag_with_rua_is_valid_none_with_warnings() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1; rua=mailto:d@example.com")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID and result.effective_policy == "none"
+    assert codes(result) == ["dmarc.no_policy_tag", "dmarc.policy_none"]
+
+
+async def test_warnings_for_none_pct_no_rua_test_mode_and_unknown_tags() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1; p=none; pct=50; t=y; rue=x")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID and result.pct == 50
+    assert codes(result) == [
+        "dmarc.policy_none",
+        "dmarc.pct_partial",
+        "dmarc.no_rua",
+        "dmarc.testing",
+        "dmarc.unknown_tag",
+    ]
+    _, message, _ = problem(result, "dmarc.policy_none")
+    assert "Gmail and Yahoo" in message
+    assert "rua=mailto:dmarc-reports@example.com" in problem(result, "dmarc.no_rua")[2]
+    assert all(p.severity is Severity.WARNING for p in result.problems)
+
+
+async def test_external_report_destination_needs_authorisation() -> None:
+    record = (
+        "v=DMARC1; p=reject; rua=mailto:dmarc@example.com,mailto:agg@reports.example.net; "
+        "ruf=mailto:forensic@reports.example.net!10m, mailto:x@sub.example.com"
+    )
+    dns = FakeResolver().txt("_dmarc.example.com", record)
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID
+    severity, message, fix = problem(result, "dmarc.external_destination_unauthorized")
+    assert severity is Severity.WARNING and "reports.example.net" in message
+    assert "example.com._report._dmarc.reports.example.net" in fix
+    # Asked once per destination outside the organisation, never for sub.example.com.
+    report_queries = [n for n in dns.asked() if "._report._dmarc." in n]
+    assert report_queries == ["example.com._report._dmarc.reports.example.net"]
+
+
+async def test_authorised_external_destination_rfc7489_7_1() -> None:
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.example.com", "v=DMARC1; p=reject; rua=mailto:tld-test@thirdparty.example.net")
+        .txt("example.com._report._dmarc.thirdparty.example.net", "v=DMARC1;")
+    )
+    result = await check_dmarc(dns, "example.com")
+    assert codes(result) == []
+
+
+async def test_external_destination_lookup_failure_is_only_info() -> None:
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.example.com", "v=DMARC1; p=reject; rua=mailto:a@thirdparty.example.net")
+        .fail("example.com._report._dmarc.thirdparty.example.net")
+    )
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID
+    assert problem(result, "dmarc.external_destination_unknown")[0] is Severity.INFO
+
+
+async def test_psl_and_tree_walk_disagree_on_which_record_applies() -> None:
+    # blogspot.com is a public suffix (private section of the list): RFC 7489 receivers take
+    # foo.blogspot.com as its own organisation and find nothing; the tree walk finds the
+    # record at blogspot.com.
+    dns = FakeResolver().txt("_dmarc.blogspot.com", "v=DMARC1; p=reject; rua=mailto:d@blogspot.com")
+    dns.txt("foo.blogspot.com", "v=spf1 -all")
+    result = await check_dmarc(dns, "foo.blogspot.com")
+    assert result.status is Status.VALID
+    assert (result.org_domain, result.treewalk_org_domain) == ("foo.blogspot.com", "blogspot.com")
+    severity, message, fix = problem(result, "dmarc.org_domain_disagree")
+    assert severity is Severity.WARNING
+    assert "RFC 7489" in message and "RFC 9989" in message and "no record" in message
+    assert "_dmarc.foo.blogspot.com" in fix
+
+
+async def test_psl_and_tree_walk_disagree_on_alignment_only() -> None:
+    dns = FakeResolver().txt(
+        "_dmarc.mail.example.com", "v=DMARC1; p=reject; rua=mailto:d@example.com"
+    )
+    result = await check_dmarc(dns, "mail.example.com")
+    assert (result.org_domain, result.treewalk_org_domain) == ("example.com", "mail.example.com")
+    severity, _, fix = problem(result, "dmarc.org_domain_disagree")
+    assert severity is Severity.INFO and "mail.example.com" in fix
+
+
+async def test_zone_appended_twice() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com.example.com", GOOD)
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.MISSING and codes(result) == ["dmarc.zone_doubled"]
+    assert "enter the host as `_dmarc` only" in result.problems[0].fix
+
+
+async def test_literal_quotes_at_the_domain() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", f'"{GOOD}"')
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.INVALID and codes(result) == ["txt.literal_quotes"]
+    assert result.problems[0].fix.endswith(GOOD)
+
+
+async def test_glued_strings() -> None:
+    dns = FakeResolver().txt(
+        "_dmarc.example.com", ("v=DMARC1; p=reject", "rua=mailto:d@example.com")
+    )
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.INVALID
+    assert codes(result)[0] == "txt.glued_terms"
+
+
+async def test_psd_y_on_an_ordinary_domain_is_flagged_and_stops_the_walk() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", f"{GOOD}; psd=y")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID and result.treewalk_org_domain == "example.com"
+    assert codes(result) == ["dmarc.psd_misused"]
+    assert "psd=y" in result.problems[0].fix
