@@ -1,0 +1,1 @@
+from tests.fixtures.smtp import *  # noqa: F401,F403
