@@ -34,8 +34,9 @@ keys = "~/.local/share/mailauth-tui/keys"        # default: beside the database
 maildir = "~/.local/share/mailauth-tui/outbox"   # default: beside the database
 ```
 
-The default ``system_sender`` is ``noreply@localhost``: deliberately not a real domain, so that
-nobody sends real mail from a guessed host name; set it to your organisation's address.
+The default ``system_sender`` is ``noreply@mailauth-tui.invalid``: ``.invalid`` can never exist
+(RFC 2606), so no mail goes out in a guessed domain's name and the address itself says that it
+was not set; set it to your organisation's address.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ import platformdirs
 APP_NAME = "mailauth-tui"
 CONFIG_FILE = "config.toml"
 DB_FILE = "registry.sqlite3"
-DEFAULT_SYSTEM_SENDER = "noreply@localhost"
+DEFAULT_SYSTEM_SENDER = "noreply@mailauth-tui.invalid"
 SECURITY_MODES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 KEY_TYPES = ("rsa", "ed25519")
