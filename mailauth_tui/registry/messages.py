@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import email.policy
 from datetime import UTC, datetime
-from email.headerregistry import Address
 from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
