@@ -1,0 +1,392 @@
+"""SPF records (RFC 7208): recognising, parsing into frozen dataclasses, and macro expansion.
+
+The parser follows the ABNF of RFC 7208 section 12 and never resolves a name. It is linear in
+the length of the record (one split on spaces, then a left-to-right scan of each term) and
+caches its results, since the same provider records are met across thousands of domains.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.spf_macros import (
+    MacroContext,
+    MacroString,
+    expand_macros,
+    parse_macro_string,
+)
+
+__all__ = [
+    "DNS_MECHANISMS",
+    "MacroContext",
+    "Mechanism",
+    "MechanismKind",
+    "Modifier",
+    "Qualifier",
+    "SpfRecord",
+    "expand_macros",
+    "is_spf_record",
+    "parse_spf",
+    "with_terms",
+]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Qualifier(StrEnum):
+    PASS = "+"
+    FAIL = "-"
+    SOFTFAIL = "~"
+    NEUTRAL = "?"
+
+    @property
+    def result(self) -> str:
+        """The check_host() result a match gives (RFC 7208 4.6.2)."""
+        return _QUALIFIER_RESULT[self]
+
+
+_QUALIFIER_RESULT = {
+    Qualifier.PASS: "pass",
+    Qualifier.FAIL: "fail",
+    Qualifier.SOFTFAIL: "softfail",
+    Qualifier.NEUTRAL: "neutral",
+}
+
+
+class MechanismKind(StrEnum):
+    ALL = "all"
+    INCLUDE = "include"
+    A = "a"
+    MX = "mx"
+    PTR = "ptr"
+    IP4 = "ip4"
+    IP6 = "ip6"
+    EXISTS = "exists"
+
+
+# The mechanisms that cost one of the 10 DNS lookups (RFC 7208 4.6.4); redirect= is the
+# modifier that does too.
+DNS_MECHANISMS = frozenset(
+    {
+        MechanismKind.INCLUDE,
+        MechanismKind.A,
+        MechanismKind.MX,
+        MechanismKind.PTR,
+        MechanismKind.EXISTS,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Mechanism:
+    """One directive. ``domain_spec`` is the raw (unexpanded) domain-spec or None; ``network``
+    is set for ip4/ip6 (host bits cleared); ``cidr4``/``cidr6`` for a and mx; ``pos`` is the
+    0-based offset of the term in the record and ``text`` the term as written."""
+
+    qualifier: Qualifier
+    kind: MechanismKind
+    domain_spec: str | None = None
+    network: Network | None = None
+    cidr4: int | None = None
+    cidr6: int | None = None
+    pos: int = 0
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text or self._canonical()
+
+    def _canonical(self) -> str:
+        q = "" if self.qualifier is Qualifier.PASS else self.qualifier.value
+        out = q + self.kind.value
+        if self.network is not None:
+            out += f":{self.network}"
+        if self.domain_spec is not None:
+            out += f":{self.domain_spec}"
+        if self.cidr4 is not None:
+            out += f"/{self.cidr4}"
+        if self.cidr6 is not None:
+            out += f"//{self.cidr6}"
+        return out
+
+    @property
+    def queries_dns(self) -> bool:
+        return self.kind in DNS_MECHANISMS
+
+
+@dataclass(frozen=True, slots=True)
+class Modifier:
+    """A ``name=value`` term; ``name`` is lower case."""
+
+    name: str
+    value: str
+    pos: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+Term = Mechanism | Modifier
+
+
+@dataclass(frozen=True, slots=True)
+class SpfRecord:
+    terms: tuple[Term, ...]
+    redirect: str | None = None  # the redirect= domain-spec
+    exp: str | None = None  # the exp= domain-spec
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def mechanisms(self) -> tuple[Mechanism, ...]:
+        return tuple(t for t in self.terms if isinstance(t, Mechanism))
+
+    @property
+    def modifiers(self) -> tuple[Modifier, ...]:
+        return tuple(t for t in self.terms if isinstance(t, Modifier))
+
+    @property
+    def all(self) -> Mechanism | None:
+        """The first ``all`` mechanism: evaluation never goes past it."""
+        return next((m for m in self.mechanisms if m.kind is MechanismKind.ALL), None)
+
+
+def is_spf_record(text: str) -> bool:
+    """True for a TXT value whose version section is exactly ``v=spf1`` (RFC 7208 4.5):
+    followed by a space or the end, so ``v=spf10`` is not one; case-insensitive."""
+    return text[:6].lower() == "v=spf1" and (len(text) == 6 or text[6] == " ")
+
+
+def parse_spf(text: str) -> SpfRecord:
+    """Parse an SPF record; raise RecordSyntaxError(pos, message, code) at the bad term."""
+    return _parse_cached(text)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str) -> SpfRecord:
+    if not is_spf_record(text):
+        raise RecordSyntaxError(
+            0, "not an SPF record: it must start with 'v=spf1' followed by a space", "spf.version"
+        )
+    terms: list[Term] = []
+    redirect: Modifier | None = None
+    exp: Modifier | None = None
+    pos = 6
+    for word in text[6:].split(" "):
+        if word:
+            term = _parse_term(word, pos)
+            if isinstance(term, Modifier):
+                if term.name == "redirect":
+                    if redirect is not None:
+                        raise _err(
+                            pos, f"second redirect= modifier {word!r}", "spf.duplicate_modifier"
+                        )
+                    redirect = term
+                elif term.name == "exp":
+                    if exp is not None:
+                        raise _err(pos, f"second exp= modifier {word!r}", "spf.duplicate_modifier")
+                    exp = term
+            terms.append(term)
+        pos += len(word) + 1
+    return SpfRecord(
+        terms=tuple(terms),
+        redirect=redirect.value if redirect else None,
+        exp=exp.value if exp else None,
+        text=text,
+    )
+
+
+def _err(pos: int, message: str, code: str = "spf.syntax") -> RecordSyntaxError:
+    return RecordSyntaxError(pos, message, code)
+
+
+_QUALIFIERS = {
+    "+": Qualifier.PASS,
+    "-": Qualifier.FAIL,
+    "~": Qualifier.SOFTFAIL,
+    "?": Qualifier.NEUTRAL,
+}
+_KINDS = {k.value: k for k in MechanismKind}
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+_IP4_CHARS = frozenset("0123456789.")
+_IP6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+
+
+def _parse_term(word: str, pos: int) -> Term:
+    if not (word.isascii() and word.isprintable()):
+        bad = next(c for c in word if not ("!" <= c <= "~"))
+        raise _err(pos, f"term {word!r} contains the character {bad!r}", "spf.bad_char")
+    # modifier = name "=" ...; name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." )
+    if word[0].isalpha():
+        i = 1
+        n = len(word)
+        while i < n and word[i] in _NAME_CHARS:
+            i += 1
+        if i < n and word[i] == "=":
+            return _parse_modifier(word[:i].lower(), word[i + 1 :], pos, word)
+    qualifier = _QUALIFIERS.get(word[0])
+    rest = word[1:] if qualifier is not None else word
+    k = 0
+    while k < len(rest) and rest[k] not in ":/":
+        k += 1
+    name = rest[:k]
+    kind = _KINDS.get(name.lower())
+    if kind is None:
+        if not name:
+            raise _err(pos, f"term {word!r} has no mechanism name", "spf.unknown_mechanism")
+        raise _err(pos, f"unknown mechanism {name!r} in {word!r}", "spf.unknown_mechanism")
+    return _parse_mechanism(qualifier or Qualifier.PASS, kind, rest[k:], pos, word)
+
+
+def _parse_modifier(name: str, value: str, pos: int, word: str) -> Modifier:
+    if name in ("redirect", "exp"):
+        if not value:
+            raise _err(pos, f"{name}= needs a domain name", "spf.missing_domain")
+        _check_domain_spec(value, pos, word)
+    else:
+        try:
+            parse_macro_string(value, exp=True)
+        except RecordSyntaxError as exc:
+            raise _err(pos, f"modifier {word!r}: {exc.message}", exc.code) from None
+    return Modifier(name, value, pos)
+
+
+def _parse_mechanism(q: Qualifier, kind: MechanismKind, arg: str, pos: int, word: str) -> Mechanism:
+    if kind is MechanismKind.ALL:
+        if arg:
+            raise _err(pos, f"'all' takes no argument: {word!r}", "spf.unexpected_argument")
+        return Mechanism(q, kind, pos=pos, text=word)
+    if kind is MechanismKind.IP4 or kind is MechanismKind.IP6:
+        return Mechanism(q, kind, network=_parse_network(kind, arg, pos, word), pos=pos, text=word)
+    cidr4 = cidr6 = None
+    if kind is MechanismKind.A or kind is MechanismKind.MX:
+        arg, cidr4, cidr6 = _split_dual_cidr(arg, pos, word)
+    required = kind is MechanismKind.INCLUDE or kind is MechanismKind.EXISTS
+    if not arg:
+        if required:
+            raise _err(
+                pos, f"{kind.value} needs ':' and a domain name: {word!r}", "spf.missing_domain"
+            )
+        return Mechanism(q, kind, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
+    if arg[0] != ":":
+        raise _err(
+            pos, f"unexpected {arg!r} after {kind.value!r} in {word!r}", "spf.unexpected_argument"
+        )
+    spec = arg[1:]
+    if not spec:
+        raise _err(pos, f"empty domain after ':' in {word!r}", "spf.missing_domain")
+    _check_domain_spec(spec, pos, word)
+    return Mechanism(q, kind, domain_spec=spec, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
+
+
+def _cidr(digits: str, maximum: int, pos: int, word: str) -> int:
+    # ip4-cidr-length = "/" ("0" / %x31-39 0*1DIGIT); ip6 allows up to three digits.
+    width = 2 if maximum == 32 else 3
+    if (
+        not digits.isdigit()
+        or len(digits) > width
+        or (len(digits) > 1 and digits[0] == "0")
+        or int(digits) > maximum
+    ):
+        raise _err(pos, f"bad prefix length /{digits} in {word!r} (0-{maximum})", "spf.bad_cidr")
+    return int(digits)
+
+
+def _split_dual_cidr(arg: str, pos: int, word: str) -> tuple[str, int | None, int | None]:
+    """Take ``[/cidr4][//cidr6]`` off the end of an a/mx argument. A domain-spec cannot end
+    in ``/digits`` (its last label is a toplabel or a macro), so a trailing ``/digits`` is
+    always a prefix length."""
+    cidr4 = cidr6 = None
+    j = arg.rfind("/")
+    if j < 0 or not arg[j + 1 :].isdigit():
+        return arg, None, None
+    if j > 0 and arg[j - 1] == "/":
+        cidr6 = _cidr(arg[j + 1 :], 128, pos, word)
+        arg = arg[: j - 1]
+        j = arg.rfind("/")
+        if j < 0 or not arg[j + 1 :].isdigit():
+            return arg, None, cidr6
+    if j > 0 and arg[j - 1] == "/":
+        raise _err(pos, f"two IPv6 prefix lengths in {word!r}", "spf.bad_cidr")
+    cidr4 = _cidr(arg[j + 1 :], 32, pos, word)
+    return arg[:j], cidr4, cidr6
+
+
+def _parse_network(kind: MechanismKind, arg: str, pos: int, word: str) -> Network:
+    v4 = kind is MechanismKind.IP4
+    if not arg.startswith(":") or len(arg) == 1:
+        example = "ip4:192.0.2.0/24" if v4 else "ip6:2001:db8::/32"
+        raise _err(pos, f"{kind.value} needs an address, e.g. {example}: {word!r}", "spf.bad_ip")
+    address, slash, digits = arg[1:].partition("/")
+    prefix = _cidr(digits, 32 if v4 else 128, pos, word) if slash else (32 if v4 else 128)
+    allowed = _IP4_CHARS if v4 else _IP6_CHARS
+    try:
+        if not address or not allowed.issuperset(address):
+            raise ValueError(address)
+        if v4:
+            return ipaddress.IPv4Network((ipaddress.IPv4Address(address), prefix), strict=False)
+        return ipaddress.IPv6Network((ipaddress.IPv6Address(address), prefix), strict=False)
+    except ValueError:
+        what = "IPv4" if v4 else "IPv6"
+        raise _err(pos, f"{address!r} is not an {what} address in {word!r}", "spf.bad_ip") from None
+
+
+def _is_toplabel(label: str) -> bool:
+    # toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
+    if not label or not label.replace("-", "").isalnum():
+        return False
+    if "-" in label:
+        return label[0] != "-" and label[-1] != "-"
+    return not label.isdigit()
+
+
+def _check_domain_spec(spec: str, pos: int, word: str) -> MacroString:
+    """domain-spec = macro-string domain-end
+    domain-end = ( "." toplabel [ "." ] ) / macro-expand"""
+    try:
+        parsed = parse_macro_string(spec)
+    except RecordSyntaxError as exc:
+        raise _err(pos, f"{word!r}: {exc.message}", exc.code) from None
+    if not parsed.ends_with_macro:
+        body = spec[:-1] if spec.endswith(".") else spec
+        dot = body.rfind(".")
+        if dot < 0 or not _is_toplabel(body[dot + 1 :]):
+            raise _err(
+                pos,
+                f"{spec!r} in {word!r} is not a domain name: it must end with a dot and a "
+                "top-level label such as .com (or with a macro)",
+                "spf.bad_domain",
+            )
+    return parsed
+
+
+def with_terms(record: SpfRecord, new_terms: Sequence[str]) -> str:
+    """The record text with ``new_terms`` added where evaluation reaches them: before ``all``
+    (terms after it are never evaluated), else before ``redirect=``, else at the end. Terms
+    already present (compared case-insensitively) are not repeated."""
+    have = {str(t).lower() for t in record.terms}
+    adding = [t for t in dict.fromkeys(new_terms) if t.lower() not in have]
+    words = [str(t) for t in record.terms]
+    at = next(
+        (
+            i
+            for i, t in enumerate(record.terms)
+            if isinstance(t, Mechanism) and t.kind is MechanismKind.ALL
+        ),
+        next(
+            (
+                i
+                for i, t in enumerate(record.terms)
+                if isinstance(t, Modifier) and t.name == "redirect"
+            ),
+            len(words),
+        ),
+    )
+    words[at:at] = adding
+    return " ".join(["v=spf1", *words])

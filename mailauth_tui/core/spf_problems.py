@@ -1,0 +1,568 @@
+"""What check_spf() tells an admin: every SPF problem with its stable code, message and fix.
+
+Pure functions over what the traversal found (:mod:`mailauth_tui.core.spf_walk`) and over the
+TXT values as published; nothing here asks DNS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+
+from mailauth_tui.core.dns_types import Answer, AnswerStatus
+from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.results import Problem, Severity
+from mailauth_tui.core.spf import (
+    Mechanism,
+    MechanismKind,
+    Modifier,
+    Qualifier,
+    SpfRecord,
+    is_spf_record,
+    parse_spf,
+    with_terms,
+)
+from mailauth_tui.core.spf_macros import parse_macro_string
+from mailauth_tui.core.spf_walk import (
+    MAX_LOOKUPS,
+    MAX_VOID_LOOKUPS,
+    WALK_LOOKUP_CAP,
+    Finding,
+    SpfOutcome,
+    Traversal,
+    Visit,
+)
+from mailauth_tui.core.txt_diagnostics import glued_chunks, literal_quotes, without_quotes
+
+SIZE_ADVICE = 450  # RFC 7208 3.4: keep the answer within a 512-octet UDP message
+
+ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+# --- records to publish ------------------------------------------------------------------
+
+
+def source_term(source: str) -> str | None:
+    """``ip4:...`` / ``ip6:...`` for a configured source address or network, None if neither."""
+    try:
+        net = ipaddress.ip_network(source.strip(), strict=False)
+    except ValueError:
+        return None
+    whole = net.prefixlen == net.max_prefixlen
+    text = str(net.network_address) if whole else str(net)
+    return f"ip{net.version}:{text}"
+
+
+def starting_record(include: str | None, ips: Sequence[str]) -> str:
+    """A first SPF record authorising the configured sources (the domain's MX hosts when none
+    is configured). ``~all`` like the record the console publishes: a first record cannot know
+    every service already sending for the domain; DMARC's policy does the enforcing."""
+    terms = [t for t in (source_term(ip) for ip in ips) if t]
+    if include:
+        terms.insert(0, f"include:{include}")
+    if not terms:
+        terms = ["mx"]
+    return " ".join(["v=spf1", *dict.fromkeys(terms), "~all"])
+
+
+# --- top-level answers ---------------------------------------------------------------------
+
+
+def missing(domain: str, answer: Answer, include: str | None, ips: Sequence[str]) -> Problem:
+    if answer.status is AnswerStatus.NXDOMAIN:
+        why = "the name does not exist (NXDOMAIN)"
+    elif not answer.records:
+        why = "there is no TXT record at all"
+    else:
+        why = "none of its TXT records starts with v=spf1"
+    return Problem(
+        "spf.missing",
+        ERR,
+        f"{domain} has no SPF record: {why}; receivers get SPF 'none' and cannot tell your "
+        "servers from forgers",
+        f"publish a TXT record at {domain} with the value: {starting_record(include, ips)}",
+    )
+
+
+def unknown(domain: str, detail: str) -> Problem:
+    return Problem(
+        "spf.unknown",
+        WARN,
+        f"the SPF check of {domain} could not finish: {detail}; this is a DNS failure, not a "
+        "missing record, so the previous verdict stands",
+        "check again later; if it persists, check that every nameserver of the zone answers "
+        "(a SERVFAIL or a timeout is on the DNS side)",
+    )
+
+
+def multiple(domain: str, texts: Sequence[str]) -> Problem:
+    listed = "; ".join(repr(t) for t in texts)
+    merged = merge_records(texts)
+    fix = f"delete all but one and publish a single TXT record at {domain}"
+    fix += f" that keeps every sender, e.g.: {merged}" if merged else " listing every sender"
+    return Problem(
+        "spf.multiple_records",
+        ERR,
+        f"{domain} publishes {len(texts)} SPF records ({listed}); RFC 7208 allows exactly one, "
+        "so receivers answer permerror and SPF fails for all mail",
+        fix,
+    )
+
+
+def merge_records(texts: Sequence[str]) -> str | None:
+    """One record holding the mechanisms of several; None when one of them does not parse."""
+    try:
+        records = [parse_spf(t) for t in texts]
+    except RecordSyntaxError:
+        return None
+    first = records[0]
+    extra = [
+        str(t)
+        for r in records[1:]
+        for t in r.terms
+        if isinstance(t, Mechanism) and t.kind is not MechanismKind.ALL
+    ]
+    if first.all is None and first.redirect is None:
+        tail = next((r.all for r in records[1:] if r.all is not None), None)
+        text = with_terms(first, extra)
+        return f"{text} {tail}" if tail is not None else text
+    return with_terms(first, extra)
+
+
+_SYNTAX_HINTS = {
+    "spf.unknown_mechanism": (
+        "mechanisms are all, include, a, mx, ptr, ip4, ip6 and exists (with an optional +, -, "
+        "~ or ? before them); modifiers are written name=value, like redirect=example.com"
+    ),
+    "spf.bad_ip": "write an address as ip4:192.0.2.10 or ip4:192.0.2.0/24 (ip6:2001:db8::/32)",
+    "spf.bad_cidr": "a prefix length is /0 to /32 for IPv4 and //0 to //128 for IPv6, no leading "
+    "zeros",
+    "spf.bad_domain": "give a full domain name such as _spf.example.com",
+    "spf.missing_domain": "give the domain after the colon, e.g. include:_spf.example.com",
+    "spf.bad_macro": "write macros as %{d}, %{i}, %{ir}.%{v} ... and a literal % as %%",
+    "spf.bad_char": "retype the term: it holds a character DNS text should not (a control "
+    "character, a tab or a non-ASCII letter from a copy and paste)",
+    "spf.duplicate_modifier": "keep only one redirect= and one exp=",
+    "spf.unexpected_argument": "remove what follows the mechanism's name",
+}
+
+
+def syntax(domain: str, text: str, err: RecordSyntaxError) -> Problem:
+    term = _word_at(text, err.pos)
+    hint = _SYNTAX_HINTS.get(err.code, "correct the term")
+    return Problem(
+        "spf.syntax",
+        ERR,
+        f"the SPF record of {domain} has a syntax error at position {err.pos} ({term!r}): "
+        f"{err.message}; receivers answer permerror for the whole record",
+        f"fix the term {term!r}: {hint}",
+    )
+
+
+def _word_at(text: str, pos: int) -> str:
+    end = text.find(" ", pos)
+    return text[pos : end if end >= 0 else len(text)]
+
+
+# --- how the TXT value was published ---------------------------------------------------------
+
+_VERSIONISH = re.compile(r"v\s*[=:]\s*spf\s*([0-9.]*)", re.IGNORECASE)
+_TERM_START = re.compile(
+    r"(?:include:|ip4:|ip6:|exists:|redirect=|exp=|a:|mx:|ptr:|[-~?+]all$)", re.I
+)
+
+
+def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> list[Problem]:
+    """Mistakes in how the TXT value number ``index`` was entered: literal quotes, whitespace
+    around it, a version typo, two terms glued together. ``chosen`` is False for a value that
+    is not the domain's SPF record (an ignored look-alike), which makes errors warnings."""
+    text = answer.records[index]
+    chunks = answer.chunks[index] if index < len(answer.chunks) else ()
+    problems: list[Problem] = []
+    glued = glued_chunks(chunks, "spf") if len(chunks) > 1 else None
+    if glued is not None:
+        problems.append(glued)
+    quoted = literal_quotes(text, "spf") if '"' in text else None
+    if quoted is not None:
+        problems.append(quoted)
+    cleaned = without_quotes(text) if quoted else text
+    stripped = cleaned.strip()
+    if stripped != cleaned.rstrip(" ") or (cleaned != stripped and not is_spf_record(cleaned)):
+        problems.append(
+            Problem(
+                "txt.whitespace",
+                ERR,
+                f"the SPF record of {domain} has whitespace (space, tab or line break) before "
+                "or after the value, so receivers do not see a record starting with 'v=spf1 '",
+                f"edit the record and enter the value without it: {stripped}",
+            )
+        )
+    if not is_spf_record(stripped) and glued is None:
+        typo = _version_typo(domain, stripped)
+        if typo is not None:
+            problems.append(typo)
+    if glued is None and is_spf_record(stripped):
+        inner = glued_term(stripped)
+        if inner is not None:
+            problems.append(inner)
+    if not chosen:
+        problems = [_demote(p, domain) for p in problems]
+    return problems
+
+
+def _demote(p: Problem, domain: str) -> Problem:
+    return Problem(
+        p.code,
+        WARN,
+        f"an extra TXT record at {domain} looks like a broken SPF record and is ignored: "
+        f"{p.message}",
+        f"delete it, or: {p.fix}",
+    )
+
+
+def looks_like_spf(text: str) -> bool:
+    """A TXT value that was meant as an SPF record but is not one (quotes, spaces, typos)."""
+    if is_spf_record(text):
+        return False
+    stripped = without_quotes(text).strip()
+    if is_spf_record(stripped):
+        return True
+    low = stripped.lower()
+    if low.startswith("spf2.0/"):
+        return False  # Sender ID (RFC 4406), another protocol
+    return _VERSIONISH.match(stripped) is not None or low.startswith("spf1 ")
+
+
+def _version_typo(domain: str, text: str) -> Problem | None:
+    match = _VERSIONISH.match(text)
+    if match is not None:
+        version, rest = text[: match.end()], text[match.end() :].lstrip()
+    elif text.lower().startswith("spf1"):
+        version, rest = text[:4], text[4:].lstrip()
+    else:
+        return None
+    fixed = f"v=spf1 {rest}".rstrip()
+    return Problem(
+        "spf.version_typo",
+        ERR,
+        f"the TXT record of {domain} starts with {version!r} instead of 'v=spf1 ' (lower-case "
+        "version, then a space), so receivers do not recognise it as SPF",
+        f"edit the record to read: {fixed}",
+    )
+
+
+def glued_term(text: str) -> Problem | None:
+    """Two terms written with no space between them inside one string, like
+    ``include:a.exampleinclude:b.example`` (a lost space when the value was assembled)."""
+    for word in text.split(" "):
+        for match in _TERM_START.finditer(word):
+            i = match.start()
+            if i == 0:
+                continue
+            left, right = word[:i], word[i:]
+            if _is_term(left) and _is_term(right):
+                return Problem(
+                    "txt.glued_terms",
+                    ERR,
+                    f"the SPF record holds {word!r}, which reads as the two terms {left!r} and "
+                    f"{right!r} with the space between them missing",
+                    f"insert a space: replace {word!r} by '{left} {right}'",
+                )
+    return None
+
+
+def _is_term(word: str) -> bool:
+    try:
+        parse_spf(f"v=spf1 {word}")
+    except RecordSyntaxError:
+        return False
+    return True
+
+
+# --- what the walk found ----------------------------------------------------------------------
+
+_FINDING_FIX = {
+    "spf.include_missing": "remove {term!r} or correct the name: the sending service's "
+    "documentation gives the exact include domain",
+    "spf.redirect_missing": "point {term!r} at a domain that publishes an SPF record, or "
+    "replace it with the mechanisms themselves",
+    "spf.include_invalid": "the record behind {term!r} is broken; ask its owner to fix it, or "
+    "remove the include",
+    "spf.loop": "remove {term!r}: it leads back to a record already being evaluated",
+    "spf.mx_too_many": "replace {term!r} with ip4:/ip6: terms for the servers that really send "
+    "mail (receivers stop at 10 MX names)",
+    "spf.multiple_records": "publish exactly one v=spf1 record",
+    "spf.syntax": "correct the record",
+}
+
+
+def from_findings(domain: str, findings: Iterable[Finding]) -> list[Problem]:
+    out: list[Problem] = []
+    seen: set[tuple[str, str, str]] = set()
+    unknown_parts: list[str] = []
+    for f in findings:
+        key = (f.code, f.domain, f.term)
+        if key in seen:
+            continue
+        seen.add(key)
+        if f.outcome is SpfOutcome.TEMPERROR:
+            unknown_parts.append(f.detail)
+            continue
+        where = f"in the record of {f.domain}" if f.domain != domain else "in your record"
+        via = f" (reached through {' -> '.join(f.chain)})" if len(f.chain) > 2 else ""
+        fix = _FINDING_FIX.get(f.code, "correct the term {term!r}").format(term=f.term)
+        out.append(
+            Problem(
+                f.code, ERR, f"{f.term!r} {where}{via}: {f.detail}; receivers answer permerror", fix
+            )
+        )
+    if unknown_parts:
+        out.append(unknown(domain, "; ".join(dict.fromkeys(unknown_parts))))
+    return out
+
+
+def limits(domain: str, walk: Traversal) -> list[Problem]:
+    out: list[Problem] = []
+    costs = sorted(walk.top_costs, key=lambda c: -c[1])
+    breakdown = ", ".join(f"{term} ({n})" for term, n in costs if n)
+    if walk.lookups > MAX_LOOKUPS:
+        count = f"at least {walk.lookups}" if walk.lookups > WALK_LOOKUP_CAP else str(walk.lookups)
+        out.append(
+            Problem(
+                "spf.too_many_lookups",
+                ERR,
+                f"the SPF record of {domain} needs {count} DNS lookups (include, a, mx, ptr, "
+                f"exists, redirect, nested includes counted); the limit is {MAX_LOOKUPS}, past "
+                f"it receivers answer permerror. Per term: {breakdown}",
+                "bring it to 10 or fewer: remove includes of services that no longer send, "
+                "replace a, mx and ptr by ip4:/ip6: ranges, and replace an include by the "
+                "ip4:/ip6: ranges it lists (keep those up to date)",
+            )
+        )
+    elif walk.lookups >= MAX_LOOKUPS - 1:
+        out.append(
+            Problem(
+                "spf.lookups_near_limit",
+                INFO,
+                f"the SPF record of {domain} needs {walk.lookups} of the {MAX_LOOKUPS} allowed "
+                f"DNS lookups ({breakdown}); one more include will break it",
+                "before adding a sending service, replace an a/mx term or an include by ip4:/ip6: "
+                "ranges",
+            )
+        )
+    if walk.void_lookups > MAX_VOID_LOOKUPS:
+        names = ", ".join(f"{term} -> {name}" for _, term, name in walk.voids)
+        out.append(
+            Problem(
+                "spf.too_many_void_lookups",
+                ERR,
+                f"{walk.void_lookups} lookups of the SPF record of {domain} find nothing "
+                f"(NXDOMAIN or no record: {names}); past {MAX_VOID_LOOKUPS} receivers answer "
+                "permerror",
+                "remove the terms that point at names without records, or publish those records",
+            )
+        )
+    return out
+
+
+def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> list[Problem]:
+    """Legal but risky or odd things in the records a receiver evaluates."""
+    out: list[Problem] = []
+    top_text = visits[0].record.text if visits else ""
+    for visit in visits:
+        record = visit.record
+        where = "your record" if visit.role == "top" else f"the record of {visit.domain}"
+        if visit.effective:
+            out.extend(_effective_warnings(domain, where, record))
+        elif record.all is not None and record.all.qualifier is Qualifier.PASS:
+            out.append(
+                Problem(
+                    "spf.plus_all",
+                    WARN,
+                    f"{where} (included from {visit.chain[-2]}) ends with {record.all.text!r}: "
+                    "the include matches every server on the internet",
+                    f"remove the include of {visit.domain} or ask its owner to end it with ~all "
+                    "or -all",
+                )
+            )
+        for m in record.mechanisms:
+            if m.kind is MechanismKind.PTR:
+                fix = (
+                    f"replace {m.text!r} by ip4:/ip6: ranges or a:/mx terms for your servers"
+                    if visit.role == "top"
+                    else f"ask the owner of {visit.domain} to drop ptr"
+                )
+                out.append(
+                    Problem(
+                        "spf.ptr",
+                        WARN,
+                        f"{where} uses {m.text!r}: RFC 7208 5.5 says not to (slow, unreliable, "
+                        "and some receivers ignore it)",
+                        fix,
+                    )
+                )
+            if m.domain_spec is not None and "p" in parse_macro_string(m.domain_spec).letters:
+                out.append(
+                    Problem(
+                        "spf.p_macro",
+                        INFO,
+                        f"{where} uses the %{{p}} macro in {m.text!r}, which RFC 7208 7.3 says "
+                        "not to use",
+                        "use %{i} based names instead",
+                    )
+                )
+    for d, term in dict.fromkeys(walk.unchecked):
+        out.append(
+            Problem(
+                "spf.macro_unchecked",
+                INFO,
+                f"{term!r} in the record of {d} depends on the sending address or sender, so "
+                "it was not followed; its lookups count once",
+                "",
+            )
+        )
+    if len(top_text.encode()) > SIZE_ADVICE:
+        out.append(
+            Problem(
+                "spf.long_record",
+                INFO,
+                f"the SPF record of {domain} is {len(top_text.encode())} bytes; over {SIZE_ADVICE} "
+                "the DNS answer may not fit in UDP (RFC 7208 3.4) and some receivers fail it",
+                "shorten it: merge ip4 ranges, move a group of terms to an include of your own",
+            )
+        )
+    return out
+
+
+def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Problem]:
+    out: list[Problem] = []
+    all_ = record.all
+    if all_ is not None:
+        q = all_.qualifier
+        if q is Qualifier.PASS:
+            out.append(
+                Problem(
+                    "spf.plus_all",
+                    WARN,
+                    f"{where} ends with {all_.text!r}: every server on the internet may send as "
+                    f"{domain}; SPF then proves nothing",
+                    f"replace {all_.text!r} by -all (or ~all while you are checking your senders)",
+                )
+            )
+        elif q is Qualifier.NEUTRAL:
+            out.append(
+                Problem(
+                    "spf.softfail_neutral_all",
+                    WARN,
+                    f"{where} ends with '?all': mail from servers not listed gets 'neutral', "
+                    "as if there were no SPF record",
+                    "replace '?all' by '~all' (softfail) or '-all' (fail) once every sender is "
+                    "listed",
+                )
+            )
+        elif q is Qualifier.SOFTFAIL:
+            out.append(
+                Problem(
+                    "spf.softfail_neutral_all",
+                    INFO,
+                    f"{where} ends with '~all': unlisted servers only softfail; DMARC's policy "
+                    "does the enforcing",
+                    "once DMARC reports show every legitimate sender passing, '-all' is stricter",
+                )
+            )
+        index = record.terms.index(all_)
+        after = [
+            str(t)
+            for t in record.terms[index + 1 :]
+            if not isinstance(t, Modifier) or t.name == "redirect"
+        ]
+        if record.redirect is not None:
+            out.append(
+                Problem(
+                    "spf.redirect_ignored",
+                    WARN,
+                    f"{where} has both {all_.text!r} and redirect=: redirect is never used (RFC "
+                    "7208 6.1)",
+                    f"remove redirect={record.redirect} or remove {all_.text!r}",
+                )
+            )
+        elif after:
+            out.append(
+                Problem(
+                    "spf.terms_after_all",
+                    WARN,
+                    f"{where} has terms after {all_.text!r} ({' '.join(after)}); evaluation stops "
+                    "at all, so they are never used",
+                    f"move them before {all_.text!r}",
+                )
+            )
+    elif record.redirect is None:
+        out.append(
+            Problem(
+                "spf.no_all",
+                WARN,
+                f"{where} has no 'all' and no redirect=: mail from servers not listed gets "
+                "'neutral' (the default), as if there were no SPF record",
+                f"end the record with ~all or -all: {record.text} ~all",
+            )
+        )
+    seen: set[str] = set()
+    for t in record.terms:
+        low = str(t).lower()
+        if low in seen and not (isinstance(t, Mechanism) and t.kind is MechanismKind.ALL):
+            out.append(
+                Problem(
+                    "spf.duplicate_term",
+                    INFO,
+                    f"{where} lists {str(t)!r} twice"
+                    + (
+                        " (each costs a DNS lookup)"
+                        if isinstance(t, Mechanism) and t.queries_dns
+                        else ""
+                    ),
+                    f"remove the second {str(t)!r}",
+                )
+            )
+        seen.add(low)
+        if isinstance(t, Modifier) and t.name not in ("redirect", "exp"):
+            out.append(
+                Problem(
+                    "spf.unknown_modifier",
+                    INFO,
+                    f"{where} has the modifier {str(t)!r}, which SPF does not define; receivers "
+                    "ignore it",
+                    f"remove {str(t)!r} unless a tool of yours reads it",
+                )
+            )
+        if isinstance(t, Mechanism) and t.network is not None:
+            out.extend(_network_warnings(where, t))
+    return out
+
+
+def _network_warnings(where: str, m: Mechanism) -> list[Problem]:
+    net = m.network
+    assert net is not None
+    out: list[Problem] = []
+    written = m.text.split(":", 1)[1].split("/", 1)[0] if ":" in m.text else ""
+    if written and "/" in m.text and written.lower() != str(net.network_address).lower():
+        out.append(
+            Problem(
+                "spf.ip_host_bits",
+                INFO,
+                f"{where} has {m.text!r}: the address has host bits set, so it means {net}",
+                f"write ip{net.version}:{net} if the whole range is meant, or "
+                f"ip{net.version}:{written} for one host",
+            )
+        )
+    wide = 8 if net.version == 4 else 16
+    if net.prefixlen <= wide and m.qualifier is Qualifier.PASS:
+        out.append(
+            Problem(
+                "spf.wide_range",
+                WARN,
+                f"{where} authorises {m.text!r}, {net.num_addresses:,} addresses",
+                "list only the ranges your mail servers use",
+            )
+        )
+    return out

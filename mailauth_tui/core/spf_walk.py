@@ -1,0 +1,573 @@
+"""The one traversal of an SPF record tree (RFC 7208 sections 4 and 5).
+
+:class:`Traversal` runs check_host() in one of two modes that share every line of the
+evaluation:
+
+* **check** (an IP is given): the RFC's algorithm; the first matching mechanism decides, and
+  errors end the evaluation with permerror / temperror.
+* **walk** (no IP): the path of a client that no mechanism matches -- the worst case a receiver
+  meets, and the one that makes every DNS-querying term count. Nothing but ``all`` (and a
+  static ``exists``) can match, errors are recorded as :class:`Finding` and the walk goes on,
+  so that one pass reports the whole tree: its lookup and void-lookup totals, loops, missing
+  include targets, MX sets over the limit, the records seen on the way.
+
+A :class:`DnsSession` is shared by the traversals of one check: each (name, type) is asked
+once and each SPF record fetched and parsed once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
+from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, is_spf_record, parse_spf
+from mailauth_tui.core.spf_macros import MacroContext, MacroString, expand, parse_macro_string
+
+MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms per evaluation
+MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: terms whose query answered NXDOMAIN or NODATA
+MAX_MX_NAMES = 10  # RFC 7208 4.6.4: more MX names than this is a permerror
+MAX_PTR_NAMES = 10  # RFC 7208 4.6.4: PTR names past this are ignored
+# A walk keeps counting past the limit so it can say how far over a record is; this bounds the
+# work a hostile tree (includes fanning out, a diamond of redirects) can cause.
+WALK_LOOKUP_CAP = 50
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class SpfOutcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    SOFTFAIL = "softfail"
+    NEUTRAL = "neutral"
+    NONE = "none"
+    PERMERROR = "permerror"
+    TEMPERROR = "temperror"
+
+
+_RESULT = {
+    "+": SpfOutcome.PASS,
+    "-": SpfOutcome.FAIL,
+    "~": SpfOutcome.SOFTFAIL,
+    "?": SpfOutcome.NEUTRAL,
+}
+
+
+class RecordState(StrEnum):
+    OK = "ok"
+    VOID = "void"  # NXDOMAIN or NODATA: no TXT at all
+    NONE = "none"  # TXT records, none of them v=spf1
+    MULTIPLE = "multiple"
+    SYNTAX = "syntax"
+    UNKNOWN = "unknown"  # SERVFAIL or timeout
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedRecord:
+    state: RecordState
+    answer: Answer
+    record: SpfRecord | None = None
+    error: RecordSyntaxError | None = None
+    spf_texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something that makes a receiver answer permerror or temperror, found at ``domain``
+    while evaluating ``term`` (the term's text, or the domain's own name for its record)."""
+
+    code: str
+    outcome: SpfOutcome
+    domain: str
+    term: str
+    detail: str
+    chain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A record evaluated on the way: ``role`` is top, include or redirect; ``effective`` when
+    it was reached from the top through redirects only, so its ``all`` is the domain's own."""
+
+    role: str
+    domain: str
+    record: SpfRecord
+    chain: tuple[str, ...]
+    effective: bool
+
+
+class DnsSession:
+    """The DNS memory of one check: every (name, type) asked once, every record parsed once."""
+
+    __slots__ = ("_answers", "_records", "_resolver")
+
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+        self._answers: dict[tuple[str, RType], Answer] = {}
+        self._records: dict[str, FetchedRecord] = {}
+
+    async def ask(self, name: str, rtype: RType) -> Answer:
+        key = (name, rtype)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = await self._resolver.query(name, rtype)
+            self._answers[key] = answer
+        return answer
+
+    @property
+    def queries(self) -> int:
+        return len(self._answers)
+
+    def preset(self, domain: str, record: SpfRecord) -> None:
+        """Evaluate ``record`` as if it were published at ``domain`` (what-if counting)."""
+        answer = Answer(domain, RType.TXT, AnswerStatus.RECORDS, (record.text,))
+        self._records[domain] = FetchedRecord(RecordState.OK, answer, record, None, (record.text,))
+
+    async def record(self, domain: str) -> FetchedRecord:
+        hit = self._records.get(domain)
+        if hit is not None:
+            return hit
+        answer = await self.ask(domain, RType.TXT)
+        fetched = _select(answer)
+        self._records[domain] = fetched
+        return fetched
+
+
+def _select(answer: Answer) -> FetchedRecord:
+    """RFC 7208 4.4 / 4.5: keep the TXT values that are SPF records; exactly one must remain."""
+    if answer.unknown:
+        return FetchedRecord(RecordState.UNKNOWN, answer)
+    if not answer.records:
+        return FetchedRecord(RecordState.VOID, answer)
+    texts = tuple(t for t in answer.records if is_spf_record(t))
+    if not texts:
+        return FetchedRecord(RecordState.NONE, answer)
+    if len(texts) > 1:
+        return FetchedRecord(RecordState.MULTIPLE, answer, spf_texts=texts)
+    try:
+        record = parse_spf(texts[0])
+    except RecordSyntaxError as exc:
+        return FetchedRecord(RecordState.SYNTAX, answer, error=exc, spf_texts=texts)
+    return FetchedRecord(RecordState.OK, answer, record, spf_texts=texts)
+
+
+def normalize_name(name: str) -> str:
+    """Lower case, no trailing dot; over 253 characters the left-most labels are dropped
+    (RFC 7208 7.3: truncation of an expanded name)."""
+    name = name.lower()
+    if name.endswith("."):
+        name = name[:-1]
+    while len(name) > 253 and "." in name:
+        name = name.split(".", 1)[1]
+    return name
+
+
+def valid_name(name: str) -> bool:
+    """RFC 7208 4.3: a multi-label name of non-empty labels of at most 63 octets."""
+    if not name or len(name) > 253 or not name.isascii():
+        return False
+    labels = name.split(".")
+    return len(labels) >= 2 and all(0 < len(label) <= 63 for label in labels)
+
+
+class _Stop(Exception):
+    """Ends a check-mode evaluation with permerror or temperror."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.detail)
+        self.finding = finding
+
+
+@dataclass(slots=True)
+class _Match:
+    domain: str
+    term: str
+
+
+@dataclass(slots=True)
+class Traversal:
+    """One check_host() evaluation; see the module docstring for the two modes."""
+
+    session: DnsSession
+    ip: Address | None = None
+    sender: str = ""
+    helo: str = ""
+    lookups: int = 0
+    void_lookups: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # include / redirect targets met
+    voids: list[tuple[str, str, str]] = field(default_factory=list)  # (domain, term, name)
+    unchecked: list[tuple[str, str]] = field(default_factory=list)  # terms a walk cannot follow
+    top_costs: list[tuple[str, int]] = field(default_factory=list)  # lookups per top-level term
+    matched: _Match | None = None
+    stop: Finding | None = None
+    _contexts: dict[str, MacroContext] = field(default_factory=dict)
+    _ptr: Answer | None = None
+
+    @property
+    def walk(self) -> bool:
+        return self.ip is None
+
+    async def run(self, domain: str) -> SpfOutcome:
+        try:
+            return await self._check_host(domain, (domain,), "top", domain, True)
+        except _Stop as stop:
+            self.stop = stop.finding
+            return stop.finding.outcome
+
+    # --- errors and limits --------------------------------------------------------------
+
+    def _fail(self, finding: Finding) -> None:
+        """A permerror / temperror: ends a check, is recorded by a walk that then goes on."""
+        if not self.walk:
+            raise _Stop(finding)
+        self.findings.append(finding)
+
+    def _count(self, domain: str, term: str) -> bool:
+        """Count one DNS-querying term; False when a walk is past its safety cap."""
+        self.lookups += 1
+        if self.lookups > MAX_LOOKUPS and not self.walk:
+            raise _Stop(
+                Finding(
+                    "spf.too_many_lookups",
+                    SpfOutcome.PERMERROR,
+                    domain,
+                    term,
+                    f"more than {MAX_LOOKUPS} DNS-querying terms (at {term!r} in {domain})",
+                )
+            )
+        return self.lookups <= WALK_LOOKUP_CAP
+
+    def _void(self, domain: str, term: str, name: str) -> None:
+        self.void_lookups += 1
+        self.voids.append((domain, term, name))
+        if self.void_lookups > MAX_VOID_LOOKUPS and not self.walk:
+            raise _Stop(
+                Finding(
+                    "spf.too_many_void_lookups",
+                    SpfOutcome.PERMERROR,
+                    domain,
+                    term,
+                    f"more than {MAX_VOID_LOOKUPS} lookups found nothing (the last: {name})",
+                )
+            )
+
+    def _unknown(self, domain: str, term: str, answer: Answer) -> None:
+        why = answer.detail or answer.status.value
+        self._fail(
+            Finding(
+                "spf.unknown",
+                SpfOutcome.TEMPERROR,
+                domain,
+                term,
+                f"the {answer.rtype.value} query for {answer.name} failed ({why})",
+            )
+        )
+
+    # --- records --------------------------------------------------------------------------
+
+    async def _check_host(
+        self, domain: str, chain: tuple[str, ...], role: str, term: str, effective: bool
+    ) -> SpfOutcome:
+        fetched = await self.session.record(domain)
+        state = fetched.state
+        if state is RecordState.UNKNOWN:
+            self._unknown(domain, term, fetched.answer)
+            return SpfOutcome.TEMPERROR
+        if state is RecordState.VOID or state is RecordState.NONE:
+            if state is RecordState.VOID and role != "top":
+                self._void(chain[-2], term, domain)
+            return SpfOutcome.NONE
+        if state is RecordState.MULTIPLE:
+            self._fail(
+                Finding(
+                    "spf.multiple_records" if role == "top" else "spf.include_invalid",
+                    SpfOutcome.PERMERROR,
+                    domain,
+                    term,
+                    f"{domain} publishes {len(fetched.spf_texts)} SPF records; exactly one is "
+                    "allowed",
+                    chain,
+                )
+            )
+            return SpfOutcome.PERMERROR
+        if state is RecordState.SYNTAX:
+            assert fetched.error is not None
+            self._fail(
+                Finding(
+                    "spf.syntax" if role == "top" else "spf.include_invalid",
+                    SpfOutcome.PERMERROR,
+                    domain,
+                    term,
+                    f"the SPF record of {domain} has a syntax error at position "
+                    f"{fetched.error.pos}: {fetched.error.message}",
+                    chain,
+                )
+            )
+            return SpfOutcome.PERMERROR
+        record = fetched.record
+        assert record is not None
+        self.visits.append(Visit(role, domain, record, chain, effective))
+        return await self._evaluate(record, domain, chain, effective)
+
+    async def _evaluate(
+        self, record: SpfRecord, domain: str, chain: tuple[str, ...], effective: bool
+    ) -> SpfOutcome:
+        top = len(chain) == 1
+        for term in record.terms:
+            if not isinstance(term, Mechanism):
+                continue
+            before = self.lookups
+            matched = await self._mechanism(term, domain, chain)
+            if top and term.queries_dns:
+                self.top_costs.append((term.text, self.lookups - before))
+            if matched:
+                # Unwinding sets this at each level: the outermost (top-level) term remains.
+                self.matched = _Match(domain, term.text)
+                return _RESULT[term.qualifier.value]
+        if record.redirect is None:
+            return SpfOutcome.NEUTRAL
+        text = f"redirect={record.redirect}"
+        before = self.lookups
+        result = await self._follow(record.redirect, domain, chain, text, "redirect", effective)
+        if top:
+            self.top_costs.append((text, self.lookups - before))
+        return result
+
+    async def _follow(
+        self, spec: str, domain: str, chain: tuple[str, ...], text: str, role: str, effective: bool
+    ) -> SpfOutcome:
+        """include:<spec> or redirect=<spec>: check_host() on the target (RFC 7208 5.2, 6.1)."""
+        if not self._count(domain, text):
+            return SpfOutcome.NEUTRAL
+        target = await self._target(spec, domain, text)
+        if target is None:
+            return SpfOutcome.NEUTRAL
+        missing = "spf.include_missing" if role == "include" else "spf.redirect_missing"
+        if not valid_name(target):
+            self._fail(
+                Finding(
+                    missing,
+                    SpfOutcome.PERMERROR,
+                    domain,
+                    text,
+                    f"{target!r} is not a valid domain name",
+                    chain,
+                )
+            )
+            return SpfOutcome.PERMERROR
+        self.targets.append(target)
+        if target in chain:
+            path = " -> ".join((*chain, target))
+            self._fail(
+                Finding("spf.loop", SpfOutcome.PERMERROR, domain, text, f"loop: {path}", chain)
+            )
+            return SpfOutcome.PERMERROR
+        result = await self._check_host(target, (*chain, target), role, text, effective)
+        if result is SpfOutcome.NONE:
+            self._fail(
+                Finding(
+                    missing,
+                    SpfOutcome.PERMERROR,
+                    domain,
+                    text,
+                    f"{target} has no SPF record",
+                    chain,
+                )
+            )
+            return SpfOutcome.PERMERROR
+        return result
+
+    # --- mechanisms ---------------------------------------------------------------------------
+
+    async def _mechanism(self, m: Mechanism, domain: str, chain: tuple[str, ...]) -> bool:
+        kind = m.kind
+        if kind is MechanismKind.ALL:
+            return True
+        if kind is MechanismKind.IP4 or kind is MechanismKind.IP6:
+            return self._in_network(m)
+        if kind is MechanismKind.INCLUDE:
+            assert m.domain_spec is not None
+            result = await self._follow(m.domain_spec, domain, chain, m.text, "include", False)
+            # RFC 7208 5.2: pass matches; fail, softfail and neutral do not; errors propagate
+            # (in a walk they were recorded and the walk goes on).
+            return result is SpfOutcome.PASS
+        if not self._count(domain, m.text):
+            return False
+        target = await self._target(m.domain_spec, domain, m.text)
+        if target is None or not valid_name(target):
+            # RFC 7208 4.3/4.8: a malformed target name does not match.
+            return False
+        if kind is MechanismKind.A:
+            return await self._a(m, domain, target)
+        if kind is MechanismKind.MX:
+            return await self._mx(m, domain, chain, target)
+        if kind is MechanismKind.EXISTS:
+            return await self._exists(m, domain, target)
+        return await self._ptr_match(m, domain, target)
+
+    def _in_network(self, m: Mechanism) -> bool:
+        ip = self.ip
+        net = m.network
+        if ip is None or net is None or ip.version != net.version:
+            return False
+        return ip in net
+
+    def _addresses_match(self, records: tuple[str, ...], cidr: int | None) -> bool:
+        ip = self.ip
+        assert ip is not None
+        bits = ip.max_prefixlen
+        shift = bits - (bits if cidr is None else cidr)
+        mine = int(ip) >> shift
+        for text in records:
+            try:
+                addr = ipaddress.ip_address(text)
+            except ValueError:
+                continue
+            if addr.version == ip.version and int(addr) >> shift == mine:
+                return True
+        return False
+
+    def _address_type(self) -> RType:
+        return RType.AAAA if self.ip is not None and self.ip.version == 6 else RType.A
+
+    async def _a(self, m: Mechanism, domain: str, target: str) -> bool:
+        if self.walk:
+            # Either family may be asked by a receiver: the term is void only if both are empty.
+            answer = await self.session.ask(target, RType.A)
+            if answer.unknown:
+                self._unknown(domain, m.text, answer)
+            elif not answer.records:
+                answer6 = await self.session.ask(target, RType.AAAA)
+                if answer6.unknown:
+                    self._unknown(domain, m.text, answer6)
+                elif not answer6.records:
+                    self._void(domain, m.text, target)
+            return False
+        answer = await self.session.ask(target, self._address_type())
+        if answer.unknown:
+            self._unknown(domain, m.text, answer)
+            return False
+        if not answer.records:
+            self._void(domain, m.text, target)
+            return False
+        return self._addresses_match(answer.records, self._cidr(m))
+
+    def _cidr(self, m: Mechanism) -> int | None:
+        assert self.ip is not None
+        return m.cidr6 if self.ip.version == 6 else m.cidr4
+
+    async def _mx(self, m: Mechanism, domain: str, chain: tuple[str, ...], target: str) -> bool:
+        answer = await self.session.ask(target, RType.MX)
+        if answer.unknown:
+            self._unknown(domain, m.text, answer)
+            return False
+        if not answer.records:
+            self._void(domain, m.text, target)
+            return False
+        if len(answer.records) > MAX_MX_NAMES:
+            self._fail(
+                Finding(
+                    "spf.mx_too_many",
+                    SpfOutcome.PERMERROR,
+                    domain,
+                    m.text,
+                    f"{target} has {len(answer.records)} MX names; at most {MAX_MX_NAMES} are "
+                    "allowed",
+                    chain,
+                )
+            )
+            return False
+        if self.walk:
+            return False
+        rtype = self._address_type()
+        cidr = self._cidr(m)
+        for name in answer.records:
+            if not name or name == ".":
+                continue  # null MX (RFC 7505): no host to compare
+            addresses = await self.session.ask(normalize_name(name), rtype)
+            if addresses.unknown:
+                self._unknown(domain, m.text, addresses)
+                return False
+            if self._addresses_match(addresses.records, cidr):
+                return True
+        return False
+
+    async def _exists(self, m: Mechanism, domain: str, target: str) -> bool:
+        # RFC 7208 5.7: always an A query, whatever the client's address family.
+        answer = await self.session.ask(target, RType.A)
+        if answer.unknown:
+            self._unknown(domain, m.text, answer)
+            return False
+        if not answer.records:
+            self._void(domain, m.text, target)
+            return False
+        return True
+
+    async def _ptr_answer(self) -> Answer:
+        if self._ptr is None:
+            assert self.ip is not None
+            self._ptr = await self.session.ask(self.ip.reverse_pointer, RType.PTR)
+        return self._ptr
+
+    async def _validated_names(self, suffix: str | None) -> list[str]:
+        """RFC 7208 5.5: the client's PTR names whose forward lookup leads back to the client
+        (the first 10 only), keeping those equal to or under ``suffix`` when one is given."""
+        answer = await self._ptr_answer()
+        out: list[str] = []
+        rtype = self._address_type()
+        for raw in answer.records[:MAX_PTR_NAMES]:
+            name = normalize_name(raw)
+            if suffix is not None and name != suffix and not name.endswith("." + suffix):
+                continue
+            if not valid_name(name):
+                continue
+            forward = await self.session.ask(name, rtype)
+            if not forward.unknown and self._addresses_match(forward.records, None):
+                out.append(name)
+        return out
+
+    async def _ptr_match(self, m: Mechanism, domain: str, target: str) -> bool:
+        if self.walk:
+            return False
+        answer = await self._ptr_answer()
+        if answer.unknown:
+            return False  # RFC 7208 5.5: a DNS error on the PTR lookup means no match
+        if not answer.records:
+            self._void(domain, m.text, self.ip.reverse_pointer if self.ip else "")
+            return False
+        return bool(await self._validated_names(target))
+
+    # --- macros ---------------------------------------------------------------------------------
+
+    async def _target(self, spec: str | None, domain: str, term: str) -> str | None:
+        """The name a term asks about; None when a walk cannot know it (it depends on the
+        client's address or the sender)."""
+        if spec is None:
+            return domain
+        parsed = parse_macro_string(spec)
+        literal = parsed.literal
+        if literal is not None:
+            return normalize_name(literal)
+        if self.walk and not parsed.letters <= {"d"}:
+            self.unchecked.append((domain, term))
+            return None
+        return normalize_name(expand(parsed, await self._context(domain, parsed)))
+
+    async def _context(self, domain: str, parsed: MacroString) -> MacroContext:
+        ctx = self._contexts.get(domain)
+        if ctx is None:
+            ip = "" if self.ip is None else str(self.ip)
+            ctx = MacroContext.build(sender=self.sender, domain=domain, ip=ip, helo=self.helo)
+            self._contexts[domain] = ctx
+        if "p" in parsed.letters and ctx.validated == "unknown" and self.ip is not None:
+            # RFC 7208 7.3: prefer a validated name under <domain>, else any validated name.
+            names = await self._validated_names(domain) or await self._validated_names(None)
+            if names:
+                ctx = dataclasses.replace(ctx, validated=names[0])
+                self._contexts[domain] = ctx
+        return ctx
