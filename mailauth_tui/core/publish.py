@@ -13,9 +13,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.names import normalize_domain
 from mailauth_tui.core.psl import org_domain
 from mailauth_tui.core.results import PublishRecord
+from mailauth_tui.core.spf import Modifier, Qualifier, SpfRecord, is_spf_record, parse_spf
 
 DEFAULT_TTL = 3600
 TXT_STRING_MAX = 255  # RFC 1035 3.3: one character-string holds at most 255 octets
@@ -151,7 +153,21 @@ class _Term:
         return self.qualifier in ("", "+")
 
 
+def _parsed_terms(record: SpfRecord) -> list[_Term]:
+    terms: list[_Term] = []
+    for term in record.terms:
+        if isinstance(term, Modifier):
+            terms.append(_Term(str(term), "", term.name, term.value))
+            continue
+        qualifier = "" if term.qualifier is Qualifier.PASS else term.qualifier.value
+        arg = str(term.network) if term.network is not None else term.domain_spec or ""
+        terms.append(_Term(str(term), qualifier, term.kind.value, arg))
+    return terms
+
+
 def _split_terms(record: str) -> list[_Term]:
+    """A plain split on spaces, for a record the parser refuses: the merge still works on it
+    (its unparsable terms are kept as they are) and the note reports the syntax error."""
     terms: list[_Term] = []
     for text in record.split()[1:]:
         match = _TERM.match(text)
@@ -220,7 +236,7 @@ def _lookup_note(before: int | None, after: int, exact: bool) -> str:
             "ip4/ip6 ranges or remove services that no longer send"
         )
     if not exact:
-        text += ", counting top-level terms only (verify counts nested includes)"
+        text += ", counted on the top-level terms; verify counts the nested ones"
     return text
 
 
@@ -250,11 +266,14 @@ def spf_publish(
         return _new_spf(host, include_name, networks, lookups_after)
 
     text = " ".join(existing.split())
-    if text.lower() != "v=spf1" and not text.lower().startswith("v=spf1 "):
+    if not is_spf_record(text):
         raise ValueError(f"the existing record is not an SPF record: {existing!r}")
-    terms = _split_terms(text)
-
     problems: list[str] = []
+    try:
+        terms = _parsed_terms(parse_spf(text))
+    except RecordSyntaxError as exc:
+        terms = _split_terms(text)
+        problems.append(f"your existing record has an error {exc}: fix it in the merged record")
     additions: list[str] = []
     if include_name is not None:
         matches = [t for t in terms if t.name == "include" and _same_name(t.arg, include_name)]

@@ -154,7 +154,20 @@ def test_spf_merge_appends_when_there_is_no_all() -> None:
 
 def test_spf_merge_counts_top_level_lookups_when_not_measured() -> None:
     rec = spf_publish("example.com", "v=spf1 a mx include:x.example ~all", "y.example", [])
-    assert "at least 3 -> 4 DNS lookups" in rec.note
+    assert "at least 3 -> 4 DNS lookups, counted on the top-level terms" in rec.note
+
+
+def test_spf_merge_reads_the_record_with_the_parser() -> None:
+    # Case-insensitive mechanism names; a network written with host bits still covers the IP.
+    existing = "v=spf1 Include:sendgrid.net ip4:192.0.2.5/24 a:mail.example.com/24 ~all"
+    rec = spf_publish("example.com", existing, "sendgrid.net", ["192.0.2.10"])
+    assert rec.already_published and rec.value == existing
+
+
+def test_spf_merge_of_a_broken_record_still_merges_and_says_where_it_is_broken() -> None:
+    rec = spf_publish("example.com", "v=spf1 ip4:300.1.1.1 ~all", "sendgrid.net", [])
+    assert rec.value == "v=spf1 ip4:300.1.1.1 include:sendgrid.net ~all"
+    assert "error at position 7" in rec.note and "300.1.1.1" in rec.note
 
 
 def test_spf_merge_warns_over_ten_lookups() -> None:
