@@ -31,6 +31,7 @@ _SPF_TERM = re.compile(
     r"[+\-~?]?(?:all|include|a|mx|ptr|exists|ip4|ip6|redirect|exp)(?=[:=/\s]|$)",
     re.IGNORECASE,
 )
+_HEX_TAIL = re.compile(r"[0-9A-Fa-f:.]*(?:/[0-9]{1,3})?$")
 _QUOTED_SEQUENCE = re.compile(r'\s*"[^"]*"(?:\s*"[^"]*")*\s*')
 _QUOTED_PART = re.compile(r'"([^"]*)"')
 _SHOW = 24  # characters of context shown on each side of a glued boundary
@@ -95,6 +96,9 @@ def _glued_boundary(left: str, right: str, kind: str) -> bool:
         return False
     if kind == "spf":
         if left[-1].isspace() or right[0].isspace() or left[-1] in ":=./":
+            return False
+        # An IPv6 address cut inside its hex digits ("ip6:2001:db8::1" + "a/64") is one term.
+        if left.split()[-1].lower().startswith("ip6:") and _HEX_TAIL.match(right.split()[0]):
             return False
         return _SPF_TERM.match(right) is not None
     known = _KNOWN_TAGS.get(kind)
