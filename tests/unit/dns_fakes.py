@@ -30,10 +30,12 @@ class FakeResolver:
     def __init__(self) -> None:
         self.zone: dict[tuple[str, RType], Answer] = {}
         self.queries: list[tuple[str, RType]] = []
+        self._owners: set[str] = set()
 
     def txt(self, name: str, *values: TxtValue, cname_chain: tuple[str, ...] = ()) -> FakeResolver:
         """Publish TXT records at ``name`` (no value: the name exists with no TXT, NODATA)."""
         self.zone[(name.lower(), RType.TXT)] = txt_answer(name, *values, cname_chain=cname_chain)
+        self._owners.add(name.lower())
         return self
 
     def fail(
@@ -41,6 +43,7 @@ class FakeResolver:
     ) -> FakeResolver:
         """Make ``name`` answer with a transient failure (SERVFAIL or TIMEOUT)."""
         self.zone[(name.lower(), rtype)] = Answer(name=name, rtype=rtype, status=status)
+        self._owners.add(name.lower())
         return self
 
     def asked(self, names: Iterable[str] | None = None) -> list[str]:
@@ -55,6 +58,6 @@ class FakeResolver:
         if answer is not None:
             return answer
         # A name owning records of another type exists: NODATA there, NXDOMAIN elsewhere.
-        if any(owner == key[0] for owner, _ in self.zone):
+        if key[0] in self._owners:
             return Answer(name=name, rtype=rtype, status=AnswerStatus.NODATA)
         return Answer(name=name, rtype=rtype, status=AnswerStatus.NXDOMAIN)
