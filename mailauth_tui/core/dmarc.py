@@ -536,12 +536,14 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     elif failed is not None:
         return _unknown(domain, psl_org, failed)
     else:
-        assert walk_org is not None
-        source = levels.get(walk_org)
+        # No record at the domain: RFC 9989 4.10.1 applies the organisational domain's record,
+        # or failing that the public suffix operator's (psd=y).
+        org = _treewalk_org(walk, domain)
+        source = levels.get(org)
         if source is None:
             # Only after the 8-label shortcut: the organisational domain was jumped over.
-            source = _level(walk_org, await resolver.query(f"_dmarc.{walk_org}", RType.TXT))
-            levels[walk_org] = source
+            source = _level(org, await resolver.query(f"_dmarc.{org}", RType.TXT))
+            levels[org] = source
         if not source.present:
             source = next((lv for lv in reversed(walk) if lv.present and lv.psd == "y"), None)
         if source is None:

@@ -455,3 +455,22 @@ async def test_psd_y_on_an_ordinary_domain_is_flagged_and_stops_the_walk() -> No
     assert result.status is Status.VALID and result.treewalk_org_domain == "example.com"
     assert codes(result) == ["dmarc.psd_misused"]
     assert "psd=y" in result.problems[0].fix
+
+
+async def test_org_domain_jumped_over_by_the_shortcut_is_asked_once_more() -> None:
+    # Ten labels: the walk jumps from the domain to its last seven labels, where psd=y says
+    # the organisational domain is the eight-label name below it, which the walk skipped.
+    domain = "x.y.a.b.c.d.e.f.example.com"
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.b.c.d.e.f.example.com", "v=DMARC1; p=none; psd=y; rua=mailto:r@example.com")
+        .txt("_dmarc.a.b.c.d.e.f.example.com", "v=DMARC1; p=reject; rua=mailto:r@example.com")
+        .txt(domain, "v=spf1 -all")
+    )
+    result = await check_dmarc(dns, domain)
+    assert result.treewalk_org_domain == "a.b.c.d.e.f.example.com"
+    assert (result.source_domain, result.effective_policy) == ("a.b.c.d.e.f.example.com", "reject")
+    walk = [n for n in dns.asked() if n.startswith("_dmarc.")]
+    assert walk == [f"_dmarc.{t}" for t in tree_walk_targets(domain)] + [
+        "_dmarc.a.b.c.d.e.f.example.com"
+    ]
