@@ -1,1 +1,2 @@
-from tests.fixtures.smtp import *  # noqa: F401,F403
+from tests.fixtures.dns import *  # noqa: F403
+from tests.fixtures.smtp import *  # noqa: F403

@@ -1,0 +1,123 @@
+"""The fast answer reader agrees with dnspython's parser wherever it answers at all."""
+
+from __future__ import annotations
+
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailauth_tui.core.dns_types import AnswerStatus, RType
+from mailauth_tui.services.dns import classify
+from mailauth_tui.services.dnswire import read_answer
+
+NAMES = ["example.com", "Example.COM", "www.example.com", "s1._domainkey.example.com", "x.net"]
+RDATA = {
+    "A": st.sampled_from(["192.0.2.1", "192.0.2.2", "10.0.0.1"]),
+    "AAAA": st.sampled_from(["2001:db8::1", "::ffff:192.0.2.1", "::1", "::", "1::"]),
+    "MX": st.tuples(st.integers(0, 65535), st.sampled_from([*(n + "." for n in NAMES), "."])).map(
+        lambda t: f"{t[0]} {t[1]}"
+    ),
+    "TXT": st.lists(st.binary(max_size=40), min_size=1, max_size=3).map(
+        lambda parts: " ".join('"' + "".join(f"\\{b:03d}" for b in p) + '"' for p in parts)
+    ),
+    "CNAME": st.sampled_from(NAMES).map(lambda n: n + "."),
+    "PTR": st.sampled_from(NAMES).map(lambda n: n + "."),
+    "NS": st.sampled_from(NAMES).map(lambda n: n + "."),
+}
+
+
+Case = tuple[str, RType, int, int, dns.rcode.Rcode, list[tuple[str, str, str]]]
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    """A description of a response (dnspython builds it in the test: it draws on `random`)."""
+    records = [
+        (owner, rr_type, draw(RDATA[rr_type]))
+        for owner, rr_type in draw(
+            st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(list(RDATA))), max_size=6)
+        )
+    ]
+    return (
+        draw(st.sampled_from(NAMES)),
+        draw(st.sampled_from(list(RType))),
+        draw(st.sampled_from([0, -1])),
+        draw(st.integers(0, 65535)),
+        draw(st.sampled_from([dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL])),
+        records,
+    )
+
+
+def _wire(case: Case) -> bytes:
+    qname, rtype, edns, qid, rcode, records = case
+    query = dns.message.make_query(qname, rtype.value, use_edns=edns, id=qid)
+    response = dns.message.make_response(query)
+    response.set_rcode(rcode)
+    for owner, rr_type, text in records:
+        rrset = response.find_rrset(
+            response.answer,
+            dns.name.from_text(owner),
+            dns.rdataclass.IN,
+            dns.rdatatype.from_text(rr_type),
+            create=True,
+        )
+        rrset.add(dns.rdata.from_text(dns.rdataclass.IN, rr_type, text), 300)
+    return response.to_wire()
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases())
+def test_fast_reader_matches_dnspython(case: Case) -> None:
+    qname, rtype = case[0].lower(), case[1]
+    wire = _wire(case)
+    fast = read_answer(qname, rtype, wire, "127.0.0.1:53")
+    reference = classify(qname, rtype, dns.message.from_wire(wire), "127.0.0.1:53")
+    if fast is not None:
+        assert fast == reference
+
+
+def test_fast_reader_handles_ordinary_answers() -> None:
+    query = dns.message.make_query("s1._domainkey.example.com", "TXT", use_edns=0)
+    response = dns.message.make_response(query)
+    response.answer.append(
+        dns.rrset.from_text(
+            "s1._domainkey.example.com.", 300, "IN", "CNAME", "key.esp.example.net."
+        )
+    )
+    response.answer.append(
+        dns.rrset.from_text("key.esp.example.net.", 300, "IN", "TXT", '"v=DKIM1; " "p=abc"')
+    )
+    answer = read_answer("s1._domainkey.example.com", RType.TXT, response.to_wire())
+    assert answer is not None
+    assert answer.status is AnswerStatus.RECORDS
+    assert answer.records == ("v=DKIM1; p=abc",)
+    assert answer.chunks == (("v=DKIM1; ", "p=abc"),)
+    assert answer.cname_chain == ("key.esp.example.net",)
+
+
+def test_unusual_answers_are_left_to_dnspython() -> None:
+    query = dns.message.make_query("example.com", "TXT")
+    refused = dns.message.make_response(query)
+    refused.set_rcode(dns.rcode.REFUSED)
+    assert read_answer("example.com", RType.TXT, refused.to_wire()) is None
+    odd = dns.message.make_response(query)
+    odd.answer.append(dns.rrset.from_text("example.com.", 300, "IN", "CNAME", "a\\.b.example."))
+    assert read_answer("example.com", RType.TXT, odd.to_wire()) is None
+    assert read_answer("example.com", RType.TXT, b"\x00" * 11) is None
+    truncated = dns.message.make_response(query)
+    truncated.answer.append(dns.rrset.from_text("example.com.", 300, "IN", "TXT", '"abc"'))
+    assert read_answer("example.com", RType.TXT, truncated.to_wire()[:-2]) is None
+
+
+def test_compression_pointer_loop_is_refused() -> None:
+    header = b"\x00\x01\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+    question = b"\x07example\x03com\x00\x00\x10\x00\x01"
+    looping_owner = bytes([0xC0, 12 + len(question)])  # points at itself
+    wire = header + question + looping_owner + b"\x00\x10\x00\x01\x00\x00\x01\x2c\x00\x02\x01x"
+    assert read_answer("example.com", RType.TXT, wire) is None
