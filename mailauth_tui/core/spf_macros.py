@@ -65,11 +65,14 @@ def _bad(pos: int, message: str) -> RecordSyntaxError:
 def parse_macro_string(text: str, *, exp: bool = False) -> MacroString:
     """Parse a macro-string; raise RecordSyntaxError with the offset of the fault in ``text``.
 
-    ``exp`` allows the letters c, r and t, which RFC 7208 7.2 keeps for explanation text.
+    ``exp`` allows the letters c, r and t, which RFC 7208 7.2 keeps for explanation text, and
+    spaces (explain-string = *( macro-string / SP )).
     """
-    # macro-literal is %x21-24 / %x26-7E: visible ASCII. One C-level test covers the common case.
-    if not (text.isascii() and text.isprintable()) or " " in text:
-        at = next(i for i, c in enumerate(text) if not ("!" <= c <= "~"))
+    # macro-literal is %x21-24 / %x26-7E: visible ASCII (explanation text may hold spaces too).
+    # One C-level test covers the common case.
+    if not (text.isascii() and text.isprintable()) or (" " in text and not exp):
+        low = " " if exp else "!"
+        at = next(i for i, c in enumerate(text) if not (low <= c <= "~"))
         raise RecordSyntaxError(
             at, f"character {text[at]!r} is not allowed in a domain or macro string", "spf.bad_char"
         )
