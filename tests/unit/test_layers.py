@@ -14,13 +14,16 @@ ALLOWED = {
     "core": {"core"},
     "services": {"core", "services"},
     "registry": {"core", "services", "registry"},
-    "cli": {"core", "services", "registry", "cli", "ui"},
+    "cli": {"core", "services", "registry", "cli", "ui", "demo"},
     "ui": {"core", "services", "registry", "ui"},
+    # Demo mode implements the ui's DemoHooks Protocol structurally, without importing the ui.
+    "demo": {"core", "services", "registry", "demo"},
 }
 FORBIDDEN_THIRD_PARTY = {
     "core": {"textual", "rich", "sqlite3", "dns", "aiosmtplib", "smtplib", "socket", "dnslib"},
     "services": {"textual"},
     "registry": {"textual", "dns", "sqlite3", "aiosmtplib", "dnslib"},
+    "demo": {"textual"},
 }
 
 

@@ -1,0 +1,100 @@
+"""The help screen: how the workflow goes, and every key (from the same catalogue as the
+bindings and the command palette)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from mailauth_tui.ui.commands import DOMAIN_ACTIONS, key_label
+
+WORKFLOW = (
+    ("1. Add", "an organisation email address (a): its domain becomes a sending domain."),
+    (
+        "2. Prove",
+        "ownership: enter the code emailed to that address (c). It is valid 15 days;"
+        " resend (s) sends a new one.",
+    ),
+    (
+        "3. Publish",
+        "the DKIM (required) and SPF (recommended) records shown by r at your DNS"
+        " provider, then verify (v).",
+    ),
+    ("4. DMARC", "needs DKIM or SPF first; start at p=none. Bulk senders must have it."),
+    (
+        "5. Keep",
+        "records verified: every domain is re-checked every 48 hours while the"
+        " console is open, or by `mailauth-tui recheck` from cron.",
+    ),
+)
+
+APP_KEYS = (
+    ("ctrl+p", "Command palette: every action by name"),
+    ("ctrl+o", "Demo only: the outbox, from any screen"),
+    ("escape", "Close a dialog, or clear the filter"),
+    ("ctrl+q", "Quit"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close", key_display="esc"),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > VerticalScroll {
+        width: 90;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        border-title-align: center;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, demo: bool = False) -> None:
+        super().__init__()
+        self._demo = demo
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = "Help"
+            scroll.border_subtitle = "esc to close"
+            yield Static(self._workflow(), id="workflow")
+            yield Static(self._keys(), id="keys")
+
+    def _workflow(self) -> Table:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for step, text in WORKFLOW:
+            table.add_row(Text(step), Text(text))
+        return table
+
+    def _keys(self) -> Table:
+        table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
+        table.add_column("Key", style="bold", no_wrap=True)
+        table.add_column("Action")
+        for info in DOMAIN_ACTIONS:
+            if info.demo_only and not self._demo:
+                continue
+            note = "  (admins only)" if info.admin_only else ""
+            table.add_row(Text(key_label(info)), Text(info.description + note))
+        for key, text in APP_KEYS:
+            if key == "ctrl+o" and not self._demo:
+                continue
+            table.add_row(Text(key), Text(text))
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

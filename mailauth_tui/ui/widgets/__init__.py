@@ -1,0 +1,1 @@
+"""Widgets of the console: badges, the domain table, the detail panel and the demo outbox."""
