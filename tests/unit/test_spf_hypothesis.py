@@ -1,0 +1,141 @@
+"""Property tests: the SPF parser raises nothing but RecordSyntaxError, and check_spf() never
+raises, whatever text DNS hands them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mailauth_tui.core.dns_types import RType
+from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.results import SpfResult, Status
+from mailauth_tui.core.spf import Mechanism, Modifier, expand_macros, parse_spf
+from mailauth_tui.core.spf_eval import check_spf
+from tests.unit.spf_fakes import FakeResolver, zone
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+_names = st.sampled_from(
+    [
+        "example.com",
+        "_spf.example.net",
+        "a.b",
+        "%{d}",
+        "%{ir}.%{v}._spf.%{d2}",
+        "x.-com",
+        "foo",
+        "%{l1r-}.lp.%{d}",
+        "%{c}.x.com",
+        "%(ir).x.com",
+        "e.xn--zckzah.",
+        "a..b.com",
+        "1.2.3.4",
+    ]
+)
+_ips = st.sampled_from(
+    [
+        "192.0.2.1",
+        "192.0.2.0/24",
+        "1.2.3",
+        "2001:db8::/32",
+        "::ffff:1.2.3.4",
+        "1.2.3.4//32",
+        "256.1.1.1",
+        "fe80::1%eth0",
+        "01.2.3.4",
+        "192.0.2.1/33",
+        "",
+    ]
+)
+_qualifier = st.sampled_from(["", "+", "-", "~", "?", "++"])
+_cidr = st.sampled_from(["", "/24", "//64", "/24//64", "/33", "//129", "/0", "/032", "/"])
+_term = st.one_of(
+    st.builds(
+        lambda q, n: f"{q}{n}", _qualifier, st.sampled_from(["all", "ptr", "a", "mx", "moo"])
+    ),
+    st.builds(
+        lambda q, m, d, c: f"{q}{m}:{d}{c}",
+        _qualifier,
+        st.sampled_from(["include", "a", "mx", "ptr", "exists", "all"]),
+        _names,
+        _cidr,
+    ),
+    st.builds(lambda q, m, i: f"{q}{m}:{i}", _qualifier, st.sampled_from(["ip4", "ip6"]), _ips),
+    st.builds(
+        lambda m, d: f"{m}={d}",
+        st.sampled_from(["redirect", "exp", "foo", "x-y.z", "1up", ""]),
+        _names,
+    ),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=12),
+)
+_spfish = st.builds(
+    lambda version, terms, sep: version + sep + sep.join(terms),
+    st.sampled_from(["v=spf1", "v=spf1", "V=SPF1", "v=spf10", "v=spf"]),
+    st.lists(_term, max_size=12),
+    st.sampled_from([" ", "  ", "\t"]),
+)
+
+
+def _check_parse(text: str) -> None:
+    try:
+        record = parse_spf(text)
+    except RecordSyntaxError as exc:
+        assert 0 <= exc.pos <= len(text)
+        assert exc.message and exc.code
+        return
+    assert str(record) == text
+    for term in record.terms:
+        # every term's position points at its own text in the record
+        written = term.text if isinstance(term, Mechanism) else f"{term.name}={term.value}"
+        assert text[term.pos : term.pos + len(written)].lower() == written.lower()
+        assert isinstance(term, (Mechanism, Modifier))
+
+
+@SETTINGS
+@given(st.text(max_size=300))
+def test_parse_arbitrary_text(text: str) -> None:
+    _check_parse(text)
+    _check_parse("v=spf1 " + text)
+
+
+@SETTINGS
+@given(_spfish)
+def test_parse_spf_like_text(text: str) -> None:
+    _check_parse(text)
+
+
+@SETTINGS
+@given(st.text(max_size=60), st.booleans())
+def test_expand_arbitrary_macro_strings(spec: str, exp: bool) -> None:
+    try:
+        out = expand_macros(
+            spec, sender="a-b@x.example", domain="x.example", ip="2001:db8::1", exp=exp
+        )
+    except RecordSyntaxError:
+        return
+    if "%" not in spec:
+        assert out == spec
+
+
+_chunked = st.lists(st.one_of(_spfish, st.text(max_size=40)), min_size=1, max_size=3)
+
+
+@SETTINGS
+@given(st.lists(_chunked, max_size=3), st.lists(st.sampled_from(["192.0.2.1", "2001:db8::1", "x"])))
+def test_check_spf_never_raises(values: list[list[str]], ips: list[str]) -> None:
+    # Each published TXT record is one or more character-strings of SPF-ish or random text;
+    # every name an include could reach answers with the same records (loops included).
+    records: list[str | tuple[str, ...]] = [tuple(chunks) for chunks in values]
+    entries = [(n, RType.TXT, records) for n in ("h.example", "example.com", "_spf.example.net")]
+    entries.append(("h.example", RType.MX, ["mx.h.example"]))
+    resolver = FakeResolver(zone(*entries) if records else {})
+    result = asyncio.run(_check(resolver, ips))
+    assert result.status in set(Status)
+    assert all(p.code and p.message for p in result.problems)
+    assert len(result.sources) == len(ips)
+
+
+async def _check(resolver: FakeResolver, ips: list[str]) -> SpfResult:
+    return await check_spf(resolver, "h.example", ips=ips, include="_spf.example.net")
