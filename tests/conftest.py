@@ -1,2 +1,3 @@
 from tests.fixtures.dns import *  # noqa: F403
 from tests.fixtures.smtp import *  # noqa: F403
+from tests.fixtures.registry import *  # noqa: F403

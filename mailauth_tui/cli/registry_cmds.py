@@ -1,0 +1,384 @@
+"""The registry's steps as subcommands, for scripts and admins with many domains.
+
+Exit codes: 0 done; 1 refused (not an admin, unknown domain, bad address or code, rate limit),
+or the result is negative (a wrong code, a domain not verified, bulk sending refused, a
+re-check that found failing records); 2 bad usage. Messages for people go to stderr; what a
+script consumes (an address, JSON, zone lines) goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import fields, is_dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, TextIO
+
+from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry
+from mailauth_tui.core.results import Problem
+from mailauth_tui.core.textsafe import printable
+from mailauth_tui.registry.errors import RegistryError
+from mailauth_tui.registry.models import (
+    DomainRow,
+    Ownership,
+    RecordState,
+    VerifyOutcome,
+)
+from mailauth_tui.registry.service import Registry
+from mailauth_tui.services.store import StoreError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+Command = Callable[[Registry, argparse.Namespace], Awaitable[int]]
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+def safe(text: object) -> str:
+    """Text that came from DNS or a user, made harmless for a terminal: control characters
+    (escape sequences, C1 controls, line breaks) are shown as visible escapes."""
+    return printable(str(text))
+
+
+def _print(text: str = "", file: TextIO | None = None) -> None:
+    print(text, file=file if file is not None else sys.stdout)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, enums and times as JSON values. Evidence (a JSON string) is inlined."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
+        if isinstance(value, DomainRow):
+            out["verified"] = value.verified
+            with contextlib.suppress(ValueError):  # not JSON: keep it as the string it is
+                out["evidence"] = json.loads(value.evidence) if value.evidence else None
+        return out
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _dump(value: Any) -> None:
+    # ensure_ascii: every control character and every non-ASCII one comes out as \uXXXX, so
+    # nothing from DNS reaches the terminal raw even when the JSON is printed.
+    _print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=True))
+
+
+def _problem_lines(problems: tuple[Problem, ...], indent: str = "    ") -> list[str]:
+    lines = []
+    for p in problems:
+        lines.append(f"{indent}{p.severity.value}: {safe(p.message)}")
+        if p.fix:
+            lines.append(f"{indent}  fix: {safe(p.fix)}")
+    return lines
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+async def _add(registry: Registry, args: argparse.Namespace) -> int:
+    sent = await registry.add(args.address)
+    row = sent.domain
+    _print(f"added {safe(_display(row))} (organisation address {safe(row.address)})")
+    _print(f"a verification code was sent: {safe(sent.delivered_to)}")
+    _print(f"it is valid until {_when(row.code_expires_at)}; enter it with:")
+    _print(f"  mailauth-tui code {row.domain} CODE")
+    return EXIT_OK
+
+
+async def _code(registry: Registry, args: argparse.Namespace) -> int:
+    check = await registry.submit_code(args.domain, args.code)
+    if check.ok:
+        _print(safe(check.message))
+        _print(f"next: publish the records shown by: mailauth-tui records {check.domain.domain}")
+        return EXIT_OK
+    message = safe(check.message)
+    if check.domain.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
+        message += f"; send a new code with: mailauth-tui resend {check.domain.domain}"
+    elif check.attempts_left:
+        message += f" ({check.attempts_left} tries left)"
+    _err(message)
+    return EXIT_FAILED
+
+
+async def _resend(registry: Registry, args: argparse.Namespace) -> int:
+    sent = await registry.resend(args.domain)
+    row = sent.domain
+    _print(f"a new code was sent to {safe(row.address)}: {safe(sent.delivered_to)}")
+    valid = _when(row.code_expires_at)
+    _print(f"the previous code no longer works; the new one is valid until {valid}")
+    return EXIT_OK
+
+
+async def _records(registry: Registry, args: argparse.Namespace) -> int:
+    records = await registry.records(args.domain)
+    if args.zone_file:
+        for rec in records:
+            need = "required" if rec.required else "recommended"
+            state = ", already published" if rec.already_published else ""
+            _print(f"; {rec.kind} ({need}{state}): {safe(rec.note)}")
+            _print(safe(rec.zone_line))
+        return EXIT_OK
+    for rec in records:
+        need = "required" if rec.required else "recommended"
+        state = " - already published" if rec.already_published else ""
+        _print(f"{rec.kind} ({need}){state}")
+        _print(f"  host:  {safe(rec.host)}")
+        _print(f"  type:  {rec.rtype}")
+        _print(f"  value: {safe(rec.value)}")
+        if rec.note:
+            _print(f"  note:  {safe(rec.note)}")
+        _print()
+    return EXIT_OK
+
+
+def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
+    row = outcome.domain
+    badge = "verified" if row.verified else "not verified"
+    lines = [f"{safe(_display(row))}: {badge}"]
+    for verdict in outcome.verdicts:
+        lines.append(f"  {verdict.kind}: {verdict.state}")
+        if verdict.found is not None:
+            lines.append(f"    found: {safe(verdict.found)}")
+        lines.extend(_problem_lines(verdict.problems))
+    lines.extend(f"  change: {safe(t)}" for t in outcome.transitions)
+    return lines
+
+
+async def _verify(registry: Registry, args: argparse.Namespace) -> int:
+    outcome = await registry.verify(args.domain)
+    for line in _outcome_lines(outcome):
+        _print(line)
+    return EXIT_OK if outcome.domain.verified else EXIT_FAILED
+
+
+def _display(row: DomainRow) -> str:
+    if row.domain_unicode and row.domain_unicode != row.domain:
+        return f"{row.domain_unicode} ({row.domain})"
+    return row.domain
+
+
+async def _list(registry: Registry, args: argparse.Namespace) -> int:
+    rows = registry.list_domains()
+    if args.json:
+        _dump(rows)
+        return EXIT_OK
+    if not rows:
+        _err("the registry has no domains yet: add one with: mailauth-tui add ADDRESS")
+        return EXIT_OK
+    header = ("DOMAIN", "OWNERSHIP", "DKIM", "SPF", "DMARC", "NEXT CHECK")
+    table = [header]
+    for row in rows:
+        dmarc = row.dmarc_state.value
+        if row.dmarc_policy:
+            dmarc += f" p={row.dmarc_policy}"
+        table.append(
+            (
+                safe(_display(row)),
+                row.ownership.value,
+                row.dkim_state.value,
+                row.spf_state.value,
+                safe(dmarc),
+                _when(row.next_check_at),
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        _print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+async def _remove(registry: Registry, args: argparse.Namespace) -> int:
+    row = registry.get(args.domain)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            _err(f"not removing {row.domain}: confirm with --yes")
+            return EXIT_USAGE
+        question = f"remove {safe(_display(row))} and delete its DKIM keys? [y/N] "
+        answer = await asyncio.to_thread(input, question)
+        if answer.strip().lower() not in ("y", "yes"):
+            _err("not removed")
+            return EXIT_FAILED
+    registry.remove(row.domain)
+    _print(
+        f"removed {safe(_display(row))}; remove its DNS records when no mail is signed with them"
+    )
+    return EXIT_OK
+
+
+async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
+    def show(outcome: VerifyOutcome) -> None:
+        if args.json:
+            return
+        for line in _outcome_lines(outcome):
+            _print(line)
+        sys.stdout.flush()
+
+    outcomes = await registry.recheck(due_only=not args.all, on_result=show)
+    if args.json:
+        _dump(
+            [
+                {
+                    "domain": to_jsonable(o.domain),
+                    "verdicts": to_jsonable(o.verdicts),
+                    "transitions": list(o.transitions),
+                }
+                for o in outcomes
+            ]
+        )
+    elif not outcomes:
+        _err("no domain is due for a re-check" if not args.all else "no domain to check")
+    failing = any(
+        RecordState.FAILING in (o.domain.dkim_state, o.domain.spf_state) for o in outcomes
+    )
+    return EXIT_FAILED if failing else EXIT_OK
+
+
+async def _sender(registry: Registry, args: argparse.Namespace) -> int:
+    decision = registry.sender(args.address)
+    _print(safe(decision.address))
+    _err(safe(decision.reason))
+    return EXIT_OK
+
+
+async def _bulk_check(registry: Registry, args: argparse.Namespace) -> int:
+    decision = registry.bulk_check(args.target)
+    if decision.allowed:
+        _print(f"bulk sending allowed: {safe(decision.reason)}")
+        return EXIT_OK
+    _err(f"bulk sending refused: {safe(decision.reason)}")
+    if decision.action:
+        _err(f"to do: {safe(decision.action)}")
+    return EXIT_FAILED
+
+
+async def _report(registry: Registry, args: argparse.Namespace) -> int:
+    actions = registry.report()
+    if args.json:
+        _dump(actions)
+        return EXIT_OK
+    if not actions:
+        _print("nothing to do: every domain is verified with DKIM, SPF and DMARC")
+        return EXIT_OK
+    for action in actions:
+        _print(action.title)
+        _print(f"  {action.advice}")
+        _print(f"  domains: {', '.join(safe(d) for d in action.domains)}")
+    return EXIT_OK
+
+
+async def _rotate(registry: Registry, args: argparse.Namespace) -> int:
+    row = await registry.rotate_dkim(args.domain)
+    newest = row.dkim_keys[-1]
+    _print(f"new DKIM key for {safe(_display(row))}: selector {newest.selector}")
+    if not newest.active:
+        current = row.active_key
+        if current is not None:
+            _print(f"selector {current.selector} keeps signing until the new key is verified")
+    _print(f"publish its record (mailauth-tui records {row.domain}),")
+    _print(f"then check it with: mailauth-tui verify {row.domain}")
+    return EXIT_OK
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+def _runner(command: Command) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return asyncio.run(_run(command, args))
+
+    return run
+
+
+async def _run(command: Command, args: argparse.Namespace) -> int:
+    try:
+        registry = build_registry(args)
+    except WiringError as exc:
+        _err(f"mailauth-tui: {safe(exc)}")
+        return exc.exit_code
+    try:
+        return await command(registry, args)
+    except RegistryError as exc:
+        _err(f"mailauth-tui: {safe(exc)}")
+        return EXIT_FAILED
+    except StoreError as exc:
+        _err(f"mailauth-tui: {safe(exc)}")
+        return EXIT_FAILED
+    finally:
+        registry.close()
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the registry's subcommands to the main parser."""
+
+    def command(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        add_common_arguments(parser, subcommand=True)
+        parser.set_defaults(func=_runner(func))
+        return parser
+
+    p = command("add", _add, "add the domain of an organisation address and mail it a code")
+    p.add_argument("address", metavar="ADDRESS", help="e.g. admin@mail.example.com")
+
+    p = command("code", _code, "enter the verification code mailed for a domain")
+    p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("code", metavar="CODE")
+
+    p = command("resend", _resend, "mail a new code (the previous one stops working)")
+    p.add_argument("domain", metavar="DOMAIN")
+
+    p = command("records", _records, "the DKIM, SPF and DMARC records to publish")
+    p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--zone-file", action="store_true", help="as zone-file lines")
+
+    p = command("verify", _verify, "look the records up now (exit 1 when not verified)")
+    p.add_argument("domain", metavar="DOMAIN")
+
+    p = command("list", _list, "the registered domains and their states")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
+    p = command("remove", _remove, "remove a domain and delete its DKIM keys")
+    p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = command(
+        "recheck", _recheck, "re-check the records (for cron; exit 1 when a record is failing)"
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--due", action="store_true", help="only the domains due (default)")
+    which.add_argument("--all", action="store_true", help="every domain, now")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
+    p = command("sender", _sender, "the From address to use for an address (reason on stderr)")
+    p.add_argument("address", metavar="ADDRESS")
+
+    p = command("bulk-check", _bulk_check, "whether bulk sending is allowed (exit 1 when not)")
+    p.add_argument("target", metavar="ADDRESS|DOMAIN")
+
+    p = command("report", _report, "the reliability report: recommended actions")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
+    p = command("rotate", _rotate, "make a new DKIM key; it signs once verified in DNS")
+    p.add_argument("domain", metavar="DOMAIN")

@@ -1,0 +1,148 @@
+"""Build the registry's services from the command line: settings, store, mailer, key store,
+resolver. Nothing is opened at import; the entry points (subcommands, the console) call
+:func:`build_registry` once and close the result."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from pathlib import Path
+
+from mailauth_tui.registry.service import Registry
+from mailauth_tui.services.dns import DnsResolver
+from mailauth_tui.services.keys import FileKeyStore
+from mailauth_tui.services.mailer import mailer_from_settings
+from mailauth_tui.services.settings import (
+    Settings,
+    SettingsError,
+    default_config_path,
+    load_settings,
+)
+from mailauth_tui.services.store import Store, StoreError
+
+DEFAULT_TIMEOUT = 3.0
+
+
+class WiringError(Exception):
+    """The services cannot be built; ``str(err)`` is for the user, ``exit_code`` for the shell
+    (2: a bad command-line value, 1: a bad settings file or an unusable database)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError("give a timeout between 0 and 60 seconds")
+    return value
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
+    """Add --db, --config, --nameserver and --timeout.
+
+    With ``subcommand=True`` the options have no defaults of their own, so a value given
+    before the subcommand name (``mailauth-tui --db X list``) is not reset by the subparser.
+    """
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if subcommand else value
+
+    group = parser.add_argument_group("registry options")
+    group.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        default=default(None),
+        help="the registry database (default: registry.sqlite3 in your data directory)",
+    )
+    group.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        default=default(None),
+        help=f"the settings file (default: {default_config_path()})",
+    )
+    group.add_argument(
+        "--nameserver",
+        action="append",
+        metavar="HOST[:PORT]",
+        default=default(None),
+        help="ask this DNS server (repeat for several; default: the system's)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_timeout,
+        metavar="SECONDS",
+        default=default(DEFAULT_TIMEOUT),
+        help=f"DNS timeout per attempt (default: {DEFAULT_TIMEOUT:g})",
+    )
+
+
+def current_login() -> str:
+    """The login name of whoever runs this process: the actor journaled and checked for
+    the admin role."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        # No name for this uid (a container): the uid itself still tells people apart.
+        return f"uid{os.getuid()}"
+
+
+def build_settings(args: argparse.Namespace) -> Settings:
+    config: Path | None = getattr(args, "config", None)
+    db: Path | None = getattr(args, "db", None)
+    if config is not None and not config.is_file():
+        raise WiringError(f"no settings file at {config}", exit_code=2)
+    try:
+        return load_settings(config, db=db)
+    except SettingsError as exc:
+        raise WiringError(str(exc)) from None
+
+
+def build_resolver(args: argparse.Namespace) -> DnsResolver:
+    nameservers: list[str] = getattr(args, "nameserver", None) or []
+    timeout: float = getattr(args, "timeout", DEFAULT_TIMEOUT)
+    try:
+        return DnsResolver(nameservers, timeout=timeout)
+    except ValueError as exc:
+        raise WiringError(f"bad --nameserver or --timeout: {exc}", exit_code=2) from None
+
+
+def build_registry(args: argparse.Namespace, *, actor: str | None = None) -> Registry:
+    """Everything the registry needs, from parsed arguments. Raises WiringError.
+
+    The caller owns the result and closes it (:meth:`Registry.close`) when done.
+    """
+    settings = build_settings(args)
+    smtp = settings.smtp
+    try:
+        mailer = mailer_from_settings(
+            smtp.host, smtp.port, smtp.security, smtp.username, smtp.password_env, settings.maildir
+        )
+    except ValueError as exc:
+        raise WiringError(f"bad [smtp] settings: {exc}") from None
+    resolver = build_resolver(args)
+    try:
+        store = Store(settings.db)
+    except StoreError as exc:
+        resolver.close()
+        raise WiringError(str(exc)) from None
+    try:
+        return Registry(
+            store,
+            settings,
+            mailer,
+            FileKeyStore(settings.keys_dir),
+            resolver,
+            actor=actor or current_login(),
+        )
+    except (StoreError, ValueError) as exc:
+        store.close()
+        resolver.close()
+        raise WiringError(str(exc)) from None

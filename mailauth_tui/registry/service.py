@@ -1,0 +1,803 @@
+"""The Registry: the console's whole workflow without the screen.
+
+Every mutating method checks the role first, commits one short store transaction per state
+change (never awaiting inside one) and journals what it did. Slow work (hashing a code,
+generating a key, DNS, mail) happens outside transactions; what it decided is then written
+under ``BEGIN IMMEDIATE`` after re-reading the row, so a change made meanwhile by another
+process (a resend, a removal, another admin's attempt) is respected, never overwritten.
+
+DKIM rotation: :meth:`Registry.rotate_dkim` adds a new key with a new dated selector, not yet
+active. The current key keeps signing, and stays the one verified, until a check finds the new
+key valid in DNS; that check makes the new key active and retires the old one. The retired
+key's private file is kept (mail signed with it may still be in transit); its DNS record can be
+removed a few days later. Removing a domain deletes its private keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol, runtime_checkable
+
+from mailauth_tui.core.check import check_domain
+from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.names import DomainName
+from mailauth_tui.core.publish import dkim_publish, dmarc_publish, spf_publish
+from mailauth_tui.core.results import DomainReport, PublishRecord, Status
+from mailauth_tui.core.spf_eval import spf_lookup_count
+from mailauth_tui.registry.codes import (
+    ALPHABET,
+    CODE_TTL,
+    MAX_ATTEMPTS,
+    MIN_CODE_LENGTH,
+    RESEND_INTERVAL,
+    generate_code,
+    hash_code,
+    normalize_code,
+    verify_code,
+)
+from mailauth_tui.registry.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    RegistryError,
+)
+from mailauth_tui.registry.messages import code_message
+from mailauth_tui.registry.models import (
+    BulkDecision,
+    CodeCheck,
+    CodeSent,
+    DomainRow,
+    JournalEntry,
+    Ownership,
+    ReportAction,
+    SenderDecision,
+    VerifyOutcome,
+)
+from mailauth_tui.registry.report import build_report
+from mailauth_tui.registry.roles import CREATOR_KEY, admin_set, require_admin
+from mailauth_tui.registry.rows import to_entry, to_row
+from mailauth_tui.registry.sender import (
+    bulk_decision,
+    parse_address,
+    parse_address_or_domain,
+    parse_domain,
+    sender_decision,
+)
+from mailauth_tui.registry.transitions import assess, checked_keys, key_roles
+from mailauth_tui.services.keys import GeneratedKey, KeyStore, make_selector
+from mailauth_tui.services.mailer import Mailer, MailError
+from mailauth_tui.services.settings import Settings
+from mailauth_tui.services.store import DomainRecord, KeyRecord, Store, StoreTx
+
+MAX_CODE_CHARS = 64
+DEFAULT_CONCURRENCY = 16
+
+OnResult = Callable[[VerifyOutcome], object | Awaitable[object]]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@runtime_checkable
+class _CachingResolver(Protocol):
+    def clear_cache(self) -> None: ...
+
+
+@runtime_checkable
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+class Registry:
+    """The registry as one actor (a login name) sees and changes it."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        mailer: Mailer,
+        keys: KeyStore,
+        resolver: Resolver,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        actor: str,
+        test_environment: bool | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        if not actor:
+            raise ValueError("the registry needs the actor's login name")
+        self._store = store
+        self._settings = settings
+        self._mailer = mailer
+        self._keys = keys
+        self._resolver = resolver
+        self._clock = clock
+        self._actor = actor
+        self._test_env = settings.test_environment if test_environment is None else test_environment
+        self._concurrency = max(1, concurrency)
+        creator = store.get_meta(CREATOR_KEY)
+        if creator is None:
+            # Whoever opens a new registry first created it and is its first admin.
+            with store.transaction() as tx:
+                creator = tx.setdefault_meta(CREATOR_KEY, actor)
+        self._creator = creator
+        self._admins = admin_set(settings.admins, creator)
+
+    # -- who -----------------------------------------------------------------------------
+
+    @property
+    def actor(self) -> str:
+        return self._actor
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def creator(self) -> str:
+        return self._creator
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return self._admins
+
+    @property
+    def is_admin(self) -> bool:
+        return self._actor in self._admins
+
+    def close(self) -> None:
+        """Close the store and the resolver (the registry owns the services it is given)."""
+        self._store.close()
+        if isinstance(self._resolver, _Closable):
+            self._resolver.close()
+
+    def _require(self, action: str) -> None:
+        require_admin(self._actor, self._admins, action)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the registry clock must return aware (UTC) times")
+        return now
+
+    def _row(self, rec: DomainRecord) -> DomainRow:
+        return to_row(rec, self._now())
+
+    def _name(self, domain: str) -> str:
+        return parse_domain(domain).ascii
+
+    def _record(self, name: str) -> DomainRecord:
+        rec = self._store.get_domain(name)
+        if rec is None:
+            raise NotFound(f"{name} is not in the registry")
+        return rec
+
+    @staticmethod
+    def _tx_record(tx: StoreTx, name: str) -> DomainRecord:
+        rec = tx.get_domain(name)
+        if rec is None:
+            raise NotFound(f"{name} is not in the registry (it was removed)")
+        return rec
+
+    def _journal(self, tx: StoreTx, now: datetime, name: str, event: str, detail: str) -> None:
+        tx.add_journal(now, name, self._actor, event, detail)
+
+    def list_domains(self) -> list[DomainRow]:
+        now = self._now()
+        return [to_row(rec, now) for rec in self._store.list_domains()]
+
+    def get(self, domain: str) -> DomainRow:
+        return self._row(self._record(self._name(domain)))
+
+    def journal(self, domain: str, limit: int = 100) -> list[JournalEntry]:
+        return [to_entry(e) for e in self._store.journal(self._name(domain), max(1, limit))]
+
+    def due_domains(self) -> list[DomainRow]:
+        now = self._now()
+        return [to_row(rec, now) for rec in self._store.due_domains(now)]
+
+    # -- ownership -----------------------------------------------------------------------
+
+    def _code_message(
+        self, address: str, domain: DomainName, code: str, expires: datetime, now: datetime
+    ) -> EmailMessage:
+        try:
+            return code_message(
+                sender=self._settings.system_sender,
+                to=address,
+                domain_display=domain.display,
+                code=code,
+                expires_at=expires,
+                organisation=self._settings.organisation,
+                requested_by=self._actor,
+                now=now,
+            )
+        except ValueError as exc:
+            raise InvalidInput(f"cannot write the verification mail: {exc}") from None
+
+    async def _new_code(self) -> tuple[str, str]:
+        code = generate_code()
+        # scrypt takes tens of milliseconds: off the event loop, like every CPU-bound step.
+        return code, await asyncio.to_thread(hash_code, code)
+
+    async def add(self, address: str) -> CodeSent:
+        """Add the domain of ``address`` and mail a verification code to it."""
+        self._require("add domains")
+        addr, domain = parse_address(address, test_environment=self._test_env)
+        name = domain.ascii
+        if (existing := self._store.get_domain(name)) is not None:
+            raise AlreadyExists(_already(existing))
+        code, code_hash = await self._new_code()
+        now = self._now()
+        expires = now + CODE_TTL
+        message = self._code_message(addr, domain, code, expires, now)
+        with self._store.transaction() as tx:
+            if (existing := tx.get_domain(name)) is not None:
+                raise AlreadyExists(_already(existing))
+            tx.insert_domain(
+                domain=name,
+                domain_unicode=domain.unicode,
+                address=addr,
+                added_by=self._actor,
+                added_at=now,
+                ownership=Ownership.PENDING,
+                code_hash=code_hash,
+                code_expires_at=expires,
+                code_sent_at=now,
+            )
+            self._journal(tx, now, name, "added", f"organisation address {addr}")
+        try:
+            delivered = await self._mailer.send(message)
+        except MailError as exc:
+            with self._store.transaction() as tx:
+                rec = tx.get_domain(name)
+                if rec is not None and rec.code_hash == code_hash:
+                    tx.delete_domain(name)
+                self._journal(tx, self._now(), name, "add_failed", f"code not sent: {exc}")
+            raise RegistryError(
+                f"could not send the verification code to {addr}: {exc}. "
+                f"{domain.display} was not added; check the mail settings and add it again"
+            ) from None
+        with self._store.transaction() as tx:
+            self._journal(
+                tx,
+                now,
+                name,
+                "code_sent",
+                f"to {addr} via {delivered}; valid until {_when(expires)}",
+            )
+            rec = self._tx_record(tx, name)
+        return CodeSent(domain=self._row(rec), delivered_to=delivered)
+
+    async def submit_code(self, domain: str, code: str) -> CodeCheck:
+        """Check a code typed by the user. A wrong code uses up one of MAX_ATTEMPTS tries;
+        text that cannot be a code at all does not."""
+        self._require("verify domains")
+        name = self._name(domain)
+        rec = self._record(name)
+        if rec.ownership == Ownership.VERIFIED:
+            raise InvalidInput(f"ownership of {name} is already verified")
+        plain = normalize_code(code[: MAX_CODE_CHARS * 4])
+        if not MIN_CODE_LENGTH <= len(plain) <= MAX_CODE_CHARS or any(
+            c not in ALPHABET for c in plain
+        ):
+            return CodeCheck(
+                ok=False,
+                attempts_left=max(MAX_ATTEMPTS - rec.code_attempts, 0),
+                message=(
+                    "that is not a verification code: codes are letters and digits as in the "
+                    "mail (no 0, O, 1, I or L); this try was not counted"
+                ),
+                domain=self._row(rec),
+            )
+        seen_hash = rec.code_hash
+        ok = await asyncio.to_thread(verify_code, plain, seen_hash) if seen_hash else False
+        now = self._now()
+        with self._store.transaction() as tx:
+            rec = self._tx_record(tx, name)
+            check = self._judge_code(tx, rec, plain, seen_hash, ok, now)
+        if check.ok:
+            note = await self._first_key_note(name)
+            check = replace(check, message=check.message + note, domain=self.get(name))
+        return check
+
+    def _judge_code(
+        self,
+        tx: StoreTx,
+        rec: DomainRecord,
+        plain: str,
+        seen_hash: str | None,
+        ok: bool,
+        now: datetime,
+    ) -> CodeCheck:
+        """Inside the write transaction: the attempt counts against the row as it is now."""
+        name = rec.domain
+
+        def result(ok: bool, message: str) -> CodeCheck:
+            fresh = self._tx_record(tx, name)
+            left = 0 if fresh.code_hash is None else max(MAX_ATTEMPTS - fresh.code_attempts, 0)
+            return CodeCheck(ok=ok, attempts_left=left, message=message, domain=self._row(fresh))
+
+        if rec.ownership == Ownership.VERIFIED:
+            raise InvalidInput(f"ownership of {name} is already verified")
+        if rec.ownership == Ownership.LOCKED or rec.code_attempts >= MAX_ATTEMPTS:
+            return result(False, f"{MAX_ATTEMPTS} wrong tries: this code no longer works")
+        if rec.code_hash is None:
+            return result(False, "there is no valid code for this domain")
+        if rec.code_expires_at is not None and now >= rec.code_expires_at:
+            if rec.ownership != Ownership.EXPIRED:
+                tx.update_domain(name, {"ownership": Ownership.EXPIRED})
+                self._journal(
+                    tx, now, name, "expired", f"code expired {_when(rec.code_expires_at)}"
+                )
+            return result(False, f"the code expired on {_when(rec.code_expires_at)}")
+        if rec.code_hash != seen_hash:
+            # A resend replaced the code while this one was being hashed: judge the new one.
+            ok = verify_code(plain, rec.code_hash)
+        if ok:
+            tx.update_domain(
+                name,
+                {
+                    "ownership": Ownership.VERIFIED,
+                    "code_hash": None,
+                    "code_expires_at": None,
+                    "code_attempts": 0,
+                },
+            )
+            self._journal(tx, now, name, "code_ok", "ownership verified")
+            return result(True, f"ownership of {name} is verified")
+        attempts = rec.code_attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            tx.update_domain(
+                name, {"code_attempts": attempts, "ownership": Ownership.LOCKED, "code_hash": None}
+            )
+            self._journal(tx, now, name, "locked", f"{attempts} wrong codes: the code is void")
+            return result(
+                False, f"wrong code; {MAX_ATTEMPTS} wrong tries: this code no longer works"
+            )
+        tx.update_domain(name, {"code_attempts": attempts})
+        self._journal(tx, now, name, "code_wrong", f"wrong code (try {attempts} of {MAX_ATTEMPTS})")
+        return result(False, "wrong code")
+
+    async def resend(self, domain: str) -> CodeSent:
+        """Mail a new code; the previous one stops working. At most once a minute."""
+        self._require("resend codes")
+        name = self._name(domain)
+        rec = self._record(name)
+        if rec.ownership == Ownership.VERIFIED:
+            raise InvalidInput(f"ownership of {name} is already verified: no code is needed")
+        self._check_rate(rec, self._now())
+        code, code_hash = await self._new_code()
+        now = self._now()
+        expires = now + CODE_TTL
+        domain_name = DomainName(ascii=rec.domain, unicode=rec.domain_unicode)
+        message = self._code_message(rec.address, domain_name, code, expires, now)
+        with self._store.transaction() as tx:
+            rec = self._tx_record(tx, name)
+            if rec.ownership == Ownership.VERIFIED:
+                raise InvalidInput(f"ownership of {name} is already verified: no code is needed")
+            self._check_rate(rec, now)  # again: another process may have just sent one
+            previous_sent = rec.code_sent_at
+            tx.update_domain(
+                name,
+                {
+                    "ownership": Ownership.PENDING,
+                    "code_hash": code_hash,
+                    "code_expires_at": expires,
+                    "code_attempts": 0,
+                    "code_sent_at": now,
+                },
+            )
+            self._journal(tx, now, name, "code_reissued", "a new code replaces the previous one")
+        try:
+            delivered = await self._mailer.send(message)
+        except MailError as exc:
+            with self._store.transaction() as tx:
+                current = tx.get_domain(name)
+                if current is not None and current.code_hash == code_hash:
+                    # Not delivered: do not make the user wait a minute to try again.
+                    tx.update_domain(name, {"code_sent_at": previous_sent})
+                self._journal(tx, self._now(), name, "code_not_sent", str(exc))
+            raise RegistryError(
+                f"could not send the new code to {rec.address}: {exc}. "
+                "Check the mail settings and resend"
+            ) from None
+        with self._store.transaction() as tx:
+            self._journal(
+                tx,
+                now,
+                name,
+                "code_sent",
+                f"to {rec.address} via {delivered}; valid until {_when(expires)}",
+            )
+            rec = self._tx_record(tx, name)
+        return CodeSent(domain=self._row(rec), delivered_to=delivered)
+
+    @staticmethod
+    def _check_rate(rec: DomainRecord, now: datetime) -> None:
+        if rec.code_sent_at is None:
+            return
+        wait = rec.code_sent_at + RESEND_INTERVAL - now
+        if wait > timedelta(0):
+            seconds = max(1, int(wait.total_seconds() + 0.999))
+            raise RateLimited(
+                f"a code was sent to {rec.address} less than a minute ago: "
+                f"wait {seconds} s before sending another"
+            )
+
+    def remove(self, domain: str) -> None:
+        """Remove the domain, its keys (private files too) and its schedule; the journal stays."""
+        self._require("remove domains")
+        name = self._name(domain)
+        now = self._now()
+        with self._store.transaction() as tx:
+            rec = self._tx_record(tx, name)
+            tx.delete_domain(name)
+            selectors = ", ".join(k.selector for k in rec.keys) or "none"
+            self._journal(
+                tx, now, name, "removed", f"address {rec.address}; DKIM selectors: {selectors}"
+            )
+        for key in rec.keys:
+            try:
+                self._keys.delete(key.key_ref)
+            except (OSError, ValueError):
+                # The row is gone for good; a key file left behind is only clutter, and
+                # removing it again is not possible from here. Say so in the journal.
+                with self._store.transaction() as tx:
+                    self._journal(tx, now, name, "key_left", f"could not delete {key.key_ref}")
+
+    # -- DKIM keys -----------------------------------------------------------------------
+
+    def _passphrase(self) -> bytes | None:
+        env = self._settings.dkim.passphrase_env
+        if not env:
+            return None
+        value = os.environ.get(env)
+        if not value:
+            raise InvalidInput(
+                f"DKIM keys are to be encrypted but the passphrase variable {env} is not set"
+            )
+        return value.encode("utf-8")
+
+    async def _make_key(
+        self, name: str, taken: Sequence[str], now: datetime
+    ) -> tuple[str, GeneratedKey]:
+        dkim = self._settings.dkim
+        passphrase = self._passphrase()
+        used = set(taken)
+        last = ""
+        for _ in range(3):
+            selector = make_selector(now, used)
+            try:
+                generated = await asyncio.to_thread(
+                    self._keys.generate, name, selector, dkim.key_type, dkim.key_bits, passphrase
+                )
+            except ValueError as exc:
+                # Most likely a key file left by an earlier registry of the same name: move on
+                # to the next selector of the day. Anything else fails the same way 3 times.
+                used.add(selector)
+                last = str(exc)
+                continue
+            except OSError as exc:
+                raise RegistryError(f"cannot write the DKIM key: {exc.strerror or exc}") from None
+            return selector, generated
+        raise InvalidInput(f"cannot make a DKIM key for {name}: {last}")
+
+    def _key_record(
+        self, selector: str, key: GeneratedKey, now: datetime, active: bool
+    ) -> KeyRecord:
+        return KeyRecord(
+            selector=selector,
+            key_type=key.key_type,
+            key_bits=key.key_bits,
+            public_key=key.public_key,
+            key_ref=key.key_ref,
+            created_at=now,
+            active=active,
+        )
+
+    async def _ensure_first_key(self, name: str) -> None:
+        rec = self._record(name)
+        if rec.keys or rec.ownership != Ownership.VERIFIED:
+            return
+        now = self._now()
+        selector, generated = await self._make_key(name, (), now)
+        added = False
+        with self._store.transaction() as tx:
+            current = tx.get_domain(name)
+            if current is not None and not current.keys:
+                tx.add_key(name, self._key_record(selector, generated, now, active=True))
+                self._journal(tx, now, name, "dkim_key", _key_text(selector, generated))
+                added = True
+        if not added:  # removed, or another process made the first key meanwhile
+            self._keys.delete(generated.key_ref)
+
+    async def _first_key_note(self, name: str) -> str:
+        try:
+            await self._ensure_first_key(name)
+        except RegistryError as exc:
+            return (
+                f"; the DKIM key could not be made yet ({exc}): it is made when the records "
+                "are opened"
+            )
+        rec = self._record(name)
+        active, _ = key_roles(rec.keys)
+        if active is None:
+            return ""
+        return f"; DKIM key made (selector {active.selector}): publish the records"
+
+    async def rotate_dkim(self, domain: str) -> DomainRow:
+        """Make a new key with a new selector; it takes over once verified in DNS."""
+        self._require("rotate DKIM keys")
+        name = self._name(domain)
+        rec = self._record(name)
+        if rec.ownership != Ownership.VERIFIED:
+            raise InvalidInput(f"prove ownership of {name} first")
+        _, waiting = key_roles(rec.keys)
+        if waiting is not None:
+            raise InvalidInput(
+                f"a new key (selector {waiting.selector}) is already waiting: publish its "
+                "record and verify"
+            )
+        now = self._now()
+        selector, generated = await self._make_key(name, [k.selector for k in rec.keys], now)
+        try:
+            with self._store.transaction() as tx:
+                current = self._tx_record(tx, name)
+                cur_active, cur_waiting = key_roles(current.keys)
+                if cur_waiting is not None:
+                    raise InvalidInput(
+                        f"a new key (selector {cur_waiting.selector}) was just made by another "
+                        "session: publish its record and verify"
+                    )
+                tx.add_key(name, self._key_record(selector, generated, now, cur_active is None))
+                detail = _key_text(selector, generated)
+                if cur_active is not None:
+                    detail += f"; selector {cur_active.selector} signs until {selector} is verified"
+                self._journal(tx, now, name, "dkim_rotate", detail)
+                rec = self._tx_record(tx, name)
+        except RegistryError:
+            self._keys.delete(generated.key_ref)
+            raise
+        return self._row(rec)
+
+    # -- records and checks --------------------------------------------------------------
+
+    def _fresh_dns(self) -> None:
+        # A verify right after publishing must ask DNS again, not reuse an earlier answer.
+        if isinstance(self._resolver, _CachingResolver):
+            self._resolver.clear_cache()
+
+    async def _check(self, rec: DomainRecord) -> DomainReport:
+        keys = checked_keys(rec.keys)
+        sending = self._settings.sending
+        return await check_domain(
+            self._resolver,
+            rec.domain,
+            selectors=tuple(k.selector for k in keys),
+            ips=sending.ips,
+            include=sending.include,
+            expected_keys={k.selector: k.public_key for k in keys} or None,
+        )
+
+    def _commit_check(self, name: str, report: DomainReport) -> VerifyOutcome | None:
+        """Write one check's result in one transaction; None when the domain was removed."""
+        now = self._now()
+        interval = timedelta(hours=self._settings.recheck_interval_hours)
+        with self._store.transaction() as tx:
+            rec = tx.get_domain(name)
+            if rec is None:
+                return None
+            result = assess(
+                rec, report, include=self._settings.sending.include, now=now, interval=interval
+            )
+            tx.update_domain(name, result.changes)
+            if result.promote is not None:
+                tx.set_key_active(name, result.promote, True)
+                if result.retire is not None:
+                    tx.set_key_active(name, result.retire, False)
+            self._journal(tx, now, name, "check", result.summary)
+            for line in result.transitions:
+                self._journal(tx, now, name, "state", line)
+            rec = self._tx_record(tx, name)
+        return VerifyOutcome(
+            domain=to_row(rec, now),
+            report=report,
+            verdicts=result.verdicts,
+            transitions=result.transitions,
+        )
+
+    async def verify(self, domain: str) -> VerifyOutcome:
+        """Look the domain's records up now and record what DNS holds."""
+        self._require("verify records")
+        name = self._name(domain)
+        rec = self._record(name)
+        if rec.ownership == Ownership.VERIFIED and not rec.keys:
+            await self._ensure_first_key(name)
+            rec = self._record(name)
+        self._fresh_dns()
+        report = await self._check(rec)
+        outcome = self._commit_check(name, report)
+        if outcome is None:
+            raise NotFound(f"{name} was removed during the check")
+        return outcome
+
+    async def recheck(
+        self, due_only: bool = True, on_result: OnResult | None = None
+    ) -> list[VerifyOutcome]:
+        """Check every due domain (or all), a bounded number at once. Each result is committed
+        as soon as it arrives, so an interrupted re-check keeps what it finished."""
+        self._fresh_dns()
+        now = self._now()
+        recs = self._store.due_domains(now) if due_only else self._store.list_domains()
+        limit = asyncio.Semaphore(self._concurrency)
+
+        async def one(rec: DomainRecord) -> VerifyOutcome | None:
+            async with limit:
+                report = await self._check(rec)
+            return self._commit_check(rec.domain, report)
+
+        tasks = [asyncio.ensure_future(one(rec)) for rec in recs]
+        outcomes: list[VerifyOutcome] = []
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                outcome = await next_done
+                if outcome is None:
+                    continue
+                outcomes.append(outcome)
+                if on_result is not None:
+                    called = on_result(outcome)
+                    if inspect.isawaitable(called):
+                        await called
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return outcomes
+
+    async def records(self, domain: str) -> list[PublishRecord]:
+        """The DKIM, SPF and DMARC records to publish, from what DNS holds now."""
+        name = self._name(domain)
+        rec = self._record(name)
+        if rec.ownership != Ownership.VERIFIED:
+            raise InvalidInput(
+                f"prove ownership of {name} first: enter the code mailed to {rec.address}"
+            )
+        if not rec.keys:
+            if not self.is_admin:
+                raise InvalidInput(f"{name} has no DKIM key yet: an admin must open its records")
+            await self._ensure_first_key(name)
+            rec = self._record(name)
+        active, waiting = key_roles(rec.keys)
+        key = waiting or active
+        assert key is not None  # the first key was just ensured
+        self._fresh_dns()
+        sending = self._settings.sending
+        report = await check_domain(
+            self._resolver,
+            name,
+            selectors=(key.selector,),
+            ips=sending.ips,
+            include=sending.include,
+            expected_keys={key.selector: key.public_key},
+        )
+        dkim = dkim_publish(name, key.selector, key.key_type, key.public_key)
+        found = next((d for d in report.dkim if d.selector == key.selector), None)
+        if found is not None and found.status is Status.VALID:
+            dkim = replace(dkim, already_published=True)
+        if waiting is not None and active is not None:
+            dkim = replace(
+                dkim,
+                note=(
+                    f"new key (rotation): publish it beside the current one (selector "
+                    f"{active.selector}), which signs until this one is verified; " + dkim.note
+                ),
+            )
+        spf = await self._spf_record(name, report)
+        dmarc = self._dmarc_record(name, rec, report)
+        return [dkim, spf, dmarc]
+
+    async def _spf_record(self, name: str, report: DomainReport) -> PublishRecord:
+        sending = self._settings.sending
+        spf = report.spf
+        existing = spf.record if spf.status in (Status.VALID, Status.INVALID) else None
+        try:
+            record = spf_publish(name, existing, sending.include, sending.ips)
+            if not record.already_published:
+                # Count what the new record would cost, nested includes and all.
+                after, _ = await spf_lookup_count(self._resolver, name, record.value)
+                before = spf.lookups if existing is not None else None
+                record = spf_publish(
+                    name,
+                    existing,
+                    sending.include,
+                    sending.ips,
+                    lookups_before=before,
+                    lookups_after=after,
+                )
+        except ValueError as exc:
+            raise InvalidInput(f"cannot build the SPF record for {name}: {exc}") from None
+        if spf.status is Status.UNKNOWN:
+            record = replace(
+                record,
+                note=(
+                    "the current SPF record could not be read (DNS failure): if the domain has "
+                    "one, merge these sources into it instead of adding a second; " + record.note
+                ),
+            )
+        return record
+
+    def _dmarc_record(self, name: str, rec: DomainRecord, report: DomainReport) -> PublishRecord:
+        dmarc = report.dmarc
+        rua = self._settings.dmarc_rua or f"mailto:{rec.address}"
+        if dmarc.status is Status.VALID and dmarc.record:
+            source = dmarc.source_domain or name
+            record = dmarc_publish(name, None, dmarc.record)
+            if source != name:
+                policy = f" (p={dmarc.policy})" if dmarc.policy else ""
+                record = replace(
+                    record,
+                    host=f"_dmarc.{source}",
+                    note=(
+                        f"the DMARC record of the organisational domain {source} applies to "
+                        f"{name}{policy}; publish one at _dmarc.{name} only for a different policy"
+                    ),
+                )
+            return record
+        try:
+            record = dmarc_publish(name, rua, None)
+        except ValueError:
+            record = dmarc_publish(name, None, None)
+        if dmarc.status is Status.INVALID and dmarc.record:
+            record = replace(
+                record, note="replace the invalid DMARC record with this one; " + record.note
+            )
+        elif dmarc.status is Status.UNKNOWN:
+            record = replace(
+                record,
+                note="the current DMARC record could not be read (DNS failure): check before "
+                "publishing; " + record.note,
+            )
+        return record
+
+    # -- rules and report ----------------------------------------------------------------
+
+    def sender(self, address: str) -> SenderDecision:
+        addr, domain = parse_address(address, test_environment=self._test_env)
+        rec = self._store.get_domain(domain.ascii)
+        row = self._row(rec) if rec is not None else None
+        return sender_decision(addr, domain, row, self._settings.system_sender)
+
+    def bulk_check(self, address_or_domain: str) -> BulkDecision:
+        domain = parse_address_or_domain(address_or_domain, test_environment=self._test_env)
+        rec = self._store.get_domain(domain.ascii)
+        return bulk_decision(domain, self._row(rec) if rec is not None else None)
+
+    def report(self) -> list[ReportAction]:
+        return build_report(self.list_domains(), self._now())
+
+
+def _already(rec: DomainRecord) -> str:
+    return (
+        f"{rec.domain} is already in the registry (added by {rec.added_by} on "
+        f"{rec.added_at:%Y-%m-%d})"
+    )
+
+
+def _key_text(selector: str, key: GeneratedKey) -> str:
+    size = f" {key.key_bits} bits" if key.key_bits else ""
+    return f"new DKIM key, selector {selector} ({key.key_type}{size})"
