@@ -344,7 +344,9 @@ class Zone:
             rtype = _rtype(rest[0].text)
             values = rest[1:]
             if rtype == "TXT":
-                self.add(owner, rtype, [v.text for v in values], record_ttl)
+                # One string is split at 255 bytes like add() does; several are kept as written.
+                strings = [v.text for v in values]
+                self.add(owner, rtype, strings[0] if len(strings) == 1 else strings, record_ttl)
             elif rtype in ("CNAME", "PTR", "NS") and values:
                 self.add(owner, rtype, _absolute(values[0].text, origin), record_ttl)
             elif rtype == "MX" and len(values) == 2:

@@ -1,0 +1,327 @@
+"""``mailauth-tui check``: SPF, DKIM, DMARC and BIMI of many domains, headless.
+
+Domains are checked concurrently; results are written in input order, each as soon as it and
+every domain before it are done (so a long run streams, and two runs diff cleanly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from mailauth_tui.core.check import check_domain
+from mailauth_tui.core.report_json import report_to_dict
+from mailauth_tui.core.results import (
+    BimiResult,
+    DmarcResult,
+    DomainReport,
+    Problem,
+    Severity,
+    SpfResult,
+    Status,
+)
+from mailauth_tui.core.textsafe import printable
+from mailauth_tui.services.dns import DnsResolver, parse_nameserver
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_CONCURRENCY = 200
+DEFAULT_TIMEOUT = 3.0
+RETRIES = 2
+# Queries in flight, across all domains: enough to hide a network's latency, few enough not
+# to flood a recursive resolver. Separate from --concurrency (domains in flight).
+RESOLVER_IN_FLIGHT = 128
+_SELECTOR = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*$")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("give a number between 1 and 100000")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError("give a timeout between 0 and 60 seconds")
+    return value
+
+
+def _nameserver(text: str) -> str:
+    try:
+        parse_nameserver(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _selector(text: str) -> str:
+    if not _SELECTOR.match(text) or len(text) > 200:
+        raise argparse.ArgumentTypeError(
+            f"{printable(text)!r} is not a DKIM selector (letters, digits, '-', '_', dots)"
+        )
+    return text
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``check`` to the main parser."""
+    text = "check the SPF, DKIM, DMARC and BIMI records of domains (no registry needed)"
+    parser = subparsers.add_parser(
+        "check",
+        help=text,
+        description=(
+            f"{text[0].upper()}{text[1:]}. Exit status: 0 when every domain is valid, 1 when "
+            "any is not (or could not be checked), 2 on bad usage."
+        ),
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("domains", nargs="*", metavar="DOMAIN", help="domains to check")
+    parser.add_argument("--json", action="store_true", help="one JSON object per domain per line")
+    # SUPPRESS: a value given before the subcommand (`mailauth-tui --timeout 1 check ...`)
+    # is kept rather than reset by this subparser's default.
+    parser.add_argument(
+        "--nameserver",
+        action="append",
+        type=_nameserver,
+        metavar="HOST[:PORT]",
+        default=argparse.SUPPRESS,
+        help="ask this DNS server (repeat for several; default: the system's)",
+    )
+    parser.add_argument(
+        "--selector",
+        action="append",
+        type=_selector,
+        default=[],
+        metavar="S",
+        help="a DKIM selector to check at S._domainkey.DOMAIN (repeat for several)",
+    )
+    parser.add_argument(
+        "--file",
+        metavar="F",
+        help="read domains from F ('-' for standard input), one per line, '#' starts a comment",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"domains checked at once (default: {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=argparse.SUPPRESS,
+        metavar="S",
+        help=f"seconds to wait for each DNS attempt, {RETRIES + 1} attempts "
+        f"(default: {DEFAULT_TIMEOUT:g})",
+    )
+
+
+def read_domains(lines: Iterator[str]) -> Iterator[str]:
+    """Domains from a file's lines: blank lines and ``#`` comments skipped."""
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        if text:
+            yield text
+
+
+def run(args: argparse.Namespace) -> int:
+    domains: list[str] = list(args.domains)
+    if args.file:
+        try:
+            if args.file == "-":
+                domains.extend(read_domains(iter(sys.stdin)))
+            else:
+                with open(args.file, encoding="utf-8", errors="replace") as fh:
+                    domains.extend(read_domains(iter(fh)))
+        except OSError as exc:
+            print(f"mailauth-tui check: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+    domains = list(dict.fromkeys(domains))
+    if not domains:
+        print("mailauth-tui check: give at least one DOMAIN or --file F", file=sys.stderr)
+        return EXIT_USAGE
+    nameservers: list[str] = getattr(args, "nameserver", None) or []
+    timeout: float = getattr(args, "timeout", None) or DEFAULT_TIMEOUT
+    try:
+        resolver = DnsResolver(
+            nameservers, timeout=timeout, retries=RETRIES, concurrency=RESOLVER_IN_FLIGHT
+        )
+    except ValueError as exc:
+        print(f"mailauth-tui check: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    writer: _Writer = _JsonWriter(sys.stdout) if args.json else _TableWriter(sys.stdout, domains)
+    selectors: list[str] = list(dict.fromkeys(args.selector))
+    try:
+        all_valid = asyncio.run(_check_all(resolver, domains, selectors, args.concurrency, writer))
+        writer.finish()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python's exit flush quiet too.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process exits
+        return EXIT_FAILED
+    finally:
+        resolver.close()
+    return EXIT_OK if all_valid else EXIT_FAILED
+
+
+async def _check_all(
+    resolver: DnsResolver,
+    domains: Sequence[str],
+    selectors: Sequence[str],
+    concurrency: int,
+    writer: _Writer,
+) -> bool:
+    """Check with ``concurrency`` workers; hand reports to ``writer`` in input order."""
+    done: dict[int, DomainReport] = {}
+    next_out = 0
+    all_valid = True
+    todo = iter(enumerate(domains))
+
+    async def worker() -> None:
+        nonlocal next_out, all_valid
+        for index, domain in todo:
+            done[index] = await _check_one(resolver, domain, selectors)
+            while next_out in done:
+                report = done.pop(next_out)
+                all_valid = all_valid and report.valid
+                writer.write(report)
+                next_out += 1
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(domains)))))
+    return all_valid
+
+
+async def _check_one(resolver: DnsResolver, domain: str, selectors: Sequence[str]) -> DomainReport:
+    try:
+        return await check_domain(resolver, domain, selectors=selectors)
+    except Exception as exc:  # one domain's failure must not end a run over thousands
+        problem = Problem(
+            "check.internal_error",
+            Severity.ERROR,
+            f"the check of this domain failed inside mailauth-tui: {type(exc).__name__}: {exc}",
+            "report this as a bug, with the domain; the other domains are not affected",
+        )
+        return DomainReport(
+            domain=domain,
+            domain_unicode=domain,
+            spf=SpfResult(Status.UNKNOWN),
+            dmarc=DmarcResult(Status.UNKNOWN),
+            bimi=BimiResult(Status.UNKNOWN),
+            problems=(problem,),
+        )
+
+
+class _Writer:
+    def write(self, report: DomainReport) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Called once after the last report."""
+
+
+@dataclass
+class _JsonWriter(_Writer):
+    out: TextIO
+
+    def write(self, report: DomainReport) -> None:
+        # ensure_ascii: every control character (C1 too) leaves as a \\u escape.
+        self.out.write(json.dumps(report_to_dict(report), ensure_ascii=True) + "\n")
+        self.out.flush()
+
+
+_HEAD = ("DOMAIN", "SPF", "DKIM", "DMARC", "BIMI", "PROBLEMS")
+_WIDTHS = (0, 8, 12, 18, 8, 8)
+_MAX_DOMAIN_WIDTH = 48
+
+
+def _dkim_cell(report: DomainReport) -> str:
+    if not report.dkim:
+        return "-"
+    states = {d.status for d in report.dkim}
+    if len(states) == 1:
+        return next(iter(states)).value
+    return ",".join(f"{d.selector}:{d.status.value}" for d in report.dkim)
+
+
+def _dmarc_cell(dmarc: DmarcResult) -> str:
+    if dmarc.status is Status.VALID and dmarc.effective_policy:
+        return f"p={dmarc.effective_policy}"
+    if dmarc.effective_policy:
+        return f"{dmarc.status.value} p={dmarc.effective_policy}"
+    return dmarc.status.value
+
+
+def _problems_cell(report: DomainReport) -> str:
+    problems = report.all_problems
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    return f"{len(problems)} ({errors} err)" if errors else str(len(problems))
+
+
+class _TableWriter(_Writer):
+    """Rows as they come (fixed column widths), then every problem with its fix."""
+
+    def __init__(self, out: TextIO, domains: Sequence[str]) -> None:
+        self.out = out
+        longest = max((len(printable(d)) for d in domains), default=6)
+        self.widths = (min(max(longest, 6), _MAX_DOMAIN_WIDTH), *_WIDTHS[1:])
+        self.with_problems: list[DomainReport] = []
+        self.count = 0
+        self.valid = 0
+        self._line(_HEAD)
+
+    def _line(self, cells: Sequence[str]) -> None:
+        parts = [c.ljust(w) for c, w in zip(cells, self.widths, strict=True)]
+        self.out.write("  ".join(parts).rstrip() + "\n")
+
+    def write(self, report: DomainReport) -> None:
+        name = report.domain_unicode if report.domain_unicode else report.domain
+        cells = (
+            printable(name),
+            report.spf.status.value,
+            _dkim_cell(report),
+            _dmarc_cell(report.dmarc),
+            report.bimi.status.value,
+            _problems_cell(report),
+        )
+        self._line(cells)
+        self.out.flush()
+        self.count += 1
+        self.valid += report.valid
+        if report.all_problems:
+            self.with_problems.append(report)
+
+    def finish(self) -> None:
+        out = self.out
+        out.write(f"\n{self.valid} of {self.count} domains valid.\n")
+        for report in self.with_problems:
+            title = report.domain
+            if report.domain_unicode != report.domain:
+                title = f"{report.domain_unicode} ({report.domain})"
+            out.write(f"\n{printable(title)}\n")
+            for problem in report.all_problems:
+                out.write(
+                    f"  {problem.severity.value:<7} {printable(problem.code)}: "
+                    f"{printable(problem.message)}\n"
+                )
+                if problem.fix:
+                    out.write(f"          fix: {printable(problem.fix)}\n")
+        out.flush()

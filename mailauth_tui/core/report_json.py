@@ -1,0 +1,77 @@
+"""A DomainReport as plain JSON-ready data: the shape ``mailauth-tui check --json`` prints."""
+
+from __future__ import annotations
+
+from mailauth_tui.core.results import DkimResult, DomainReport, Problem
+
+__all__ = ["problem_to_dict", "report_to_dict"]
+
+
+def problem_to_dict(problem: Problem) -> dict[str, object]:
+    return {
+        "code": problem.code,
+        "severity": problem.severity.value,
+        "message": problem.message,
+        "fix": problem.fix,
+    }
+
+
+def _problems(problems: tuple[Problem, ...]) -> list[dict[str, object]]:
+    return [problem_to_dict(p) for p in problems]
+
+
+def _dkim(result: DkimResult) -> dict[str, object]:
+    return {
+        "selector": result.selector,
+        "status": result.status.value,
+        "host": result.host,
+        "record": result.record,
+        "key_type": result.key_type,
+        "key_bits": result.key_bits,
+        "cname_chain": list(result.cname_chain),
+        "problems": _problems(result.problems),
+    }
+
+
+def report_to_dict(report: DomainReport) -> dict[str, object]:
+    """Every field the issue names, plus a few that scripts find useful (``valid``, hosts,
+    SPF source verdicts, DMARC organisational domains and report addresses, BIMI URLs).
+    ``problems`` at the top holds all problems, the domain's and every record's."""
+    spf, dmarc, bimi = report.spf, report.dmarc, report.bimi
+    return {
+        "domain": report.domain,
+        "domain_unicode": report.domain_unicode,
+        "valid": report.valid,
+        "spf": {
+            "status": spf.status.value,
+            "record": spf.record,
+            "lookups": spf.lookups,
+            "void_lookups": spf.void_lookups,
+            "sources": [{"source": v.source, "result": v.result} for v in spf.sources],
+            "include_authorized": spf.include_authorized,
+            "problems": _problems(spf.problems),
+        },
+        "dkim": [_dkim(d) for d in report.dkim],
+        "dmarc": {
+            "status": dmarc.status.value,
+            "record": dmarc.record,
+            "policy": dmarc.policy,
+            "subdomain_policy": dmarc.subdomain_policy,
+            "effective_policy": dmarc.effective_policy,
+            "pct": dmarc.pct,
+            "source_domain": dmarc.source_domain,
+            "org_domain": dmarc.org_domain,
+            "treewalk_org_domain": dmarc.treewalk_org_domain,
+            "rua": list(dmarc.rua),
+            "ruf": list(dmarc.ruf),
+            "problems": _problems(dmarc.problems),
+        },
+        "bimi": {
+            "status": bimi.status.value,
+            "record": bimi.record,
+            "logo_url": bimi.logo_url,
+            "authority_url": bimi.authority_url,
+            "problems": _problems(bimi.problems),
+        },
+        "problems": _problems(report.all_problems),
+    }
