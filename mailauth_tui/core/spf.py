@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
@@ -96,6 +96,17 @@ class Mechanism:
     cidr6: int | None = None
     pos: int = 0
     text: str = ""
+    # (IP version, network >> host bits, host bits) of an ip4/ip6 term: matching a client is
+    # then one shift and one comparison, done for every address term of every record walked.
+    prefix_key: tuple[int, int, int] | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        net = self.network
+        key = None
+        if net is not None:
+            shift = net.max_prefixlen - net.prefixlen
+            key = (net.version, int(net.network_address) >> shift, shift)
+        object.__setattr__(self, "prefix_key", key)
 
     def __str__(self) -> str:
         return self.text or self._canonical()
@@ -139,22 +150,23 @@ class SpfRecord:
     redirect: str | None = None  # the redirect= domain-spec
     exp: str | None = None  # the exp= domain-spec
     text: str = ""
+    # Derived once: evaluation reads these for every record of every domain checked.
+    mechanisms: tuple[Mechanism, ...] = field(init=False, compare=False, repr=False)
+    all: Mechanism | None = field(init=False, compare=False, repr=False)
+    """The first ``all`` mechanism: evaluation never goes past it."""
+
+    def __post_init__(self) -> None:
+        mechanisms = tuple(t for t in self.terms if isinstance(t, Mechanism))
+        object.__setattr__(self, "mechanisms", mechanisms)
+        first_all = next((m for m in mechanisms if m.kind is MechanismKind.ALL), None)
+        object.__setattr__(self, "all", first_all)
 
     def __str__(self) -> str:
         return self.text
 
     @property
-    def mechanisms(self) -> tuple[Mechanism, ...]:
-        return tuple(t for t in self.terms if isinstance(t, Mechanism))
-
-    @property
     def modifiers(self) -> tuple[Modifier, ...]:
         return tuple(t for t in self.terms if isinstance(t, Modifier))
-
-    @property
-    def all(self) -> Mechanism | None:
-        """The first ``all`` mechanism: evaluation never goes past it."""
-        return next((m for m in self.mechanisms if m.kind is MechanismKind.ALL), None)
 
 
 def is_spf_record(text: str) -> bool:

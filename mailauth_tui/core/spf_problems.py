@@ -402,7 +402,8 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
                         fix,
                     )
                 )
-            if m.domain_spec is not None and "p" in parse_macro_string(m.domain_spec).letters:
+            spec = m.domain_spec
+            if spec is not None and "%" in spec and "p" in parse_macro_string(spec).letters:
                 out.append(
                     Problem(
                         "spf.p_macro",

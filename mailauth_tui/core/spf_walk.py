@@ -207,6 +207,13 @@ class Traversal:
     stop: Finding | None = None
     _contexts: dict[str, MacroContext] = field(default_factory=dict)
     _ptr: Answer | None = None
+    _ip_int: int = 0
+    _ip_version: int = 0
+
+    def __post_init__(self) -> None:
+        if self.ip is not None:
+            self._ip_int = int(self.ip)
+            self._ip_version = self.ip.version
 
     @property
     def walk(self) -> bool:
@@ -318,9 +325,10 @@ class Traversal:
         self, record: SpfRecord, domain: str, chain: tuple[str, ...], effective: bool
     ) -> SpfOutcome:
         top = len(chain) == 1
-        for term in record.terms:
-            if not isinstance(term, Mechanism):
-                continue
+        walk = self.ip is None
+        for term in record.mechanisms:
+            if walk and term.network is not None:
+                continue  # an address term matches no client of a walk and costs nothing
             before = self.lookups
             matched = await self._mechanism(term, domain, chain)
             if top and term.queries_dns:
@@ -411,11 +419,10 @@ class Traversal:
         return await self._ptr_match(m, domain, target)
 
     def _in_network(self, m: Mechanism) -> bool:
-        ip = self.ip
-        net = m.network
-        if ip is None or net is None or ip.version != net.version:
+        key = m.prefix_key
+        if key is None or key[0] != self._ip_version:
             return False
-        return ip in net
+        return self._ip_int >> key[2] == key[1]
 
     def _addresses_match(self, records: tuple[str, ...], cidr: int | None) -> bool:
         ip = self.ip

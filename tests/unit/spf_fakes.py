@@ -47,10 +47,12 @@ class FakeResolver:
         )
 
 
-def zone(*entries: tuple[str, RType, Value | list[Value]]) -> dict[tuple[str, RType], list[Value]]:
+def zone(
+    *entries: tuple[str, RType, Value | list[str] | list[Value]],
+) -> dict[tuple[str, RType], list[Value]]:
     """Build a zone from (name, type, value or list of values) entries; repeated keys add up."""
     out: dict[tuple[str, RType], list[Value]] = {}
     for name, rtype, value in entries:
-        values = value if isinstance(value, list) else [value]
+        values: list[Value] = list(value) if isinstance(value, list) else [value]
         out.setdefault((name.lower(), rtype), []).extend(values)
     return out

@@ -552,3 +552,61 @@ async def test_spf_lookup_count_before_and_after() -> None:
 async def test_spf_lookup_count_rejects_bad_records() -> None:
     with pytest.raises(RecordSyntaxError):
         await spf_lookup_count(FakeResolver(BASE), "example.com", "v=spf1 include: -all")
+
+
+# --- edge semantics of RFC 7208 -------------------------------------------------------------
+
+EDGE = zone(
+    ("ptrlimit.example", TXT, "v=spf1 ptr"),
+    (
+        "5.3.2.1.in-addr.arpa",
+        PTR,
+        [f"h{k}.ptrlimit.example" for k in range(10)] + ["ok.ptrlimit.example"],
+    ),
+    ("ok.ptrlimit.example", A, "1.2.3.5"),
+    ("mapped.example", TXT, "v=spf1 a//0 -all"),
+    ("mapped.example", AAAA, "1234::1"),
+    ("ex6.example", TXT, "v=spf1 exists:mail.ex6.example -all"),
+    ("mail.ex6.example", A, "192.0.2.1"),
+    ("helo.example", TXT, "v=spf1 a:%{h} -all"),
+    ("empty-label.example", TXT, "v=spf1 a:mail.example...com -all"),
+    ("colon.example", TXT, "v=spf1 a:foo:bar/baz.example.com -all"),
+    ("foo:bar/baz.example.com", A, "1.2.3.4"),
+    ("macro-mania.example", TXT, "v=spf1 a:macro%%percent%_%_space%-url-space.example.com -all"),
+    ("macro%percent  space%20url-space.example.com", A, "1.2.3.4"),
+    ("trunc.example", TXT, "v=spf1 a:%{l}.%{l}.%{l}.%{l}.%{l}.example.com -all"),
+)
+
+
+@pytest.mark.parametrize(
+    ("ip", "domain", "sender", "helo", "expected"),
+    [
+        # only the first 10 PTR names are looked at: the 11th, valid one is ignored
+        ("1.2.3.5", "ptrlimit.example", None, None, SpfOutcome.NEUTRAL),
+        # an IPv4-mapped client is IPv4: the a query is for A records, which do not exist
+        ("::ffff:1.2.3.4", "mapped.example", None, None, SpfOutcome.FAIL),
+        ("1234::9", "mapped.example", None, None, SpfOutcome.PASS),
+        # exists asks for A records even for an IPv6 client
+        ("2001:db8::1", "ex6.example", None, None, SpfOutcome.PASS),
+        # a HELO that is not a domain gives a malformed name, which matches nothing
+        ("192.0.2.1", "helo.example", None, "[192.0.2.1]", SpfOutcome.FAIL),
+        ("1.2.3.4", "empty-label.example", None, None, SpfOutcome.FAIL),
+        ("1.2.3.4", "colon.example", None, None, SpfOutcome.PASS),
+        ("1.2.3.4", "macro-mania.example", None, None, SpfOutcome.PASS),
+        # over 253 characters, the left-most labels are dropped (RFC 7208 7.3)
+        ("1.2.3.4", "trunc.example", "a" * 60 + "@trunc.example", None, SpfOutcome.FAIL),
+    ],
+)
+async def test_edge_semantics(
+    ip: str, domain: str, sender: str | None, helo: str | None, expected: SpfOutcome
+) -> None:
+    got = await check_host(FakeResolver(EDGE), ip, domain, sender, helo=helo)
+    assert got.result is expected
+
+
+async def test_long_names_are_truncated_from_the_left() -> None:
+    resolver = FakeResolver(EDGE)
+    await check_host(resolver, "1.2.3.4", "trunc.example", "a" * 60 + "@trunc.example")
+    (asked,) = [name for name, rtype in resolver.asked if rtype is A]
+    assert len(asked) <= 253 and asked.endswith(".example.com")
+    assert asked.count("a" * 60) == 3
