@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -27,20 +26,9 @@ from typing import Protocol, runtime_checkable
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.names import DomainName
-from mailauth_tui.core.publish import dkim_publish, dmarc_publish, spf_publish
-from mailauth_tui.core.results import DomainReport, PublishRecord, Status
-from mailauth_tui.core.spf_eval import spf_lookup_count
-from mailauth_tui.registry.codes import (
-    ALPHABET,
-    CODE_TTL,
-    MAX_ATTEMPTS,
-    MIN_CODE_LENGTH,
-    RESEND_INTERVAL,
-    generate_code,
-    hash_code,
-    normalize_code,
-    verify_code,
-)
+from mailauth_tui.core.results import DomainReport, PublishRecord
+from mailauth_tui.registry.codes import CODE_TTL, generate_code, hash_code, verify_code
+from mailauth_tui.registry.dkim_keys import describe, make_key
 from mailauth_tui.registry.errors import (
     AlreadyExists,
     InvalidInput,
@@ -60,6 +48,15 @@ from mailauth_tui.registry.models import (
     SenderDecision,
     VerifyOutcome,
 )
+from mailauth_tui.registry.ownership import (
+    NOT_A_CODE,
+    attempts_left,
+    judge_attempt,
+    plausible_code,
+    resend_wait,
+    when,
+)
+from mailauth_tui.registry.publishing import records_to_publish
 from mailauth_tui.registry.report import build_report
 from mailauth_tui.registry.roles import CREATOR_KEY, admin_set, require_admin
 from mailauth_tui.registry.rows import to_entry, to_row
@@ -71,12 +68,11 @@ from mailauth_tui.registry.sender import (
     sender_decision,
 )
 from mailauth_tui.registry.transitions import assess, checked_keys, key_roles
-from mailauth_tui.services.keys import GeneratedKey, KeyStore, make_selector
+from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.settings import Settings
-from mailauth_tui.services.store import DomainRecord, KeyRecord, Store, StoreTx
+from mailauth_tui.services.store import DomainRecord, Store, StoreTx
 
-MAX_CODE_CHARS = 64
 DEFAULT_CONCURRENCY = 16
 
 OnResult = Callable[[VerifyOutcome], object | Awaitable[object]]
@@ -94,10 +90,6 @@ class _CachingResolver(Protocol):
 @runtime_checkable
 class _Closable(Protocol):
     def close(self) -> None: ...
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 class Registry:
@@ -278,7 +270,7 @@ class Registry:
                 now,
                 name,
                 "code_sent",
-                f"to {addr} via {delivered}; valid until {_when(expires)}",
+                f"to {addr} via {delivered}; valid until {when(expires)}",
             )
             rec = self._tx_record(tx, name)
         return CodeSent(domain=self._row(rec), delivered_to=delivered)
@@ -291,87 +283,27 @@ class Registry:
         rec = self._record(name)
         if rec.ownership == Ownership.VERIFIED:
             raise InvalidInput(f"ownership of {name} is already verified")
-        plain = normalize_code(code[: MAX_CODE_CHARS * 4])
-        if not MIN_CODE_LENGTH <= len(plain) <= MAX_CODE_CHARS or any(
-            c not in ALPHABET for c in plain
-        ):
-            return CodeCheck(
-                ok=False,
-                attempts_left=max(MAX_ATTEMPTS - rec.code_attempts, 0),
-                message=(
-                    "that is not a verification code: codes are letters and digits as in the "
-                    "mail (no 0, O, 1, I or L); this try was not counted"
-                ),
-                domain=self._row(rec),
-            )
+        plain = plausible_code(code)
+        if plain is None:
+            return CodeCheck(False, attempts_left(rec), NOT_A_CODE, self._row(rec))
         seen_hash = rec.code_hash
-        ok = await asyncio.to_thread(verify_code, plain, seen_hash) if seen_hash else False
+        # scrypt takes tens of milliseconds: compare before taking the write lock.
+        matched = await asyncio.to_thread(verify_code, plain, seen_hash) if seen_hash else False
         now = self._now()
         with self._store.transaction() as tx:
             rec = self._tx_record(tx, name)
-            check = self._judge_code(tx, rec, plain, seen_hash, ok, now)
+            if rec.ownership == Ownership.VERIFIED:
+                raise InvalidInput(f"ownership of {name} is already verified")
+            attempt = judge_attempt(rec, plain, seen_hash, matched, now)
+            tx.update_domain(name, attempt.changes)
+            if attempt.journal is not None:
+                self._journal(tx, now, name, *attempt.journal)
+            rec = self._tx_record(tx, name)
+        check = CodeCheck(attempt.ok, attempts_left(rec), attempt.message, self._row(rec))
         if check.ok:
             note = await self._first_key_note(name)
             check = replace(check, message=check.message + note, domain=self.get(name))
         return check
-
-    def _judge_code(
-        self,
-        tx: StoreTx,
-        rec: DomainRecord,
-        plain: str,
-        seen_hash: str | None,
-        ok: bool,
-        now: datetime,
-    ) -> CodeCheck:
-        """Inside the write transaction: the attempt counts against the row as it is now."""
-        name = rec.domain
-
-        def result(ok: bool, message: str) -> CodeCheck:
-            fresh = self._tx_record(tx, name)
-            left = 0 if fresh.code_hash is None else max(MAX_ATTEMPTS - fresh.code_attempts, 0)
-            return CodeCheck(ok=ok, attempts_left=left, message=message, domain=self._row(fresh))
-
-        if rec.ownership == Ownership.VERIFIED:
-            raise InvalidInput(f"ownership of {name} is already verified")
-        if rec.ownership == Ownership.LOCKED or rec.code_attempts >= MAX_ATTEMPTS:
-            return result(False, f"{MAX_ATTEMPTS} wrong tries: this code no longer works")
-        if rec.code_hash is None:
-            return result(False, "there is no valid code for this domain")
-        if rec.code_expires_at is not None and now >= rec.code_expires_at:
-            if rec.ownership != Ownership.EXPIRED:
-                tx.update_domain(name, {"ownership": Ownership.EXPIRED})
-                self._journal(
-                    tx, now, name, "expired", f"code expired {_when(rec.code_expires_at)}"
-                )
-            return result(False, f"the code expired on {_when(rec.code_expires_at)}")
-        if rec.code_hash != seen_hash:
-            # A resend replaced the code while this one was being hashed: judge the new one.
-            ok = verify_code(plain, rec.code_hash)
-        if ok:
-            tx.update_domain(
-                name,
-                {
-                    "ownership": Ownership.VERIFIED,
-                    "code_hash": None,
-                    "code_expires_at": None,
-                    "code_attempts": 0,
-                },
-            )
-            self._journal(tx, now, name, "code_ok", "ownership verified")
-            return result(True, f"ownership of {name} is verified")
-        attempts = rec.code_attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            tx.update_domain(
-                name, {"code_attempts": attempts, "ownership": Ownership.LOCKED, "code_hash": None}
-            )
-            self._journal(tx, now, name, "locked", f"{attempts} wrong codes: the code is void")
-            return result(
-                False, f"wrong code; {MAX_ATTEMPTS} wrong tries: this code no longer works"
-            )
-        tx.update_domain(name, {"code_attempts": attempts})
-        self._journal(tx, now, name, "code_wrong", f"wrong code (try {attempts} of {MAX_ATTEMPTS})")
-        return result(False, "wrong code")
 
     async def resend(self, domain: str) -> CodeSent:
         """Mail a new code; the previous one stops working. At most once a minute."""
@@ -422,18 +354,15 @@ class Registry:
                 now,
                 name,
                 "code_sent",
-                f"to {rec.address} via {delivered}; valid until {_when(expires)}",
+                f"to {rec.address} via {delivered}; valid until {when(expires)}",
             )
             rec = self._tx_record(tx, name)
         return CodeSent(domain=self._row(rec), delivered_to=delivered)
 
     @staticmethod
     def _check_rate(rec: DomainRecord, now: datetime) -> None:
-        if rec.code_sent_at is None:
-            return
-        wait = rec.code_sent_at + RESEND_INTERVAL - now
-        if wait > timedelta(0):
-            seconds = max(1, int(wait.total_seconds() + 0.999))
+        seconds = resend_wait(rec, now)
+        if seconds is not None:
             raise RateLimited(
                 f"a code was sent to {rec.address} less than a minute ago: "
                 f"wait {seconds} s before sending another"
@@ -462,69 +391,21 @@ class Registry:
 
     # -- DKIM keys -----------------------------------------------------------------------
 
-    def _passphrase(self) -> bytes | None:
-        env = self._settings.dkim.passphrase_env
-        if not env:
-            return None
-        value = os.environ.get(env)
-        if not value:
-            raise InvalidInput(
-                f"DKIM keys are to be encrypted but the passphrase variable {env} is not set"
-            )
-        return value.encode("utf-8")
-
-    async def _make_key(
-        self, name: str, taken: Sequence[str], now: datetime
-    ) -> tuple[str, GeneratedKey]:
-        dkim = self._settings.dkim
-        passphrase = self._passphrase()
-        used = set(taken)
-        last = ""
-        for _ in range(3):
-            selector = make_selector(now, used)
-            try:
-                generated = await asyncio.to_thread(
-                    self._keys.generate, name, selector, dkim.key_type, dkim.key_bits, passphrase
-                )
-            except ValueError as exc:
-                # Most likely a key file left by an earlier registry of the same name: move on
-                # to the next selector of the day. Anything else fails the same way 3 times.
-                used.add(selector)
-                last = str(exc)
-                continue
-            except OSError as exc:
-                raise RegistryError(f"cannot write the DKIM key: {exc.strerror or exc}") from None
-            return selector, generated
-        raise InvalidInput(f"cannot make a DKIM key for {name}: {last}")
-
-    def _key_record(
-        self, selector: str, key: GeneratedKey, now: datetime, active: bool
-    ) -> KeyRecord:
-        return KeyRecord(
-            selector=selector,
-            key_type=key.key_type,
-            key_bits=key.key_bits,
-            public_key=key.public_key,
-            key_ref=key.key_ref,
-            created_at=now,
-            active=active,
-        )
-
     async def _ensure_first_key(self, name: str) -> None:
         rec = self._record(name)
         if rec.keys or rec.ownership != Ownership.VERIFIED:
             return
         now = self._now()
-        selector, generated = await self._make_key(name, (), now)
+        key = await make_key(self._keys, self._settings.dkim, name, (), now, active=True)
         added = False
         with self._store.transaction() as tx:
             current = tx.get_domain(name)
             if current is not None and not current.keys:
-                tx.add_key(name, self._key_record(selector, generated, now, active=True))
-                self._journal(tx, now, name, "dkim_key", _key_text(selector, generated))
+                tx.add_key(name, key)
+                self._journal(tx, now, name, "dkim_key", describe(key))
                 added = True
         if not added:  # removed, or another process made the first key meanwhile
-            self._keys.delete(generated.key_ref)
+            self._keys.delete(key.key_ref)
 
     async def _first_key_note(self, name: str) -> str:
         try:
@@ -554,7 +435,8 @@ class Registry:
                 "record and verify"
             )
         now = self._now()
-        selector, generated = await self._make_key(name, [k.selector for k in rec.keys], now)
+        taken = [k.selector for k in rec.keys]
+        key = await make_key(self._keys, self._settings.dkim, name, taken, now, active=False)
         try:
             with self._store.transaction() as tx:
                 current = self._tx_record(tx, name)
@@ -564,14 +446,18 @@ class Registry:
                         f"a new key (selector {cur_waiting.selector}) was just made by another "
                         "session: publish its record and verify"
                     )
-                tx.add_key(name, self._key_record(selector, generated, now, cur_active is None))
-                detail = _key_text(selector, generated)
+                # With no key at all (the first one was never made) the new key signs at once.
+                key = replace(key, active=cur_active is None)
+                tx.add_key(name, key)
+                detail = describe(key)
                 if cur_active is not None:
-                    detail += f"; selector {cur_active.selector} signs until {selector} is verified"
+                    detail += (
+                        f"; selector {cur_active.selector} signs until {key.selector} is verified"
+                    )
                 self._journal(tx, now, name, "dkim_rotate", detail)
                 rec = self._tx_record(tx, name)
         except RegistryError:
-            self._keys.delete(generated.key_ref)
+            self._keys.delete(key.key_ref)
             raise
         return self._row(rec)
 
@@ -682,97 +568,10 @@ class Registry:
                 raise InvalidInput(f"{name} has no DKIM key yet: an admin must open its records")
             await self._ensure_first_key(name)
             rec = self._record(name)
-        active, waiting = key_roles(rec.keys)
-        key = waiting or active
-        assert key is not None  # the first key was just ensured
         self._fresh_dns()
-        sending = self._settings.sending
-        report = await check_domain(
-            self._resolver,
-            name,
-            selectors=(key.selector,),
-            ips=sending.ips,
-            include=sending.include,
-            expected_keys={key.selector: key.public_key},
+        return await records_to_publish(
+            self._resolver, rec, self._settings.sending, self._settings.dmarc_rua
         )
-        dkim = dkim_publish(name, key.selector, key.key_type, key.public_key)
-        found = next((d for d in report.dkim if d.selector == key.selector), None)
-        if found is not None and found.status is Status.VALID:
-            dkim = replace(dkim, already_published=True)
-        if waiting is not None and active is not None:
-            dkim = replace(
-                dkim,
-                note=(
-                    f"new key (rotation): publish it beside the current one (selector "
-                    f"{active.selector}), which signs until this one is verified; " + dkim.note
-                ),
-            )
-        spf = await self._spf_record(name, report)
-        dmarc = self._dmarc_record(name, rec, report)
-        return [dkim, spf, dmarc]
-
-    async def _spf_record(self, name: str, report: DomainReport) -> PublishRecord:
-        sending = self._settings.sending
-        spf = report.spf
-        existing = spf.record if spf.status in (Status.VALID, Status.INVALID) else None
-        try:
-            record = spf_publish(name, existing, sending.include, sending.ips)
-            if not record.already_published:
-                # Count what the new record would cost, nested includes and all.
-                after, _ = await spf_lookup_count(self._resolver, name, record.value)
-                before = spf.lookups if existing is not None else None
-                record = spf_publish(
-                    name,
-                    existing,
-                    sending.include,
-                    sending.ips,
-                    lookups_before=before,
-                    lookups_after=after,
-                )
-        except ValueError as exc:
-            raise InvalidInput(f"cannot build the SPF record for {name}: {exc}") from None
-        if spf.status is Status.UNKNOWN:
-            record = replace(
-                record,
-                note=(
-                    "the current SPF record could not be read (DNS failure): if the domain has "
-                    "one, merge these sources into it instead of adding a second; " + record.note
-                ),
-            )
-        return record
-
-    def _dmarc_record(self, name: str, rec: DomainRecord, report: DomainReport) -> PublishRecord:
-        dmarc = report.dmarc
-        rua = self._settings.dmarc_rua or f"mailto:{rec.address}"
-        if dmarc.status is Status.VALID and dmarc.record:
-            source = dmarc.source_domain or name
-            record = dmarc_publish(name, None, dmarc.record)
-            if source != name:
-                policy = f" (p={dmarc.policy})" if dmarc.policy else ""
-                record = replace(
-                    record,
-                    host=f"_dmarc.{source}",
-                    note=(
-                        f"the DMARC record of the organisational domain {source} applies to "
-                        f"{name}{policy}; publish one at _dmarc.{name} only for a different policy"
-                    ),
-                )
-            return record
-        try:
-            record = dmarc_publish(name, rua, None)
-        except ValueError:
-            record = dmarc_publish(name, None, None)
-        if dmarc.status is Status.INVALID and dmarc.record:
-            record = replace(
-                record, note="replace the invalid DMARC record with this one; " + record.note
-            )
-        elif dmarc.status is Status.UNKNOWN:
-            record = replace(
-                record,
-                note="the current DMARC record could not be read (DNS failure): check before "
-                "publishing; " + record.note,
-            )
-        return record
 
     # -- rules and report ----------------------------------------------------------------
 
@@ -796,8 +595,3 @@ def _already(rec: DomainRecord) -> str:
         f"{rec.domain} is already in the registry (added by {rec.added_by} on "
         f"{rec.added_at:%Y-%m-%d})"
     )
-
-
-def _key_text(selector: str, key: GeneratedKey) -> str:
-    size = f" {key.key_bits} bits" if key.key_bits else ""
-    return f"new DKIM key, selector {selector} ({key.key_type}{size})"

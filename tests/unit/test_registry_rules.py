@@ -20,6 +20,7 @@ from mailauth_tui.core.results import (
     SpfResult,
     Status,
 )
+from mailauth_tui.registry.codes import hash_code
 from mailauth_tui.registry.errors import InvalidInput, PermissionDenied
 from mailauth_tui.registry.models import (
     DmarcState,
@@ -27,6 +28,7 @@ from mailauth_tui.registry.models import (
     Ownership,
     RecordState,
 )
+from mailauth_tui.registry.ownership import judge_attempt, plausible_code, resend_wait
 from mailauth_tui.registry.report import build_report
 from mailauth_tui.registry.roles import admin_set, require_admin
 from mailauth_tui.registry.sender import (
@@ -370,3 +372,39 @@ def test_report_titles_and_domains() -> None:
 
 def test_report_of_a_healthy_registry_is_empty() -> None:
     assert build_report([row(dmarc_policy="reject", spf_state=RecordState.VERIFIED)], NOW) == []
+
+
+# -- code attempts ------------------------------------------------------------------------
+
+
+def test_judge_attempt_uses_the_code_current_at_commit() -> None:
+    old, new = "ABCDEFGHJK", "KJHGFEDCBA"
+    new_hash = hash_code(new)
+    pending = record(ownership="pending", code_hash=new_hash, code_expires_at=NOW + DAY)
+    # judged against an old hash before a resend replaced it: the new code is what counts
+    ok = judge_attempt(pending, new, seen_hash="scrypt$old", matched=False, now=NOW)
+    assert ok.ok and ok.journal == ("code_ok", "ownership verified")
+    stale = judge_attempt(pending, old, seen_hash="scrypt$old", matched=True, now=NOW)
+    assert not stale.ok and stale.changes == {"code_attempts": 1}
+
+
+def test_judge_attempt_edges() -> None:
+    pending = record(ownership="pending", code_hash="h", code_expires_at=NOW + DAY)
+    assert not judge_attempt(record(ownership="locked"), "X", "h", True, NOW).ok
+    assert judge_attempt(replace(pending, code_hash=None), "X", None, True, NOW).message == (
+        "there is no valid code for this domain"
+    )
+    expired = judge_attempt(pending, "X", "h", True, NOW + 2 * DAY)
+    assert (expired.ok, expired.changes) == (False, {"ownership": Ownership.EXPIRED})
+    last = judge_attempt(replace(pending, code_attempts=4), "X", "h", False, NOW)
+    assert last.changes["ownership"] is Ownership.LOCKED and last.changes["code_hash"] is None
+
+
+def test_plausible_code_and_resend_wait() -> None:
+    assert plausible_code(" abcd-efgh-jk ") == "ABCDEFGHJK"
+    assert plausible_code("ABCD") is None  # too short
+    assert plausible_code("ABCD-EFGH-J0") is None  # 0 is not in the alphabet
+    sent = record(code_sent_at=NOW)
+    assert resend_wait(sent, NOW + timedelta(seconds=59.5)) == 1
+    assert resend_wait(sent, NOW + timedelta(seconds=60)) is None
+    assert resend_wait(record(code_sent_at=None), NOW) is None

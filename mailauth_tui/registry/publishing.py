@@ -1,0 +1,117 @@
+"""The records an admin must publish for a domain, from what DNS holds now: DKIM (required),
+SPF (recommended, merged into an existing record) and DMARC (a starting ``p=none``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mailauth_tui.core.check import check_domain
+from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.publish import dkim_publish, dmarc_publish, spf_publish
+from mailauth_tui.core.results import DomainReport, PublishRecord, Status
+from mailauth_tui.core.spf_eval import spf_lookup_count
+from mailauth_tui.registry.errors import InvalidInput
+from mailauth_tui.registry.transitions import key_roles
+from mailauth_tui.services.settings import SendingSettings
+from mailauth_tui.services.store import DomainRecord
+
+
+async def records_to_publish(
+    resolver: Resolver, rec: DomainRecord, sending: SendingSettings, dmarc_rua: str | None
+) -> list[PublishRecord]:
+    """[DKIM, SPF, DMARC] for ``rec``, which has at least one DKIM key. During a rotation the
+    DKIM record is the new key's. Raises InvalidInput when the settings make a record
+    impossible (a bad include domain or IP)."""
+    active, waiting = key_roles(rec.keys)
+    key = waiting or active
+    if key is None:
+        raise InvalidInput(f"{rec.domain} has no DKIM key yet")
+    name = rec.domain
+    report = await check_domain(
+        resolver,
+        name,
+        selectors=(key.selector,),
+        ips=sending.ips,
+        include=sending.include,
+        expected_keys={key.selector: key.public_key},
+    )
+    dkim = dkim_publish(name, key.selector, key.key_type, key.public_key)
+    found = next((d for d in report.dkim if d.selector == key.selector), None)
+    if found is not None and found.status is Status.VALID:
+        dkim = replace(dkim, already_published=True)
+    if waiting is not None and active is not None:
+        dkim = replace(
+            dkim,
+            note=(
+                f"new key (rotation): publish it beside the current one (selector "
+                f"{active.selector}), which signs until this one is verified; " + dkim.note
+            ),
+        )
+    spf = await _spf_record(resolver, name, report, sending)
+    dmarc = _dmarc_record(name, report, dmarc_rua or f"mailto:{rec.address}")
+    return [dkim, spf, dmarc]
+
+
+async def _spf_record(
+    resolver: Resolver, name: str, report: DomainReport, sending: SendingSettings
+) -> PublishRecord:
+    spf = report.spf
+    existing = spf.record if spf.status in (Status.VALID, Status.INVALID) else None
+    try:
+        record = spf_publish(name, existing, sending.include, sending.ips)
+        if not record.already_published:
+            # Count what the new record would cost, nested includes and all.
+            after, _ = await spf_lookup_count(resolver, name, record.value)
+            before = spf.lookups if existing is not None else None
+            record = spf_publish(
+                name,
+                existing,
+                sending.include,
+                sending.ips,
+                lookups_before=before,
+                lookups_after=after,
+            )
+    except ValueError as exc:
+        raise InvalidInput(f"cannot build the SPF record for {name}: {exc}") from None
+    if spf.status is Status.UNKNOWN:
+        record = replace(
+            record,
+            note=(
+                "the current SPF record could not be read (DNS failure): if the domain has "
+                "one, merge these sources into it instead of adding a second; " + record.note
+            ),
+        )
+    return record
+
+
+def _dmarc_record(name: str, report: DomainReport, rua: str) -> PublishRecord:
+    dmarc = report.dmarc
+    if dmarc.status is Status.VALID and dmarc.record:
+        source = dmarc.source_domain or name
+        record = dmarc_publish(name, None, dmarc.record)
+        if source != name:
+            policy = f" (p={dmarc.policy})" if dmarc.policy else ""
+            record = replace(
+                record,
+                host=f"_dmarc.{source}",
+                note=(
+                    f"the DMARC record of the organisational domain {source} applies to "
+                    f"{name}{policy}; publish one at _dmarc.{name} only for a different policy"
+                ),
+            )
+        return record
+    try:
+        record = dmarc_publish(name, rua, None)
+    except ValueError:  # an address DMARC cannot carry: a record without reports still helps
+        record = dmarc_publish(name, None, None)
+    if dmarc.status is Status.INVALID and dmarc.record:
+        record = replace(
+            record, note="replace the invalid DMARC record with this one; " + record.note
+        )
+    elif dmarc.status is Status.UNKNOWN:
+        record = replace(
+            record,
+            note="the current DMARC record could not be read (DNS failure): check before "
+            "publishing; " + record.note,
+        )
+    return record
