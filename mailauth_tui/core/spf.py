@@ -32,6 +32,7 @@ __all__ = [
     "expand_macros",
     "is_spf_record",
     "parse_spf",
+    "parse_term",
     "with_terms",
 ]
 
@@ -212,6 +213,14 @@ def _parse_cached(text: str) -> SpfRecord:
         exp=exp.value if exp else None,
         text=text,
     )
+
+
+def parse_term(word: str) -> Term:
+    """Parse one term (no spaces); raise RecordSyntaxError. Not cached, unlike parse_spf, so
+    diagnostics can probe fragments without filling the record cache."""
+    if not word or " " in word:
+        raise _err(0, f"{word!r} is not a single term")
+    return _parse_term(word, 0)
 
 
 def _err(pos: int, message: str, code: str = "spf.syntax") -> RecordSyntaxError:

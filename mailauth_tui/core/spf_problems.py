@@ -21,6 +21,7 @@ from mailauth_tui.core.spf import (
     SpfRecord,
     is_spf_record,
     parse_spf,
+    parse_term,
     with_terms,
 )
 from mailauth_tui.core.spf_macros import parse_macro_string
@@ -168,6 +169,8 @@ def _word_at(text: str, pos: int) -> str:
 # --- how the TXT value was published ---------------------------------------------------------
 
 _VERSIONISH = re.compile(r"v\s*[=:]\s*spf\s*([0-9.]*)", re.IGNORECASE)
+_GLUE_WORD_MAX = 512  # two real terms glued together are far shorter
+_GLUE_CANDIDATES = 4
 _TERM_START = re.compile(
     r"(?:include:|ip4:|ip6:|exists:|redirect=|exp=|a:|mx:|ptr:|[-~?+]all$)", re.I
 )
@@ -256,10 +259,12 @@ def glued_term(text: str) -> Problem | None:
     """Two terms written with no space between them inside one string, like
     ``include:a.exampleinclude:b.example`` (a lost space when the value was assembled)."""
     for word in text.split(" "):
-        for match in _TERM_START.finditer(word):
+        if len(word) > _GLUE_WORD_MAX:
+            continue
+        for n, match in enumerate(_TERM_START.finditer(word, 1)):
+            if n == _GLUE_CANDIDATES:
+                break  # each candidate parses both halves: a hostile word must stay cheap
             i = match.start()
-            if i == 0:
-                continue
             left, right = word[:i], word[i:]
             if _is_term(left) and _is_term(right):
                 return Problem(
@@ -274,7 +279,7 @@ def glued_term(text: str) -> Problem | None:
 
 def _is_term(word: str) -> bool:
     try:
-        parse_spf(f"v=spf1 {word}")
+        parse_term(word)
     except RecordSyntaxError:
         return False
     return True

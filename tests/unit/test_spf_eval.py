@@ -610,3 +610,15 @@ async def test_long_names_are_truncated_from_the_left() -> None:
     (asked,) = [name for name, rtype in resolver.asked if rtype is A]
     assert len(asked) <= 253 and asked.endswith(".example.com")
     assert asked.count("a" * 60) == 3
+
+
+async def test_hostile_records_stay_cheap() -> None:
+    import time
+
+    huge = "v=spf1 " + " ".join(["include:a.example"] * 3000 + ["a:a.cominclude:b.example"] * 2000)
+    z = zone(("h.example", TXT, huge), ("a.example", TXT, "v=spf1 include:h.example -all"))
+    started = time.perf_counter()
+    result = await check_spf(FakeResolver(z), "h.example", ips=["192.0.2.1"])
+    assert time.perf_counter() - started < 5
+    assert result.status is Status.INVALID
+    assert {"spf.loop", "spf.too_many_lookups", "txt.glued_terms"} <= set(codes(result))
