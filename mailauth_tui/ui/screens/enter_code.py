@@ -26,7 +26,7 @@ from mailauth_tui.ui.widgets.badges import badge
 if TYPE_CHECKING:
     from mailauth_tui.registry.service import Registry
 
-_RESEND_HINT = "press ctrl+r to send a new code (the old one stops working)"
+_RESEND_HINT = "Send a new code with ctrl+r."
 
 
 def _domain_text(row: DomainRow) -> Text:
@@ -102,9 +102,14 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
                 ]
             )
         )
-        if row.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
-            reason = "too many wrong tries" if row.ownership is Ownership.LOCKED else "expired"
-            self._show("#code-problem", f"✘ this code is {reason}: {_RESEND_HINT}")
+        if row.ownership is Ownership.VERIFIED:
+            self._show("#status", "✔ Ownership is already verified: no code is needed.")
+        elif row.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
+            if row.ownership is Ownership.LOCKED:
+                why = "This code is locked after too many wrong tries."
+            else:
+                why = "This code has expired."
+            self._show("#code-problem", f"✘ {why} {_RESEND_HINT}")
 
     @on(Input.Submitted, "#code")
     @on(Button.Pressed, "#check")
@@ -148,7 +153,7 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
             code.focus()
             message = result.message
             if result.domain.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
-                message = f"{message}: {_RESEND_HINT}"
+                message = f"{message}. {_RESEND_HINT}"
             elif result.attempts_left:
                 message = f"{message} ({result.attempts_left} tries left)"
             self._show("#code-problem", f"✘ {message}")

@@ -81,8 +81,10 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         Binding("z", "zone_form", "Zone form"),
         Binding("p", "publish", "Publish (demo)"),
         Binding("v", "verify", "Verify"),
-        Binding("down,j", "app.focus_next", "Next", show=False),
-        Binding("up,k", "app.focus_previous", "Previous", show=False),
+        # Priority: the list's own up/down would scroll it instead of moving between records;
+        # pgup/pgdn still scroll it, to read a long value.
+        Binding("down,j", "app.focus_next", "Next", show=False, priority=True),
+        Binding("up,k", "app.focus_previous", "Previous", show=False, priority=True),
     ]
 
     def __init__(self, registry: Registry, domain: str, demo: DemoHooks | None = None) -> None:
