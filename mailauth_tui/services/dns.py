@@ -24,28 +24,18 @@ import re
 import secrets
 import socket
 import struct
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdatatype
-import dns.resolver
-import dns.rrset
 import idna
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, RType
 from mailauth_tui.services.dnswire import read_answer
 
-__all__ = ["DnsResolver", "ResolverStats", "ascii_query_name", "classify", "parse_nameserver"]
+__all__ = ["DnsResolver", "ResolverStats", "ascii_query_name", "parse_nameserver"]
 
-_QTYPE = {rtype: dns.rdatatype.RdataType.make(rtype.value) for rtype in RType}
+_QTYPE = {RType.A: 1, RType.CNAME: 5, RType.PTR: 12, RType.MX: 15, RType.TXT: 16, RType.AAAA: 28}
 _UDP_PAYLOAD = 1232  # EDNS0 buffer size of DNS flag day 2020: no IP fragmentation
 # Header flags of a query: RD. One EDNS0 OPT record (root owner, our payload size, no options).
 _QUERY_FLAGS = 0x0100
@@ -147,61 +137,6 @@ def _question_wire(qname: str, qtype: int) -> bytes:
     return wire + _QTAIL.pack(qtype, 1)
 
 
-def _host(name: dns.name.Name) -> str:
-    if name == dns.name.root:
-        return "."
-    return name.to_text(omit_final_dot=True).lower()
-
-
-def _records(
-    rtype: RType, rrset: dns.rrset.RRset
-) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
-    if rtype is RType.TXT:
-        records, chunks = [], []
-        for rd in rrset:
-            strings: tuple[bytes, ...] = rd.strings
-            records.append(b"".join(strings).decode("utf-8", errors="replace"))
-            chunks.append(tuple(s.decode("utf-8", errors="replace") for s in strings))
-        return tuple(records), tuple(chunks)
-    if rtype is RType.MX:
-        ordered = sorted((rd.preference, _host(rd.exchange)) for rd in rrset)
-        return tuple(host for _, host in ordered), ()
-    if rtype in (RType.A, RType.AAAA):
-        return tuple(str(rd.address) for rd in rrset), ()
-    return tuple(_host(rd.target) for rd in rrset), ()  # PTR, CNAME
-
-
-def classify(qname: str, rtype: RType, response: dns.message.Message, where: str = "") -> Answer:
-    """Turn a (matching) DNS response into an Answer: records, NXDOMAIN, NODATA or SERVFAIL."""
-    rcode = response.rcode()
-    origin = f" from {where}" if where else ""
-    if not isinstance(response, dns.message.QueryMessage):
-        return Answer(qname, rtype, AnswerStatus.SERVFAIL, detail=f"not a query answer{origin}")
-    if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-        return Answer(
-            qname, rtype, AnswerStatus.SERVFAIL, detail=f"{dns.rcode.to_text(rcode)}{origin}"
-        )
-    try:
-        chaining = response.resolve_chaining()
-    except dns.message.ChainTooLong:
-        return Answer(qname, rtype, AnswerStatus.SERVFAIL, detail=f"CNAME chain too long{origin}")
-    except dns.message.AnswerForNXDOMAIN:
-        return Answer(
-            qname, rtype, AnswerStatus.SERVFAIL, detail=f"NXDOMAIN with an answer{origin}"
-        )
-    except dns.exception.FormError:
-        return Answer(qname, rtype, AnswerStatus.SERVFAIL, detail=f"malformed answer{origin}")
-    chain = tuple(_host(next(iter(rrset)).target) for rrset in chaining.cnames)
-    if rcode == dns.rcode.NXDOMAIN:
-        return Answer(qname, rtype, AnswerStatus.NXDOMAIN, cname_chain=chain)
-    if chaining.answer is None or len(chaining.answer) == 0:
-        return Answer(qname, rtype, AnswerStatus.NODATA, cname_chain=chain)
-    records, chunks = _records(rtype, chaining.answer)
-    return Answer(
-        qname, rtype, AnswerStatus.RECORDS, records=records, chunks=chunks, cname_chain=chain
-    )
-
-
 @dataclass(slots=True)
 class ResolverStats:
     """Counters for benchmarks and the UI: questions asked, answered from cache, sent."""
@@ -235,6 +170,7 @@ class _UdpEndpoint(asyncio.DatagramProtocol):
         self.sock = sock
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, _Pending] = {}
+        self._ids: list[int] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # The selector loop's datagram transport does not subclass DatagramTransport.
@@ -286,7 +222,12 @@ class _UdpEndpoint(asyncio.DatagramProtocol):
 
     def new_id(self) -> int:
         while True:
-            qid = secrets.randbits(16)
+            if not self._ids:
+                # Unpredictable ids from the OS, drawn in bulk: a syscall per query costs more
+                # than the rest of sending it.
+                raw = secrets.token_bytes(2048)
+                self._ids = list(struct.unpack(f"!{len(raw) // 2}H", raw))
+            qid = self._ids.pop()
             if qid not in self.pending:
                 return qid
 
@@ -480,7 +421,12 @@ class DnsResolver:
                 where = _format_server(server)
                 tried.append(where)
                 family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
-                endpoint = await state.endpoint(family)
+                pool = state.endpoints.get(family)
+                if pool is None:
+                    endpoint = await state.endpoint(family)
+                else:
+                    state.turn += 1
+                    endpoint = pool[state.turn % len(pool)]
                 pending = _Pending(question.lower(), server)
                 fut: asyncio.Future[bytes | None] = state.loop.create_future()
                 pending.future = fut
@@ -528,47 +474,22 @@ class DnsResolver:
         fast = read_answer(qname, rtype, data, where)
         if fast is not None:
             return fast
-        try:
-            response = dns.message.from_wire(data, ignore_trailing=True)
-        except Exception as exc:  # untrusted bytes: any failure to parse them is "unknown"
-            return Answer(
-                qname, rtype, AnswerStatus.SERVFAIL, detail=f"malformed answer from {where}: {exc}"
-            )
-        return classify(qname, rtype, response, where)
+        from mailauth_tui.services.dnsmsg import classify_wire  # dnspython: the rare path
+
+        return classify_wire(qname, rtype, data, where)
 
     async def _tcp(self, qname: str, rtype: RType, server: tuple[str, int]) -> Answer:
-        where = _format_server(server)
-        query = dns.message.make_query(
-            dns.name.from_text(qname),
-            dns.rdatatype.RdataType(_QTYPE[rtype]),
-            use_edns=0,
-            payload=_UDP_PAYLOAD,
-        )
+        from mailauth_tui.services.dnsmsg import tcp_query  # dnspython: the rare path
+
         self.stats.sent += 1
         self.stats.tcp += 1
-        started = time.monotonic()
-        try:
-            response = await dns.asyncquery.tcp(query, server[0], self._timeout, server[1])
-        except dns.exception.Timeout:
-            return Answer(
-                qname,
-                rtype,
-                AnswerStatus.TIMEOUT,
-                detail=f"no TCP answer from {where} within {self._timeout:g} s",
-            )
-        except (OSError, EOFError, dns.exception.DNSException) as exc:
-            elapsed = time.monotonic() - started
-            return Answer(
-                qname,
-                rtype,
-                AnswerStatus.SERVFAIL,
-                detail=f"TCP fallback to {where} failed after {elapsed:.1f} s: {exc}",
-            )
-        return classify(qname, rtype, response, where)
+        return await tcp_query(qname, rtype, _QTYPE[rtype], server, self._timeout)
 
 
 def _system_nameservers() -> list[tuple[str, int]]:
     """The system's nameservers (/etc/resolv.conf), read when a resolver is made."""
+    import dns.resolver  # here: it loads dnspython's DoH/HTTP stack (~0.25 s at import)
+
     try:
         system = dns.resolver.Resolver(configure=True)
     except (dns.resolver.NoResolverConfiguration, OSError) as exc:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailauth_tui.core.dns_types import AnswerStatus, RType
-from mailauth_tui.services.dns import classify
+from mailauth_tui.services.dnsmsg import classify
 from mailauth_tui.services.dnswire import read_answer
 
 NAMES = ["example.com", "Example.COM", "www.example.com", "s1._domainkey.example.com", "x.net"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dns.message
 import pytest
 from dnslib import QTYPE, RCODE
 
-from mailauth_tui.services.zoneserver import Zone
+from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
 
 def _owners_and_types(zone: Zone, name: str, rtype: str) -> list[tuple[str, str]]:
@@ -135,3 +136,48 @@ def test_from_text_without_origin_takes_names_as_absolute() -> None:
     assert zone.records("_dmarc.example.org", "TXT") == ["v=DMARC1; p=reject"]
     with pytest.raises(ValueError, match="no record type"):
         Zone.from_text("example.org 300 IN")
+
+
+def _both_paths(
+    zone: Zone, query: bytes, udp: bool = True
+) -> tuple[dns.message.Message, dns.message.Message]:
+    server = ZoneServer(zone)  # not started: only its reply builder is used
+    fast, _ = server._compute(query, udp)
+    slow, _ = server._compute_dnslib(query, udp)
+    assert fast is not None and slow is not None
+    return dns.message.from_wire(query[:2] + fast), dns.message.from_wire(query[:2] + slow)
+
+
+@pytest.mark.parametrize(
+    ("qname", "qtype", "edns"),
+    [
+        ("www.Example.com", "TXT", 0),
+        ("www.example.com", "CNAME", -1),
+        ("example.com", "MX", 0),
+        ("example.com", "AAAA", -1),
+        ("nope.example.com", "A", 0),
+        ("_domainkey.example.com", "TXT", 0),
+        ("big.example.com", "TXT", -1),  # over 512 bytes without EDNS: truncated
+        ("big.example.com", "TXT", 0),
+        ("broken.example.com", "TXT", 0),
+    ],
+)
+def test_fast_replies_equal_dnslib_replies(qname: str, qtype: str, edns: int) -> None:
+    zone = Zone()
+    zone.add("www.example.com", "CNAME", "example.com")
+    zone.add("example.com", "TXT", ["v=spf1 ", "-all"])
+    zone.add("example.com", "MX", ["10 mx.example.com", "20 mx2.example.net"])
+    zone.add("example.com", "AAAA", "2001:db8::1")
+    zone.add("s1._domainkey.example.com", "TXT", "v=DKIM1; p=" + "A" * 400)
+    zone.add("big.example.com", "TXT", "x" * 700)
+    zone.servfail("broken.example.com")
+    query = dns.message.make_query(qname, qtype, use_edns=edns, id=4660).to_wire()
+    fast, slow = _both_paths(zone, query)
+    assert fast == slow  # header, question, answer and authority sections
+    assert (fast.flags, fast.rcode(), fast.edns, fast.payload) == (
+        slow.flags,
+        slow.rcode(),
+        slow.edns,
+        slow.payload,
+    )
+    assert fast.answer == slow.answer
