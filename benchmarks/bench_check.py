@@ -382,6 +382,7 @@ class Verdict:
     dmarc_record: str | None
     dmarc_location: str | None
     policy: str | None  # p= of the record found
+    effective: str | None  # the policy for the domain asked (sp= when found at a parent)
     detail: str
 
 
@@ -402,6 +403,7 @@ def mailauth_verdicts(path: Path) -> dict[str, Verdict]:
             dmarc_record=dmarc.get("record"),
             dmarc_location=dmarc.get("source_domain"),
             policy=dmarc.get("policy"),
+            effective=dmarc.get("effective_policy"),
             detail=",".join(dcodes)
             + (f" effective={dmarc.get('effective_policy')}" if dmarc.get("status") else ""),
         )
@@ -440,8 +442,11 @@ def checkdmarc_verdicts(path: Path) -> dict[str, Verdict]:
     for obj in data:
         spf, dmarc = obj.get("spf") or {}, obj.get("dmarc") or {}
         tags = dmarc.get("tags") or {}
+        domain = str(obj["domain"]).lower()
         policy = (tags.get("p") or {}).get("value")
-        out[str(obj["domain"]).lower()] = Verdict(
+        at_parent = (dmarc.get("location") or domain).lower() != domain
+        effective = (tags.get("sp") or {}).get("value") if at_parent else policy
+        out[domain] = Verdict(
             spf=_checkdmarc_spf(spf),
             spf_record=spf.get("record"),
             spf_detail=_detail(spf),
@@ -449,6 +454,7 @@ def checkdmarc_verdicts(path: Path) -> dict[str, Verdict]:
             dmarc_record=dmarc.get("record"),
             dmarc_location=dmarc.get("location"),
             policy=policy if dmarc.get("valid") else None,
+            effective=effective if dmarc.get("valid") else None,
             detail=_detail(dmarc),
         )
     return out
@@ -504,13 +510,15 @@ def compare(
                 )
             )  # fmt: skip
         elif ma.dmarc == "valid" and (
-            ma.policy != cd.policy or (ma.dmarc_location or "") != (cd.dmarc_location or "")
+            ma.policy != cd.policy
+            or ma.effective != cd.effective
+            or (ma.dmarc_location or "") != (cd.dmarc_location or "")
         ):
             found.append(
                 Disagreement(
                     domain, "policy",
-                    f"p={ma.policy} at {ma.dmarc_location}",
-                    f"p={cd.policy} at {cd.dmarc_location}",
+                    f"p={ma.policy} effective={ma.effective} at {ma.dmarc_location}",
+                    f"p={cd.policy} effective={cd.effective} at {cd.dmarc_location}",
                     kinds, f"p={info.expect_policy} at {info.expect_dmarc_source}",
                     ma.dmarc_record, cd.dmarc_record, ma.detail, cd.detail,
                 )
@@ -534,10 +542,42 @@ def summarise(disagreements: list[Disagreement]) -> list[tuple[str, int, str]]:
     )
 
 
-def write_disagreements(path: Path, disagreements: list[Disagreement], compared: int) -> None:
+def verdict_matrix(
+    ours: dict[str, Verdict], theirs: dict[str, Verdict], meta: dict[str, BenchDomain]
+) -> dict[str, dict[str, int]]:
+    """For each generator label: how many domains got each (mailauth, checkdmarc) verdict
+    pair, agreements included, so that what both got wrong shows as well."""
+    matrix: dict[str, Counter[str]] = defaultdict(Counter)
+    for domain, cd in theirs.items():
+        ma, info = ours.get(domain), meta.get(domain)
+        if ma is None or info is None:
+            continue
+        for kind in info.kinds:
+            if kind.startswith("spf:"):
+                matrix[kind][f"{ma.spf}/{cd.spf}"] += 1
+            elif kind.startswith("dmarc:"):
+                pair = f"{ma.dmarc}/{cd.dmarc}"
+                if ma.dmarc == "valid" or cd.dmarc == "valid":
+                    pair += f" ({ma.effective}/{cd.effective})"
+                matrix[kind][pair] += 1
+    return {k: dict(sorted(v.items())) for k, v in sorted(matrix.items())}
+
+
+def write_disagreements(
+    path: Path,
+    disagreements: list[Disagreement],
+    compared: int,
+    matrix: dict[str, dict[str, int]],
+) -> None:
     lines = [
         f"# mailauth-tui check vs checkdmarc: {len(disagreements)} disagreements over "
         f"{compared} domains",
+        "",
+        "## Verdicts by generator label: mailauth/checkdmarc (effective policy) count",
+    ]
+    for kind, pairs in matrix.items():
+        lines.append(f"{kind:32} " + ", ".join(f"{p}: {n}" for p, n in pairs.items()))
+    lines += [
         "",
         "## By kind (field: mailauth verdict, checkdmarc verdict [generator's labels])",
     ]
@@ -560,11 +600,45 @@ def write_disagreements(path: Path, disagreements: list[Disagreement], compared:
 # --- profile ----------------------------------------------------------------------------------
 
 
+_PROFILE_GROUPS: tuple[tuple[str, str], ...] = (
+    # (substring of the file path, group): first match wins
+    ("/asyncio/", "asyncio event loop and tasks"),
+    ("mailauth_tui/services/dns", "resolver (services/dns*.py)"),
+    ("/idna/", "IDNA (idna, encodings.idna, stringprep)"),
+    ("encodings/idna", "IDNA (idna, encodings.idna, stringprep)"),
+    ("stringprep", "IDNA (idna, encodings.idna, stringprep)"),
+    ("punycode", "IDNA (idna, encodings.idna, stringprep)"),
+    ("publicsuffixlist", "publicsuffixlist (load + lookups)"),
+    ("mailauth_tui/core/spf", "core SPF"),
+    ("mailauth_tui/core/dmarc", "core DMARC"),
+    ("mailauth_tui/core/psl", "core DMARC"),
+    ("mailauth_tui/core/dkim", "core DKIM"),
+    ("mailauth_tui/core/bimi", "core BIMI"),
+    ("mailauth_tui/core/names", "core names (normalize_domain)"),
+    ("mailauth_tui/core/report_json", "JSON output"),
+    ("/json/", "JSON output"),
+    ("mailauth_tui/core/", "core other"),
+    ("mailauth_tui/cli/", "cli"),
+)
+
+
+def _group(path: str, func: str) -> str:
+    if path == "~":  # C functions: attribute socket calls, leave the rest as builtins
+        return "socket syscalls" if "_socket.socket" in func else "builtins"
+    for needle, group in _PROFILE_GROUPS:
+        if needle in path:
+            return group
+    return "other stdlib / packages"
+
+
 def profile_summary(prof_path: Path, limit: int = 25) -> dict[str, list[dict[str, Any]]]:
+    """Top functions by own and (for mailauth_tui) cumulative time, and own time by group."""
     stats = pstats.Stats(str(prof_path))
     table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     rows = []
+    groups: Counter[str] = Counter()
     for (filename, line, func), (_cc, ncalls, tottime, cumtime, _callers) in table.items():
+        groups[_group(filename, func)] += tottime
         rows.append(
             {
                 "function": f"{Path(filename).name}:{line}({func})",
@@ -574,11 +648,16 @@ def profile_summary(prof_path: Path, limit: int = 25) -> dict[str, list[dict[str
                 "cumtime": round(cumtime, 4),
             }
         )
+    total = sum(groups.values()) or 1.0
     by_tot = sorted(rows, key=lambda r: -r["tottime"])[:limit]
     by_cum = sorted((r for r in rows if "mailauth_tui" in r["path"]), key=lambda r: -r["cumtime"])[
         :limit
     ]
-    return {"by_tottime": by_tot, "mailauth_by_cumtime": by_cum}
+    by_group = [
+        {"group": g, "tottime": round(t, 4), "share": round(t / total, 3)}
+        for g, t in groups.most_common()
+    ]
+    return {"by_group": by_group, "by_tottime": by_tot, "mailauth_by_cumtime": by_cum}
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -838,13 +917,15 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
     )
     disagreements: list[Disagreement] = []
+    matrix: dict[str, dict[str, int]] = {}
     compared = 0
     if compared_run is not None and compared_run.checkdmarc is not None:
         tag = f"{compared_run.delay * 1000:g}ms"
         ours = mailauth_verdicts(out_dir / f"mailauth_{tag}.jsonl")
         theirs = checkdmarc_verdicts(Path(compared_run.checkdmarc.output))
         disagreements, compared = compare(ours, theirs, meta)
-        write_disagreements(out_dir / "disagreements.txt", disagreements, compared)
+        matrix = verdict_matrix(ours, theirs, meta)
+        write_disagreements(out_dir / "disagreements.txt", disagreements, compared, matrix)
     # Our own verdicts must not depend on the delay (a timeout would show here as "unknown").
     per_delay = [
         mailauth_verdicts(out_dir / f"mailauth_{r.delay * 1000:g}ms.jsonl") for r in results
@@ -871,7 +952,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nverdicts that changed with the delay: {len(unstable)}, e.g. {unstable[:5]}")
     for r in results:
         if r.profile:
-            print(f"\nprofile at {r.delay * 1000:g} ms, top functions by own time:")
+            print(f"\nprofile at {r.delay * 1000:g} ms (cProfile inflates small calls), own time:")
+            for row in r.profile["by_group"][:10]:
+                print(f"  {row['share']:6.1%} {row['tottime']:7.3f}s  {row['group']}")
+            print("  top functions by own time:")
             for row in r.profile["by_tottime"][:12]:
                 print(f"  {row['tottime']:8.3f}s {row['calls']:>9}  {row['function']}")
             print("  mailauth_tui functions by cumulative time:")
@@ -901,6 +985,7 @@ def main(argv: list[str] | None = None) -> int:
                 {"kind": k, "count": c, "example": e} for k, c, e in summarise(disagreements)
             ],
             "all": [asdict(d) for d in disagreements],
+            "verdicts_by_label": matrix,
         },
         "verdicts_changed_with_delay": unstable,
     }

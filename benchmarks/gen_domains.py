@@ -252,8 +252,9 @@ _SPF_INVALID = {
 _SPF_MISSING = {"missing", "quoted", "spf10"}
 
 
-def _spf_records(rng: random.Random, domain: str, kind: str) -> list[ZoneRecord]:
-    """The SPF TXT record(s) at ``domain`` for an SPF kind, plus any records they need."""
+def _spf_records(rng: random.Random, domain: str, kind: str, labels: list[str]) -> list[ZoneRecord]:
+    """The SPF TXT record(s) at ``domain`` for an SPF kind, plus any records they need.
+    A finer label (which syntax error) is appended to ``labels``."""
     providers = list(PROVIDERS)
     extra: list[ZoneRecord] = []
     values: list[tuple[str, ...]] = []
@@ -302,16 +303,20 @@ def _spf_records(rng: random.Random, domain: str, kind: str) -> list[ZoneRecord]
             values.append(split_txt("v=spf1 include:_spf.provider-a.net ~all"))
             values.append(split_txt(f"v=spf1 ip4:{ip} -all"))
         case "syntax_error":
-            bad = rng.choice(
+            variant, bad = rng.choice(
                 (
-                    "v=spf1 ip4:192.0.2.300 -all",
-                    "v=spf1 inclde:_spf.provider-a.net ~all",
-                    "v=spf1 ip4:192.0.2.0/33 -all",
-                    "v=spf1 ip6:2001:db8::/129 -all",
-                    "v=spf1 redirect=_spf.provider-a.net redirect=spf.provider-b.com",
-                    "v=spf1 include: -all",
+                    ("ip4_octet", "v=spf1 ip4:192.0.2.300 -all"),
+                    ("unknown_mechanism", "v=spf1 inclde:_spf.provider-a.net ~all"),
+                    ("ip4_prefix", "v=spf1 ip4:192.0.2.0/33 -all"),
+                    ("ip6_prefix", "v=spf1 ip6:2001:db8::/129 -all"),
+                    (
+                        "two_redirects",
+                        "v=spf1 redirect=_spf.provider-a.net redirect=spf.provider-b.com",
+                    ),
+                    ("empty_include", "v=spf1 include: -all"),
                 )
             )
+            labels.append(f"spf:bad_{variant}")
             values.append(split_txt(bad))
         case "glued_split":
             values.append(("v=spf1 include:_spf.provider-a.net", "~all"))
@@ -338,9 +343,10 @@ def _spf_records(rng: random.Random, domain: str, kind: str) -> list[ZoneRecord]
 
 
 def _dmarc_value(
-    rng: random.Random, domain: str, kind: str, policy: str, org: str
+    rng: random.Random, domain: str, kind: str, policy: str, org: str, labels: list[str]
 ) -> tuple[list[str], str, str | None]:
-    """DMARC record values for ``_dmarc.<domain>``, the expected status and policy."""
+    """DMARC record values for ``_dmarc.<domain>``, the expected status and policy. A finer
+    label (which invalid value) is appended to ``labels``."""
     own = f"mailto:dmarc@{org}"
     pct = " pct=50;" if rng.random() < 0.05 else ""
     adkim = " adkim=s;" if rng.random() < 0.2 else ""
@@ -357,17 +363,18 @@ def _dmarc_value(
         case "no_p_with_rua":
             return [f"v=DMARC1; rua={own}"], "valid", "none"
         case "invalid":
-            bad = rng.choice(
+            variant, bad = rng.choice(
                 (
-                    f"v=DMARC1; p=rejected; rua={own}",
-                    "v=DMARC1; p=reject; pct=150",
-                    f"v=DMARC1; p=none; rua=dmarc@{org}",
-                    "v=DMARC1; p=quarantine; adkim=x",
-                    "v=DMARC1",
-                    f"v=DMARC1; p=none; rua={own}\\;",
-                    "v=DMARC1; p=quarantine; fo=2",
+                    ("p_value", f"v=DMARC1; p=rejected; rua={own}"),
+                    ("pct_over_100", "v=DMARC1; p=reject; pct=150"),
+                    ("rua_no_scheme", f"v=DMARC1; p=none; rua=dmarc@{org}"),
+                    ("adkim_value", "v=DMARC1; p=quarantine; adkim=x"),
+                    ("no_p_no_rua", "v=DMARC1"),
+                    ("escaped_semicolon", f"v=DMARC1; p=none; rua={own}\\;"),
+                    ("fo_value", "v=DMARC1; p=quarantine; fo=2"),
                 )
             )
+            labels.append(f"dmarc:bad_{variant}")
             return [bad], "invalid", None
         case "two_records":
             return [f"v=DMARC1; p={policy}; rua={own}", "v=DMARC1; p=none"], "invalid", None
@@ -379,10 +386,10 @@ def _dmarc_value(
 
 
 def _dmarc_records(
-    rng: random.Random, domain: str, kind: str, org: str
+    rng: random.Random, domain: str, kind: str, org: str, labels: list[str]
 ) -> tuple[list[ZoneRecord], str, str | None]:
     policy = rng.choice(("none", "none", "quarantine", "reject", "reject"))
-    values, status, pol = _dmarc_value(rng, domain, kind, policy, org)
+    values, status, pol = _dmarc_value(rng, domain, kind, policy, org, labels)
     recs = [ZoneRecord(f"_dmarc.{domain}", "TXT", split_txt(v)) for v in values]
     if kind == "external_authorised":
         recs.append(ZoneRecord(f"{domain}._report._dmarc.{REPORT_RECEIVER}", "TXT", ("v=DMARC1",)))
@@ -478,7 +485,7 @@ def generate(
 
         spf_kind = _weighted(rng, SPF_KINDS)
         kinds.append(f"spf:{spf_kind}")
-        records += _spf_records(rng, name, spf_kind)
+        records += _spf_records(rng, name, spf_kind, kinds)
         expect_spf = (
             "invalid" if spf_kind in _SPF_INVALID else "missing" if spf_kind in _SPF_MISSING
             else "valid"
@@ -488,7 +495,7 @@ def generate(
         if sub_kind is None:
             dmarc_kind = _weighted(rng, DMARC_KINDS)
             kinds.append(f"dmarc:{dmarc_kind}")
-            recs, expect_dmarc, policy = _dmarc_records(rng, name, dmarc_kind, org)
+            recs, expect_dmarc, policy = _dmarc_records(rng, name, dmarc_kind, org, kinds)
             records += recs
             source = name if expect_dmarc != "missing" else None
         else:
@@ -497,7 +504,7 @@ def generate(
             expect_dmarc = "missing"
             if sub_kind == "sub_own":
                 # Reports to the organisational domain need no authorisation.
-                recs, expect_dmarc, policy = _dmarc_records(rng, name, "own_rua", org)
+                recs, expect_dmarc, policy = _dmarc_records(rng, name, "own_rua", org, kinds)
                 records += recs
                 source = name
             elif sub_kind == "inherited":
