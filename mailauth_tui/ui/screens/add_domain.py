@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Footer, Input, Label, Static
 
@@ -27,6 +28,7 @@ class AddDomainScreen(StepModal[CodeSent | None]):
     """Ask for the organisation address, then ``registry.add`` it; dismiss with the CodeSent."""
 
     AUTO_FOCUS = "#address"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, registry: Registry) -> None:
         super().__init__()
@@ -56,11 +58,11 @@ class AddDomainScreen(StepModal[CodeSent | None]):
 
     def _preview(self, value: str) -> Text:
         check = check_address(value)
-        line = Text("Sending domain: ", style="bold")
+        # Text.assemble, not a styled Text appended to: a base style would spill onto the name.
+        label = ("Sending domain: ", "bold")
         if check.domain is None:
-            line.append("(type the address)", style="dim")
-            return line
-        line.append_text(literal(check.domain.unicode))
+            return Text.assemble(label, ("(type the address)", "dim"))
+        line = Text.assemble(label, literal(check.domain.unicode))
         if check.domain.unicode != check.domain.ascii:
             line.append("  in DNS: ", style="dim")
             line.append_text(literal(check.domain.ascii))

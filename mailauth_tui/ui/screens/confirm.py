@@ -19,6 +19,7 @@ class ConfirmScreen(StepModal[bool]):
 
     AUTO_FOCUS = "#cancel"
     BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
         Binding("y", "confirm", "Yes"),
         Binding("n", "cancel", "No"),
         Binding("left,right", "app.focus_next", "Switch button", show=False),

@@ -57,7 +57,8 @@ def _walk(value: Any, depth: int, rows: list[tuple[Text, Text]], key: str | None
             child_depth += 1
         items = value.items() if isinstance(value, dict) else (("-", v) for v in value)
         for sub_key, sub in items:
-            _walk(sub, child_depth, rows, str(sub_key))
+            if sub != "":  # an empty reason ("why": "") says nothing
+                _walk(sub, child_depth, rows, str(sub_key))
         return
     label = "  " * depth + (f"{key}:" if key is not None else "")
     rows.append((literal(label), literal(_scalar(value))))
@@ -96,12 +97,13 @@ def overview(row: DomainRow) -> Group:
     domain = literal(row.domain_unicode)
     if row.domain_unicode != row.domain:
         domain.append("  in DNS: ", style="dim").append_text(literal(row.domain))
-    ownership = badge(row.ownership.value)
+    # Badges carry their own style and no_wrap: assemble around them, never append to them.
+    ownership = Text.assemble(badge(row.ownership.value))
     if row.ownership is not Ownership.VERIFIED and row.code_expires_at is not None:
         tries = max(MAX_ATTEMPTS - row.code_attempts, 0)
         ownership.append(f"  code valid until {when(row.code_expires_at)}, {tries} tries left")
-    dmarc = badge(row.dmarc_state.value)
-    dmarc.append("  ").append_text(literal(policy_text(row.dmarc_state.value, row.dmarc_policy)))
+    policy = literal(policy_text(row.dmarc_state.value, row.dmarc_policy))
+    dmarc = Text.assemble(badge(row.dmarc_state.value), "  ", policy)
     added = Text(when(row.added_at) + " by ").append_text(literal(row.added_by))
     return Group(
         facts(

@@ -40,7 +40,10 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
     """Check the code with ``registry.submit_code``; dismiss with the CodeCheck once ok."""
 
     AUTO_FOCUS = "#code"
-    BINDINGS = [Binding("ctrl+r", "resend", "Resend code")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+r", "resend", "Resend code"),
+    ]
 
     def __init__(self, registry: Registry, domain: str) -> None:
         super().__init__()

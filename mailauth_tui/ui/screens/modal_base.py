@@ -67,7 +67,7 @@ class StepModal(ModalScreen[ResultT]):
     """A modal step of the console: escape cancels with None, workers report back here."""
 
     CSS_PATH = MODALS_TCSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Close")]
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -42,11 +42,9 @@ class RecordCard(Static, can_focus=True):
 
     def refresh_record(self) -> None:
         record = self.record
-        head = Text(f"{self.number}  ", style="bold")
-        head.append(record.kind, style="bold")
-        head.append(
-            "  required" if record.required else "  recommended",
-            style="bold" if record.required else "",
+        head = Text.assemble(
+            (f"{self.number}  {record.kind}", "bold"),
+            ("  required", "bold") if record.required else "  recommended",
         )
         if record.already_published:
             head.append("  ✔ already published", style="green")
@@ -73,12 +71,13 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
 
     AUTO_FOCUS = ".record-card"
     BINDINGS = [
-        Binding("1", "copy_value(0)", "Copy value", key_display="1-3"),
-        Binding("2", "copy_value(1)", "Copy value 2", show=False),
-        Binding("3", "copy_value(2)", "Copy value 3", show=False),
-        Binding("c", "copy_value(-1)", "Copy", show=False),
+        # Short labels: the footer must hold them all at 80 columns.
+        Binding("1", "copy_value(0)", "Copy", key_display="1-3"),
+        Binding("2", "copy_value(1)", "Copy record 2", show=False),
+        Binding("3", "copy_value(2)", "Copy record 3", show=False),
+        Binding("c", "copy_value(-1)", "Copy this record", show=False),
         Binding("h", "copy_host", "Copy host"),
-        Binding("z", "zone_form", "Zone form"),
+        Binding("z", "zone_form", "Zone file"),
         Binding("p", "publish", "Publish (demo)"),
         Binding("v", "verify", "Verify"),
         # Priority: the list's own up/down would scroll it instead of moving between records;

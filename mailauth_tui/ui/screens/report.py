@@ -22,8 +22,7 @@ _SHOWN_DOMAINS = 3
 
 
 def action_prompt(action: ReportAction) -> Text:
-    prompt = literal(action.title, style="bold")
-    prompt.append("\n").append_text(literal(action.advice))
+    prompt = Text.assemble(literal(action.title, style="bold"), "\n", literal(action.advice))
     if action.domains:
         names = ", ".join(action.domains[:_SHOWN_DOMAINS])
         more = len(action.domains) - _SHOWN_DOMAINS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,38 +35,43 @@ TIPS = (
 )
 
 
-def looked_up(kind: str, report: DomainReport) -> str:
-    """The DNS name the verdict of ``kind`` was read from."""
-    if kind == "DKIM" and report.dkim:
-        return report.dkim[0].host or report.domain
-    if kind == "DMARC":
-        return report.dmarc.source_domain or f"_dmarc.{report.domain}"
+def looked_up(verdict: RecordVerdict, report: DomainReport) -> str:
+    """The DNS name the verdict was read from."""
+    if verdict.kind == "DKIM" and report.dkim:
+        same = [d for d in report.dkim if verdict.found is not None and d.record == verdict.found]
+        return (same or list(report.dkim))[0].host or report.domain
+    if verdict.kind == "DMARC":
+        return f"_dmarc.{report.dmarc.source_domain or report.domain}"
     return report.domain
 
 
-def problem_lines(problems: tuple[Problem, ...]) -> list[Text]:
-    lines: list[Text] = []
+def problems_view(problems: tuple[Problem, ...]) -> Table:
+    """Severity in words, then the message and its exact fix, wrapped under each other."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
     for problem in problems:
         label, style = _SEVERITY.get(problem.severity, (str(problem.severity), ""))
-        line = Text(label, style=style).append("  ").append_text(literal(problem.message))
-        line.append(f"  [{problem.code}]", style="dim")
-        lines.append(line)
+        body = literal(problem.message)
+        body.append(f"  [{problem.code}]", style="dim")
         if problem.fix:
-            lines.append(Text("   fix: ", style="bold").append_text(literal(problem.fix)))
-    return lines
+            body.append("\nfix: ", style="bold").append_text(literal(problem.fix))
+        grid.add_row(Text(label, style=style), body)
+    return grid
 
 
 def verdict_view(verdict: RecordVerdict, report: DomainReport) -> RenderableType:
-    head = Text(f"{verdict.kind:<6}", style="bold").append_text(badge(verdict.state))
+    head = Text.assemble((f"{verdict.kind:<6}", "bold"), badge(verdict.state))
     if verdict.found is not None:
         found = literal(verdict.found)
     elif verdict.state == "unknown":
         found = Text("no answer (timeout or SERVFAIL): nothing can be concluded", style="italic")
     else:
         found = Text("nothing (no such record: NXDOMAIN or no TXT data)", style="italic")
-    rows = [("Looked up", literal(looked_up(verdict.kind, report))), ("DNS returned", found)]
+    rows = [("Looked up", literal(looked_up(verdict, report))), ("DNS returned", found)]
     parts: list[RenderableType] = [head, facts(rows)]
-    parts.extend(problem_lines(verdict.problems))
+    if verdict.problems:
+        parts.append(problems_view(verdict.problems))
     return Group(*parts)
 
 
@@ -110,9 +116,11 @@ class VerifyResultScreen(StepModal[None]):
                         verdict_view(verdict, outcome.report),
                         classes=f"verdict verdict-{verdict.kind.lower()}",
                     )
-                extra = problem_lines(outcome.report.problems)
-                if extra:
-                    yield Static(Group(Text("Domain", style="bold"), *extra), classes="verdict")
+                if outcome.report.problems:
+                    domain_problems = problems_view(outcome.report.problems)
+                    yield Static(
+                        Group(Text("Domain", style="bold"), domain_problems), classes="verdict"
+                    )
                 if outcome.transitions:
                     changes = [literal(f"• {line}") for line in outcome.transitions]
                     yield Static(Group(Text("What changed", style="bold"), *changes))
