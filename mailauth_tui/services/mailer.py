@@ -210,7 +210,11 @@ class MaildirMailer:
         return f"Maildir {self._path}"
 
     def _deliver(self, message: EmailMessage) -> str:
-        self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Create the Maildir's three folders ourselves, each tolerating the others: two first
+        # deliveries in parallel threads otherwise race inside mailbox.Maildir(create=True),
+        # where the second sees the top folder and assumes tmp/new/cur exist too.
+        for sub in ("tmp", "new", "cur"):
+            (self._path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
         # Maildir creates its directories 0700; an existing one made looser by hand would let
         # other local users read codes, so tighten it (it is ours: the registry's own mail).
         box = mailbox.Maildir(self._path, create=True)

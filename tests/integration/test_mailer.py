@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
 import socket
 import stat
@@ -211,3 +212,21 @@ async def test_missing_password_variable_is_named_when_sending(
 def test_unknown_security_setting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="invalid SMTP security"):
         mailer_from_settings("smtp.example.com", 587, "ssl", None, None, tmp_path)
+
+
+async def test_parallel_first_deliveries_to_a_new_maildir_all_arrive(tmp_path: Path) -> None:
+    # Regression: the second of two first deliveries saw the new top folder and assumed
+    # tmp/new/cur existed, failing with "No such file or directory". The race is narrow, so
+    # try it on many fresh Maildirs.
+    message = code_message(
+        sender="noreply@mailauth-tui.invalid",
+        to="admin@d.example",
+        domain_display="d.example",
+        code="ABCDEFGHJK",
+        expires_at=datetime(2026, 12, 12, tzinfo=UTC),
+    )
+    for attempt in range(30):
+        box_path = tmp_path / f"fresh{attempt}" / "outbox"
+        mailer = MaildirMailer(box_path)
+        await asyncio.gather(*(mailer.send(message) for _ in range(6)))
+        assert len(mailbox.Maildir(box_path, create=False)) == 6
