@@ -4,6 +4,7 @@ records, copy, publish, verify, and the result."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -19,10 +20,13 @@ from mailauth_tui.registry.models import (
     RecordState,
     VerifyOutcome,
 )
+from mailauth_tui.ui.app import MailauthApp
 from mailauth_tui.ui.screens.add_domain import AddDomainScreen
+from mailauth_tui.ui.screens.domains import DomainsScreen
 from mailauth_tui.ui.screens.enter_code import EnterCodeScreen
 from mailauth_tui.ui.screens.records import RecordCard, RecordsScreen
 from mailauth_tui.ui.screens.verify_result import VerifyResultScreen
+from mailauth_tui.ui.widgets.domain_table import DomainTable
 from tests.fixtures.registry import code_from_message
 from tests.fixtures.ui_modals import FlowWorld, screen_text
 
@@ -74,22 +78,34 @@ def _no_local_clipboard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("mailauth_tui.ui.clipboard.copy_local", lambda text: False)
 
 
-async def test_whole_flow_modal_by_modal(flow_world: FlowWorld) -> None:
+async def wait_for(pilot: Any, condition: Any, seconds: float = 10) -> None:
+    """Let the app run until ``condition()`` holds: the console's step flow is a worker that
+    waits on each modal, so waiting for all workers to finish would wait forever."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while not condition():
+        assert loop.time() < end, "timed out waiting for the console"
+        await pilot.pause(0.02)
+
+
+def table_cell(app: MailauthApp, domain: str, column: str) -> str:
+    screen = next(s for s in app.screen_stack if isinstance(s, DomainsScreen))
+    return screen.query_one(DomainTable).get_cell(domain, column).plain
+
+
+async def test_whole_flow_through_the_console(flow_world: FlowWorld) -> None:
     registry = flow_world.registry
-    app = Host()
+    app = MailauthApp(registry, demo=flow_world.demo, clock=flow_world.clock, recheck_every=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        # 1. Add: the sending domain is previewed while typing; enter sends the code.
-        app.open(AddDomainScreen(registry))
-        await pilot.pause()
+        # 1. Add: `a` on the domain table; the sending domain is previewed while typing.
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddDomainScreen))
         assert isinstance(app.focused, Input) and app.focused.id == "address"
         await type_text(pilot, ADDRESS)
         assert "Sending domain: mail.example.com" in text_of(app)
         await pilot.press("enter")
-        await settle(app, pilot)
-        sent = app.results.pop()
-        assert isinstance(sent, CodeSent)
-        assert sent.domain.domain == DOMAIN
-        assert "SMTP" in sent.delivered_to or "127.0.0.1" in sent.delivered_to
+        await wait_for(pilot, lambda: isinstance(app.screen, EnterCodeScreen))
+        assert table_cell(app, DOMAIN, "owner") == "… pending"
 
         # The code arrived at the SMTP server, addressed to the organisation address.
         assert len(flow_world.smtp.messages) == 1
@@ -98,32 +114,25 @@ async def test_whole_flow_modal_by_modal(flow_world: FlowWorld) -> None:
         code = code_from_message(mail)
         assert code == format_code(flow_world.codes[0])
 
-        # 2. Enter code: a wrong code costs a try and stays; the right one dismisses.
-        app.open(EnterCodeScreen(registry, DOMAIN))
-        await pilot.pause()
+        # 2. Enter code: a wrong code costs a try and stays; the right one goes on.
         assert app.focused is not None and app.focused.id == "code"
         assert f"Tries left    {MAX_ATTEMPTS} of {MAX_ATTEMPTS}" in text_of(app)
         await fill(app, pilot, format_code(flow_world.codes[1]))
         await pilot.press("enter")
-        await settle(app, pilot)
-        assert app.results == []
+        await wait_for(pilot, lambda: registry.get(DOMAIN).code_attempts == 1)
+        await wait_for(pilot, lambda: "✘ wrong code" in problem_of(app))
         assert isinstance(app.screen, EnterCodeScreen)
-        shown = text_of(app)
-        assert f"✘ wrong code ({MAX_ATTEMPTS - 1} tries left)" in shown
-        assert f"Tries left    {MAX_ATTEMPTS - 1} of {MAX_ATTEMPTS}" in shown
-        assert registry.get(DOMAIN).code_attempts == 1
+        assert problem_of(app) == f"✘ wrong code ({MAX_ATTEMPTS - 1} tries left)"
+        assert f"Tries left    {MAX_ATTEMPTS - 1} of {MAX_ATTEMPTS}" in text_of(app)
 
         # Typed in lower case with spaces: still the code.
         await fill(app, pilot, code.lower().replace("-", " "))
         await pilot.press("enter")
-        await settle(app, pilot)
-        check = app.results.pop()
-        assert isinstance(check, CodeCheck) and check.ok
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordsScreen))
         assert registry.get(DOMAIN).ownership is Ownership.VERIFIED
 
         # 3. Records: DKIM, SPF, DMARC; copy the DKIM value with one key; publish; verify.
-        app.open(RecordsScreen(registry, DOMAIN, demo=flow_world.demo))
-        await settle(app, pilot)
+        await wait_for(pilot, lambda: len(app.screen.query(RecordCard)) == 3)
         cards = list(app.screen.query(RecordCard))
         assert [c.record.kind for c in cards] == ["DKIM", "SPF", "DMARC"]
         dkim = cards[0].record
@@ -136,13 +145,9 @@ async def test_whole_flow_modal_by_modal(flow_world: FlowWorld) -> None:
         await pilot.pause()
         assert flow_world.zone.records(dkim.host, "TXT") == [dkim.value]
         await pilot.press("v")
-        await settle(app, pilot)
-        outcome = app.results.pop()
-        assert isinstance(outcome, VerifyOutcome)
+        await wait_for(pilot, lambda: isinstance(app.screen, VerifyResultScreen))
 
-        # 4. Result: DKIM verified, the domain verified, and the registry agrees.
-        app.open(VerifyResultScreen(outcome))
-        await pilot.pause()
+        # 4. Result: DKIM verified, the domain verified; the table and the registry agree.
         shown = text_of(app)
         assert "DKIM  ✔ verified" in shown
         assert "✔ domain verified" in shown
@@ -154,6 +159,44 @@ async def test_whole_flow_modal_by_modal(flow_world: FlowWorld) -> None:
         events = [entry.event for entry in registry.journal(DOMAIN)]
         assert {"added", "code_sent", "code_wrong", "code_ok", "check"} <= set(events)
         await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DomainsScreen))
+        assert table_cell(app, DOMAIN, "dkim") == "✔ verified"
+        assert table_cell(app, DOMAIN, "spf") == "✔ verified"
+
+
+async def test_each_modal_returns_its_result(flow_world: FlowWorld) -> None:
+    """The same steps with the modals pushed one by one: each gives its typed result."""
+    registry = flow_world.registry
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open(AddDomainScreen(registry))
+        await pilot.pause()
+        await fill(app, pilot, ADDRESS)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        sent = app.results.pop()
+        assert isinstance(sent, CodeSent) and sent.domain.domain == DOMAIN
+        assert "127.0.0.1" in sent.delivered_to
+        code = code_from_message(flow_world.smtp.messages[-1])
+
+        app.open(EnterCodeScreen(registry, DOMAIN))
+        await pilot.pause()
+        await fill(app, pilot, code)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        check = app.results.pop()
+        assert isinstance(check, CodeCheck) and check.ok and check.attempts_left == 0
+
+        app.open(RecordsScreen(registry, DOMAIN, demo=flow_world.demo))
+        await settle(app, pilot)
+        await pilot.press("p", "v")
+        await settle(app, pilot)
+        outcome = app.results.pop()
+        assert isinstance(outcome, VerifyOutcome) and outcome.domain.verified
+
+        app.open(VerifyResultScreen(outcome))
+        await pilot.pause()
+        await pilot.press("enter")
         await pilot.pause()
         assert app.results.pop() is None
 
