@@ -159,16 +159,17 @@ def _without_record(
     stray = [i for i, t in enumerate(answer.records) if diag.looks_like_spf(t)]
     problems: list[Problem] = []
     if state is RecordState.VOID or state is RecordState.NONE:
-        # A look-alike (quotes, spaces, a version typo) is what the admin meant to publish.
+        # RFC 7208 4.5: a value whose version section is not exactly "v=spf1" is discarded, so
+        # receivers see no SPF at all (result "none"): the status is "missing". A look-alike
+        # (quotes, spaces, a version typo) is what the admin meant to publish, so its problems
+        # replace the plain "missing" one and say exactly how to fix it.
         for i in stray:
             problems.extend(diag.published_form(name, answer, i, chosen=True))
         if problems:
-            near = answer.records[stray[0]]
             return SpfResult(
-                Status.INVALID,
-                near,
+                Status.MISSING,
                 problems=tuple(_unique(problems)),
-                include_authorized=_mentions([near], include),
+                include_authorized=False if include else None,
             )
         return SpfResult(
             Status.MISSING,

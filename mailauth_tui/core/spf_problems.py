@@ -250,7 +250,7 @@ def _version_typo(domain: str, text: str) -> Problem | None:
         "spf.version_typo",
         ERR,
         f"the TXT record of {domain} starts with {version!r} instead of 'v=spf1 ' (lower-case "
-        "version, then a space), so receivers do not recognise it as SPF",
+        "version, then a space), so receivers discard it (RFC 7208 4.5) and see no SPF record",
         f"edit the record to read: {fixed}",
     )
 

@@ -475,9 +475,11 @@ async def test_glued_chunks() -> None:
 async def test_glued_after_version() -> None:
     z = zone(("g.example", TXT, ("v=spf1", "include:b.example -all")))
     result = await check_spf(FakeResolver(z), "g.example")
-    assert result.status is Status.INVALID
-    assert result.record == "v=spf1include:b.example -all"
-    assert "txt.glued_terms" in codes(result)
+    # Joined, the value reads "v=spf1include:..." : its version section is not "v=spf1" then a
+    # space, so receivers discard it (RFC 7208 4.5) and see no SPF record at all.
+    assert result.status is Status.MISSING and result.record is None
+    glued = next(p for p in result.problems if p.code == "txt.glued_terms")
+    assert glued.severity is Severity.ERROR and "'v=spf1include:b.example -all'" in glued.message
 
 
 async def test_glued_inside_one_string() -> None:
@@ -498,24 +500,39 @@ async def test_chunks_split_inside_a_term_are_fine() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "code", "fixed"),
+    ("value", "code", "fixed", "status"),
     [
-        ('"v=spf1 mx -all"', "txt.literal_quotes", "v=spf1 mx -all"),
-        (" v=spf1 mx -all", "txt.whitespace", "v=spf1 mx -all"),
-        ("v=spf1 mx -all\n", "txt.whitespace", "v=spf1 mx -all"),
-        ("v=spf mx -all", "spf.version_typo", "v=spf1 mx -all"),
-        ("v=spf2.0 mx -all", "spf.version_typo", "v=spf1 mx -all"),
-        ("v=spf10 mx -all", "spf.version_typo", "v=spf1 mx -all"),
-        ("V = SPF1 mx -all", "spf.version_typo", "v=spf1 mx -all"),
-        ("spf1 mx -all", "spf.version_typo", "v=spf1 mx -all"),
+        # RFC 7208 4.5: a value not starting with exactly "v=spf1" (then a space or the end) is
+        # discarded, so receivers see no SPF record at all: missing, with the look-alike
+        # explained. A real v=spf1 record with a stray line break is a record with a syntax
+        # error (permerror): invalid.
+        ('"v=spf1 mx -all"', "txt.literal_quotes", "v=spf1 mx -all", Status.MISSING),
+        (" v=spf1 mx -all", "txt.whitespace", "v=spf1 mx -all", Status.MISSING),
+        ("v=spf1 mx -all\n", "txt.whitespace", "v=spf1 mx -all", Status.INVALID),
+        ("v=spf mx -all", "spf.version_typo", "v=spf1 mx -all", Status.MISSING),
+        ("v=spf2.0 mx -all", "spf.version_typo", "v=spf1 mx -all", Status.MISSING),
+        ("v=spf10 mx -all", "spf.version_typo", "v=spf1 mx -all", Status.MISSING),
+        ("V = SPF1 mx -all", "spf.version_typo", "v=spf1 mx -all", Status.MISSING),
+        ("spf1 mx -all", "spf.version_typo", "v=spf1 mx -all", Status.MISSING),
     ],
 )
-async def test_published_form_mistakes(value: str, code: str, fixed: str) -> None:
+async def test_published_form_mistakes(value: str, code: str, fixed: str, status: Status) -> None:
     z = zone(("f.example", TXT, value))
     result = await check_spf(FakeResolver(z), "f.example")
-    assert result.status is Status.INVALID
+    assert result.status is status
     problem = next(p for p in result.problems if p.code == code)
+    assert problem.severity is Severity.ERROR
     assert problem.fix.endswith(fixed)
+    if status is Status.MISSING:
+        # The look-alike is not an SPF record: nothing is reported as "the record", and its
+        # diagnostic replaces the plain spf.missing one.
+        assert result.record is None and "spf.missing" not in codes(result)
+
+
+async def test_look_alike_does_not_authorise_the_include() -> None:
+    z = zone(("f.example", TXT, '"v=spf1 include:_spf.a.example -all"'))
+    result = await check_spf(FakeResolver(z), "f.example", include="_spf.a.example")
+    assert result.status is Status.MISSING and result.include_authorized is False
 
 
 async def test_sender_id_record_is_not_a_typo() -> None:
