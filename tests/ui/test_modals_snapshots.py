@@ -4,13 +4,16 @@ seeded keys and frozen codes), at 100x30 and at the 80x24 an SSH session starts 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
+from mailauth_tui.core.publish import dkim_publish
+from mailauth_tui.core.results import PublishRecord
+from mailauth_tui.registry.service import Registry
 from mailauth_tui.ui.app import MailauthApp
 from mailauth_tui.ui.screens.add_domain import AddDomainScreen
 from mailauth_tui.ui.screens.confirm import ConfirmScreen
@@ -20,7 +23,7 @@ from mailauth_tui.ui.screens.records import RecordsScreen
 from mailauth_tui.ui.screens.report import ReportScreen
 from mailauth_tui.ui.screens.verify_result import VerifyResultScreen
 from mailauth_tui.ui.widgets.domain_table import DomainTable
-from tests.fixtures.ui_modals import ModalDemo
+from tests.fixtures.ui_modals import RSA_2048_PUBLIC, ModalDemo
 
 SIZES = [pytest.param((100, 30), id="100x30"), pytest.param((80, 24), id="80x24")]
 
@@ -104,6 +107,27 @@ def test_records_zone_form(snap_compare: Any, modal_demo: ModalDemo) -> None:
 
     run = _open(lambda app: RecordsScreen(app.registry, "shop.example", app.demo), zone_form)
     assert snap_compare(_app(modal_demo), terminal_size=(80, 24), run_before=run)
+
+
+class _RsaRecords:
+    """shop.example's records as the registry gives them, with a 2048-bit RSA DKIM key in
+    place of the demo's short Ed25519 one: the longest value the screen has to hold."""
+
+    def __init__(self, registry: Any) -> None:
+        self._registry = registry
+
+    async def records(self, domain: str) -> list[PublishRecord]:
+        records = await self._registry.records(domain)
+        dkim = dkim_publish(domain, "mt202505", "rsa", RSA_2048_PUBLIC)
+        return [dkim, *records[1:]]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_records_rsa_2048(snap_compare: Any, modal_demo: ModalDemo, size: tuple[int, int]) -> None:
+    def make(app: MailauthApp) -> Screen[Any]:
+        return RecordsScreen(cast(Registry, _RsaRecords(app.registry)), "shop.example", app.demo)
+
+    assert snap_compare(_app(modal_demo), terminal_size=size, run_before=_open(make))
 
 
 @pytest.mark.parametrize("size", SIZES)
