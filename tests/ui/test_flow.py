@@ -231,7 +231,7 @@ async def test_invalid_address_is_not_sent(flow_world: FlowWorld) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         app.open(AddDomainScreen(flow_world.registry))
         await pilot.pause()
-        await type_text(pilot, "admin@localhost")
+        await fill(app, pilot, "admin@localhost")
         assert "✘ domain has no dot" in text_of(app)
         await pilot.press("enter")
         await settle(app, pilot)
