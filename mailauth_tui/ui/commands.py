@@ -8,6 +8,7 @@ from functools import partial
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +106,9 @@ DOMAIN_ACTIONS: tuple[ActionInfo, ...] = (
         "m",
         "outbox",
         "Outbox",
-        "Read the demo outbox: the mail with your verification code",
+        "Read the demo outbox: the mail with your verification code (also ctrl+o)",
         demo_only=True,
+        footer=False,  # the footer shows ctrl+o, which works over the dialogs too
     ),
     ActionInfo("question_mark", "help", "Help", "Keys and how the workflow goes", key_display="?"),
 )
@@ -142,10 +144,12 @@ class DomainCommands(Provider):
             allowed = screen.check_action(info.action, ())
             if allowed is False:
                 continue  # hidden (a demo-only action outside the demo)
-            help_text = f"{info.description}  [{key_label(info)}]"
+            help_text = f"{info.description} · key {key_label(info)}"
             if allowed is None:
                 reason = getattr(screen, "disabled_reason", lambda _action: "")(info.action)
-                help_text += f"  (unavailable: {reason})" if reason else "  (unavailable)"
+                help_text += f" · unavailable: {reason}" if reason else " · unavailable"
+            # The palette reads help as markup: a domain or reason must not be taken for it.
+            help_text = escape(help_text)
             entries.append((info.label, info.action, help_text))
         return entries
 
@@ -155,7 +159,7 @@ class DomainCommands(Provider):
         if callable(target):
             target(action)
         else:
-            self.screen.run_action(action)
+            self.screen.call_later(self.screen.run_action, action)
 
     async def discover(self) -> Hits:
         for label, action, help_text in self._entries():

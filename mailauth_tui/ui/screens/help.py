@@ -60,6 +60,9 @@ class HelpScreen(ModalScreen[None]):
         background: $surface;
         padding: 0 1;
     }
+    HelpScreen #keys {
+        margin-top: 1;
+    }
     """
 
     def __init__(self, *, demo: bool = False) -> None:

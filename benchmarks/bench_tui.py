@@ -1,0 +1,288 @@
+"""Console figures, run by hand (not part of the test suite):
+
+    python benchmarks/bench_tui.py [--domains 10000] [--recheck 1000] [--delay 0.005]
+
+1. ``load``: a registry of N domains (10,000) opened in the console: time to first paint (the
+   app started, every row in the table, the screen drawn), and the table load alone.
+2. ``recheck``: a bulk re-check (R) of M verified domains (1,000) against the loopback DNS
+   server answering every query after a delay (5 ms): time to first paint, the time the
+   re-check takes, and how long a key press waits for the screen meanwhile (target < 100 ms),
+   measured both by Pilot key presses and by an event-loop lag probe.
+
+Each scenario runs in its own process, so the peak memory (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from mailauth_tui.demo.session import demo_settings
+from mailauth_tui.registry.service import Registry
+from mailauth_tui.services.dns import DnsResolver
+from mailauth_tui.services.keys import GeneratedKey
+from mailauth_tui.services.mailer import MaildirMailer
+from mailauth_tui.services.store import KeyRecord, Store
+from mailauth_tui.services.zoneserver import Zone, ZoneServer
+
+T0 = datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
+SELECTOR = "mt202506"
+INCLUDE = "_spf.esp.example"
+
+
+class NoKeys:
+    """The benchmark never makes a key: every domain gets one written straight to the store."""
+
+    def generate(self, *args: object, **kwargs: object) -> GeneratedKey:
+        raise RuntimeError("not used by the benchmark")
+
+    def private_key_pem(self, key_ref: str, passphrase: bytes | None = None) -> bytes:
+        raise RuntimeError("not used by the benchmark")
+
+    def delete(self, key_ref: str) -> None:
+        return None
+
+
+def _public_key(name: str) -> str:
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(name.encode()).digest())
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def build_store(store: Store, zone: Zone | None, n: int) -> list[str]:
+    """N verified domains with a key each (and their records in ``zone`` when given)."""
+    names = []
+    with store.transaction() as tx:
+        for i in range(n):
+            name = f"d{i:05d}.bench.example"
+            names.append(name)
+            tx.insert_domain(
+                domain=name,
+                domain_unicode=name,
+                address=f"postmaster@{name}",
+                added_by="bench",
+                added_at=T0 - timedelta(days=30),
+                ownership="verified",
+                code_hash=None,
+                code_expires_at=None,
+                code_sent_at=None,
+            )
+            public = _public_key(name) if zone is not None else "AAAA"
+            tx.add_key(
+                name,
+                KeyRecord(SELECTOR, "ed25519", None, public, f"{name}+{SELECTOR}.pem", T0, True),
+            )
+            state = ("verified", "pending", "failing", "unknown")[i % 4]
+            tx.update_domain(
+                name,
+                {
+                    "dkim_state": state,
+                    "spf_state": "verified",
+                    "dmarc_state": "configured" if i % 3 else "not_configured",
+                    "dmarc_policy": ("none", "quarantine", "reject")[i % 3] if i % 3 else None,
+                    "last_check_at": T0 - timedelta(hours=1 + i % 40),
+                    "next_check_at": T0 + timedelta(hours=47 - i % 40),
+                },
+            )
+            if zone is not None:
+                zone.add(f"{SELECTOR}._domainkey.{name}", "TXT", f"v=DKIM1; k=ed25519; p={public}")
+                zone.add(name, "TXT", f"v=spf1 include:{INCLUDE} -all")
+                if i % 3:
+                    zone.add(f"_dmarc.{name}", "TXT", "v=DMARC1; p=none")
+    return names
+
+
+def _maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def scenario_load(n: int) -> dict[str, float]:
+    from mailauth_tui.ui.app import MailauthApp
+    from mailauth_tui.ui.widgets.domain_table import DomainTable
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = demo_settings(Path(tmp))
+        store = Store(settings.db)
+        build_store(store, None, n)
+        resolver = DnsResolver(["127.0.0.1:9"], timeout=1.0)
+        registry = Registry(
+            store,
+            settings,
+            MaildirMailer(settings.maildir),
+            NoKeys(),
+            resolver,
+            clock=lambda: T0,
+            actor="bench",
+        )
+        t = time.perf_counter()
+        rows = registry.list_domains()
+        read_s = time.perf_counter() - t
+
+        start = time.perf_counter()
+        app = MailauthApp(registry, clock=lambda: T0, recheck_every=None)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one(DomainTable)
+            while table.row_count < n:
+                await pilot.pause()
+            first_paint = time.perf_counter() - start
+            # The table load alone (what a reload or a filter change costs).
+            t = time.perf_counter()
+            table.load(rows)
+            load_s = time.perf_counter() - t
+            t = time.perf_counter()
+            table.filter_text = "d0001"
+            table.rebuild()
+            filter_s = time.perf_counter() - t
+            t = time.perf_counter()
+            await pilot.press("down")
+            key_s = time.perf_counter() - t
+        store.close()
+        resolver.close()
+    return {
+        "domains": n,
+        "registry_read_s": read_s,
+        "first_paint_s": first_paint,
+        "table_load_s": load_s,
+        "filter_rebuild_s": filter_s,
+        "key_after_load_ms": key_s * 1000,
+        "peak_rss_mib": _maxrss_mib(),
+    }
+
+
+async def scenario_recheck(n: int, delay: float) -> dict[str, float]:
+    from mailauth_tui.ui.app import MailauthApp
+    from mailauth_tui.ui.screens.domains import DomainsScreen
+    from mailauth_tui.ui.widgets.domain_table import DomainTable
+
+    zone = Zone.from_text(f'{INCLUDE}. TXT "v=spf1 ip4:192.0.2.0/24 -all"')
+    with tempfile.TemporaryDirectory() as tmp, ZoneServer(zone, delay=delay) as server:
+        settings = demo_settings(Path(tmp))
+        store = Store(settings.db)
+        build_store(store, zone, n)
+        resolver = DnsResolver([server.address], timeout=2.0, retries=1)
+        registry = Registry(
+            store,
+            settings,
+            MaildirMailer(settings.maildir),
+            NoKeys(),
+            resolver,
+            clock=lambda: T0,
+            actor="bench",
+        )
+        start = time.perf_counter()
+        app = MailauthApp(registry, clock=lambda: T0, recheck_every=None)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, DomainsScreen)
+            table = screen.query_one(DomainTable)
+            while table.row_count < n:
+                await pilot.pause()
+            first_paint = time.perf_counter() - start
+
+            lags: list[float] = []
+            probing = True
+
+            async def probe() -> None:
+                # How late a 10 ms timer fires: the wait any input has on the event loop.
+                loop = asyncio.get_running_loop()
+                while probing:
+                    t = loop.time()
+                    await asyncio.sleep(0.01)
+                    lags.append(loop.time() - t - 0.01)
+
+            probe_task = asyncio.create_task(probe())
+            key_waits: list[float] = []
+            t_recheck = time.perf_counter()
+            await pilot.press("R")
+            bulk_started = screen._bulk_total > 0
+            while screen._bulk_total:
+                t = time.perf_counter()
+                await pilot.press("down" if len(key_waits) % 20 < 10 else "up")
+                key_waits.append(time.perf_counter() - t)
+            recheck_s = time.perf_counter() - t_recheck
+            probing = False
+            await probe_task
+            answered = sum(
+                1 for r in registry.list_domains() if r.last_check_at != T0 - timedelta(hours=1)
+            )
+        store.close()
+        resolver.close()
+        queries = server.queries
+    key_waits.sort()
+    return {
+        "domains": n,
+        "delay_ms": delay * 1000,
+        "first_paint_s": first_paint,
+        "bulk_started": float(bulk_started),
+        "recheck_s": recheck_s,
+        "domains_per_s": n / recheck_s if recheck_s else 0.0,
+        "dns_queries": queries,
+        "key_presses": len(key_waits),
+        "key_wait_max_ms": key_waits[-1] * 1000 if key_waits else 0.0,
+        "key_wait_p50_ms": key_waits[len(key_waits) // 2] * 1000 if key_waits else 0.0,
+        "loop_lag_max_ms": max(lags) * 1000 if lags else 0.0,
+        "rows_rechecked": answered,
+        "peak_rss_mib": _maxrss_mib(),
+    }
+
+
+def _child(args: argparse.Namespace) -> int:
+    if args.phase == "load":
+        result = asyncio.run(scenario_load(args.domains))
+    else:
+        result = asyncio.run(scenario_recheck(args.recheck, args.delay))
+    print(json.dumps(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--domains", type=int, default=10_000)
+    parser.add_argument("--recheck", type=int, default=1_000)
+    parser.add_argument("--delay", type=float, default=0.005)
+    parser.add_argument("--phase", choices=("load", "recheck"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.phase:
+        return _child(args)
+    for phase in ("load", "recheck"):
+        cmd = [
+            sys.executable,
+            __file__,
+            "--phase",
+            phase,
+            "--domains",
+            str(args.domains),
+            "--recheck",
+            str(args.recheck),
+            "--delay",
+            str(args.delay),
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            print(out.stderr, file=sys.stderr)
+            return out.returncode
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"[{phase}]")
+        for key, value in figures.items():
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            print(f"  {key:20} {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""The panel under the table that follows the cursor row: for keyboard users what hover shows
+(the DMARC policy), plus the address, the ASCII name, selectors, the last problems and the
+next check. Everything from DNS or a user goes in as ``Text``, never markup."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from mailauth_tui.core.textsafe import printable
+from mailauth_tui.registry.models import DomainRow, Ownership
+from mailauth_tui.ui.widgets.badges import CHECKING, badge, dmarc_tag, policy_text
+from mailauth_tui.ui.widgets.domain_table import relative_time
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordNote:
+    """What the last check said about one record: found text and problem messages."""
+
+    kind: str
+    found: str | None
+    problems: tuple[tuple[str, str], ...]  # (severity, message)
+
+
+def evidence_notes(raw: str) -> list[RecordNote]:
+    """The per-record notes of a row's evidence JSON (see registry.transitions.assess).
+
+    Evidence is data we wrote, but it holds DNS text; anything not shaped as expected is
+    skipped rather than trusted.
+    """
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return []
+    records = data.get("records") if isinstance(data, dict) else None
+    if not isinstance(records, dict):
+        return []
+    notes = []
+    for kind in ("DKIM", "SPF", "DMARC"):
+        entry = records.get(kind)
+        if not isinstance(entry, dict):
+            continue
+        found = entry.get("found")
+        problems = entry.get("problems")
+        messages = tuple(
+            (str(p.get("severity", "error")), str(p.get("message", "")))
+            for p in (problems if isinstance(problems, list) else [])
+            if isinstance(p, dict) and p.get("message")
+        )
+        why = entry.get("why")
+        if not messages and isinstance(why, str) and why and entry.get("look") != "good":
+            messages = (("error", why),)
+        notes.append(RecordNote(kind, found if isinstance(found, str) else None, messages))
+    return notes
+
+
+_SEVERITY = {
+    "error": ("✘", "bold red"),
+    "warning": ("⚠", "yellow"),
+    "info": ("\u2139", "cyan"),
+}
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def _utc(at: datetime) -> str:
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _when(at: datetime | None, now: datetime, *, future: bool) -> Text:
+    if at is None:
+        return Text("not scheduled" if future else "never", style="dim")
+    return Text(f"{_utc(at)} ({relative_time(at, now, future=future)})")
+
+
+def _label(text: str) -> Text:
+    return Text(text, style="bold")
+
+
+class DetailPanel(Static):
+    """Shows one domain; ``show(None)`` shows the hint of the empty table instead."""
+
+    DEFAULT_CSS = """
+    DetailPanel {
+        /* Fixed: a panel growing and shrinking with each row would make the table jump. */
+        height: 9;
+        border-top: hkey $primary;
+        border-title-color: $text-primary;
+        padding: 0 1;
+        overflow-y: auto;
+    }
+    """
+
+    def __init__(self, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._clock = clock
+        self.border_title = "Details"
+
+    def show(
+        self,
+        row: DomainRow | None,
+        *,
+        checking: bool = False,
+        notes: list[RecordNote] | None = None,
+        empty_hint: str = "",
+    ) -> None:
+        if row is None:
+            self.border_title = "Details"
+            self.update(Text(empty_hint, style="dim"))
+            return
+        self.border_title = f"Details: {printable(row.domain_unicode)}"
+        self.update(
+            self._render_row(
+                row, checking, notes if notes is not None else evidence_notes(row.evidence)
+            )
+        )
+
+    def _render_row(
+        self, row: DomainRow, checking: bool, notes: list[RecordNote]
+    ) -> RenderableType:
+        now = self._clock()
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(no_wrap=True, min_width=9)
+        grid.add_column(ratio=1)
+
+        name = Text(printable(row.domain_unicode), style="bold")
+        if row.domain_unicode != row.domain:
+            name.append(f" (ASCII {row.domain})", style="dim")
+        name.append("  ")
+        name.append(printable(row.address))
+        name.append(f"  added by {printable(row.added_by)}", style="dim")
+        grid.add_row(_label("Domain"), name)
+
+        dkim_state = CHECKING if checking else row.dkim_state
+        spf_state = CHECKING if checking else row.spf_state
+        dmarc_state = CHECKING if checking else row.dmarc_state
+        states = badge(row.ownership)
+        if row.ownership is not Ownership.VERIFIED and row.code_expires_at is not None:
+            states.append(f" (code valid until {_utc(row.code_expires_at)})", style="dim")
+        selectors = ", ".join(k.selector for k in row.dkim_keys if k.active)
+        states.append("   DKIM ", style="bold").append_text(badge(dkim_state))
+        if selectors:
+            states.append(f" ({printable(selectors)})", style="dim")
+        states.append("   SPF ", style="bold").append_text(badge(spf_state))
+        grid.add_row(_label("Ownership"), states)
+
+        # The DMARC tag with its policy: for keyboard users, what hovering the row shows.
+        dmarc = dmarc_tag(dmarc_state, row.dmarc_policy)
+        dmarc.append(f"  {policy_text(dmarc_state, row.dmarc_policy)}", style="italic")
+        grid.add_row(_label("DMARC"), dmarc)
+
+        checked = _when(row.last_check_at, now, future=False)
+        checked.append("   next ", style="bold")
+        checked.append_text(_when(row.next_check_at, now, future=True))
+        grid.add_row(_label("Checked"), checked)
+
+        # Worst first, one line each: the detail screen (enter) has them whole, with fixes.
+        problems = sorted(
+            ((sev, n.kind, m) for n in notes for sev, m in n.problems),
+            key=lambda p: _SEVERITY_ORDER.get(p[0], 0),
+        )
+        for i, (severity, kind, message) in enumerate(problems[:3]):
+            symbol, style = _SEVERITY.get(severity, _SEVERITY["error"])
+            line = Text(f"{symbol} ", style=style)
+            line.append(f"{kind}: ", style="bold")
+            line.append(printable(message))
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+            grid.add_row(_label("Problems" if i == 0 else ""), line)
+        if len(problems) > 3:
+            more = f"… {len(problems) - 3} more: press enter for the details"
+            grid.add_row(Text(""), Text(more, style="dim"))
+        if not problems and row.last_check_at is not None:
+            grid.add_row(_label("Problems"), Text("none at the last check", style="dim"))
+        found = [n for n in notes if n.found]
+        for i, note in enumerate(found):
+            # DNS text: literal, one line (the detail screen shows it whole).
+            line = Text(f"{note.kind:<6}", style="bold")
+            line.append(printable(note.found or ""))
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+            grid.add_row(_label("In DNS" if i == 0 else ""), line)
+        lines: list[RenderableType] = [grid]
+        return Group(*lines)

@@ -1,0 +1,339 @@
+"""The table of domains: one row per domain, keyed by its ASCII name, with fixed-width badge
+columns, a filter, three sort orders, and a column set that fits the terminal's width."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from rich.text import Text
+from textual import events
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+
+from mailauth_tui.core.textsafe import printable
+from mailauth_tui.registry.models import DomainRow, Ownership, RecordState
+from mailauth_tui.ui.widgets.badges import (
+    BADGE_WIDTH,
+    CHECKING,
+    DMARC_SHORT_WIDTH,
+    DMARC_TAG_WIDTH,
+    badge,
+    dmarc_tag,
+    policy_text,
+)
+
+Clock = Callable[[], datetime]
+
+CELL_PADDING = 1  # DataTable's default: one space each side of a cell
+SCROLLBAR = 2  # room kept for the vertical scrollbar so the layout does not flip when it shows
+TIME_WIDTH = 10
+OWNER_WIDTH = max(len(badge(s).plain) for s in Ownership)
+
+
+class SortKey(StrEnum):
+    DOMAIN = "domain"
+    STATUS = "status"
+    NEXT_CHECK = "next check"
+
+    def following(self) -> SortKey:
+        order = list(SortKey)
+        return order[(order.index(self) + 1) % len(order)]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    key: str
+    label: str
+    width: int
+
+
+def _cell(text: str, width: int) -> Text:
+    """Untrusted text as a one-line cell: control characters made visible, never markup."""
+    return Text(printable(text), no_wrap=True, overflow="ellipsis", end="")
+
+
+def relative_time(at: datetime | None, now: datetime, *, future: bool) -> str:
+    """``5m ago`` / ``in 47h`` / ``due now``: short enough for a fixed 10-cell column."""
+    if at is None:
+        return "never" if not future else "\u2013"
+    delta = (at - now) if future else (now - at)
+    if future and delta <= timedelta(0):
+        return "due now"
+    delta = max(delta, timedelta(0))
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        amount = "now" if not future else "<1m"
+    elif minutes < 60:
+        amount = f"{minutes}m"
+    elif minutes < 72 * 60:
+        amount = f"{round(minutes / 60)}h"  # 47h59m is "48h", as scheduled
+    else:
+        amount = f"{round(minutes / (24 * 60))}d"
+    if amount == "now":
+        return "just now"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+# Worst first: what needs the admin's attention sorts to the top.
+_STATUS_RANK = {
+    RecordState.FAILING: 0,
+    Ownership.LOCKED: 1,
+    Ownership.EXPIRED: 1,
+    RecordState.UNKNOWN: 2,
+    Ownership.PENDING: 3,
+    RecordState.PENDING: 4,
+    RecordState.NOT_CHECKED: 5,
+}
+
+
+def status_rank(row: DomainRow) -> int:
+    if row.ownership is not Ownership.VERIFIED:
+        return _STATUS_RANK[row.ownership]
+    worst = min(_STATUS_RANK.get(s, 6) for s in (row.dkim_state, row.spf_state))
+    return worst
+
+
+def sort_rows(rows: Iterable[DomainRow], key: SortKey) -> list[DomainRow]:
+    if key is SortKey.STATUS:
+        return sorted(rows, key=lambda r: (status_rank(r), r.domain_unicode, r.domain))
+    if key is SortKey.NEXT_CHECK:
+        far = datetime.max.replace(tzinfo=None)
+
+        def when(r: DomainRow) -> tuple[bool, datetime, str]:
+            at = r.next_check_at
+            return (at is None, at.replace(tzinfo=None) if at else far, r.domain_unicode)
+
+        return sorted(rows, key=when)
+    return sorted(rows, key=lambda r: (r.domain_unicode, r.domain))
+
+
+def row_matches(row: DomainRow, needle: str) -> bool:
+    """The filter: a case-insensitive substring of the domain (either form), the address, or a
+    state word ("pending", "failing", "not configured", "reject"...)."""
+    if not needle:
+        return True
+    haystack = " ".join(
+        (
+            row.domain,
+            row.domain_unicode,
+            row.address,
+            f"ownership {row.ownership.value}",
+            f"dkim {row.dkim_state.value}",
+            f"spf {row.spf_state.value}",
+            f"dmarc {row.dmarc_state.value}".replace("_", " "),
+            f"p={row.dmarc_policy}" if row.dmarc_policy else "",
+        )
+    ).casefold()
+    return all(word in haystack for word in needle.casefold().split())
+
+
+class DomainTable(DataTable[Text]):
+    """Rows keyed by ASCII domain. The screen owns the data; this widget draws it."""
+
+    DEFAULT_CSS = """
+    DomainTable {
+        height: 1fr;
+        scrollbar-size-vertical: 2;
+    }
+    """
+
+    def __init__(self, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._clock = clock
+        self._rows: dict[str, DomainRow] = {}
+        self._checking: set[str] = set()
+        self._layout: tuple[ColumnSpec, ...] = ()
+        self.filter_text = ""
+        self.only: frozenset[str] | None = None  # a fixed set of domains (from the report)
+        self.sort_key = SortKey.DOMAIN
+
+    # -- data ---------------------------------------------------------------------------
+
+    @property
+    def domains(self) -> dict[str, DomainRow]:
+        return self._rows
+
+    def visible_domains(self) -> list[str]:
+        return [str(key.value) for key in self.rows]
+
+    def current_domain(self) -> str | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        return None if key.value is None else str(key.value)
+
+    def load(self, rows: Sequence[DomainRow]) -> None:
+        """Replace every row (keeps the cursor on the same domain when it is still shown)."""
+        self._rows = {r.domain: r for r in rows}
+        self.rebuild()
+
+    def wanted(self, row: DomainRow) -> bool:
+        if self.only is not None:
+            return row.domain in self.only
+        return row_matches(row, self.filter_text)
+
+    def is_checking(self, domain: str) -> bool:
+        return domain in self._checking
+
+    def put(self, row: DomainRow) -> None:
+        """A domain's answer or change arrived: update its cells in place (it is no longer
+        "checking"), or add it to / remove it from the view."""
+        self._rows[row.domain] = row
+        self._checking.discard(row.domain)
+        shown = row.domain in self.rows
+        wanted = self.wanted(row)
+        if shown and wanted:
+            self._update_cells(row)
+        elif wanted or shown:
+            self.rebuild()
+
+    def drop(self, domain: str) -> None:
+        self._rows.pop(domain, None)
+        self._checking.discard(domain)
+        if domain in self.rows:
+            self.remove_row(domain)
+
+    def set_checking(self, domain: str, checking: bool) -> None:
+        """Show "⟳ checking" in the DNS columns while a worker asks about this domain."""
+        if checking:
+            self._checking.add(domain)
+        else:
+            self._checking.discard(domain)
+        row = self._rows.get(domain)
+        if row is not None and domain in self.rows:
+            self._update_cells(row)
+
+    def refresh_times(self) -> None:
+        """Relative times move on: redraw the time columns (only the cells that changed)."""
+        keys = {spec.key for spec in self._layout}
+        for key in ("last", "next"):
+            if key not in keys:
+                continue
+            for domain in self.visible_domains():
+                new = self._cells(self._rows[domain])[key]
+                if self.get_cell(domain, key).plain != new.plain:
+                    self.update_cell(domain, key, new)
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def _cells(self, row: DomainRow) -> dict[str, Text]:
+        now = self._clock()
+        checking = row.domain in self._checking
+        short_dmarc = any(
+            spec.key == "dmarc" and spec.width < DMARC_TAG_WIDTH for spec in self._layout
+        )
+        return {
+            "domain": _cell(row.domain_unicode, 0),
+            "address": _cell(row.address, 0),
+            "owner": badge(row.ownership),
+            "dkim": badge(CHECKING if checking else row.dkim_state),
+            "spf": badge(CHECKING if checking else row.spf_state),
+            "dmarc": dmarc_tag(CHECKING if checking else row.dmarc_state, short=short_dmarc),
+            "last": Text(relative_time(row.last_check_at, now, future=False), end=""),
+            "next": Text(relative_time(row.next_check_at, now, future=True), end=""),
+        }
+
+    def _update_cells(self, row: DomainRow) -> None:
+        cells = self._cells(row)
+        for spec in self._layout:
+            self.update_cell(row.domain, spec.key, cells[spec.key])
+
+    def rebuild(self) -> None:
+        """Clear and redraw the shown rows (after load, filter, sort or a layout change)."""
+        keep = self.current_domain()
+        self._layout = self.layout_for(self.size.width or 100)
+        self.clear(columns=True)
+        for spec in self._layout:
+            self.add_column(Text(spec.label, style="bold"), width=spec.width, key=spec.key)
+        rows = sort_rows((r for r in self._rows.values() if self.wanted(r)), self.sort_key)
+        order = [spec.key for spec in self._layout]
+        for row in rows:
+            cells = self._cells(row)
+            self.add_row(*(cells[k] for k in order), key=row.domain)
+        if keep is not None and keep in self.rows:
+            self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def layout_for(self, width: int) -> tuple[ColumnSpec, ...]:
+        """The columns that fit ``width`` cells, most important first; spare room widens the
+        domain and address columns up to their longest value."""
+        avail = width - SCROLLBAR
+        pad = 2 * CELL_PADDING
+        longest_domain = max((len(r.domain_unicode) for r in self._rows.values()), default=0)
+        longest_address = max((len(r.address) for r in self._rows.values()), default=0)
+        # Minimums fit the names actually in the registry (when short) so spare room goes
+        # where the text is; longer names grow into whatever room is left.
+        domain_min = max(12, min(20, longest_domain or 20))
+        address_min = max(14, min(18, longest_address or 18))
+        widths: dict[str, int] = {
+            "domain": domain_min,
+            "owner": OWNER_WIDTH,
+            "dkim": BADGE_WIDTH,
+            "spf": BADGE_WIDTH,
+            "dmarc": DMARC_SHORT_WIDTH,
+        }
+
+        def used() -> int:
+            return sum(w + pad for w in widths.values())
+
+        for key, extra in (
+            ("next", TIME_WIDTH),
+            ("dmarc+", DMARC_TAG_WIDTH - DMARC_SHORT_WIDTH),
+            ("address", address_min),
+            ("last", TIME_WIDTH),
+        ):
+            cost = extra if key == "dmarc+" else extra + pad
+            if used() + cost <= avail:
+                if key == "dmarc+":
+                    widths["dmarc"] = DMARC_TAG_WIDTH
+                else:
+                    widths[key] = extra
+        spare = max(0, avail - used())
+        grow = min(spare, max(0, longest_domain - domain_min))
+        widths["domain"] += grow
+        spare -= grow
+        if "address" in widths:
+            widths["address"] += min(spare, max(0, longest_address - address_min))
+        if avail - used() < 0:
+            # Narrower than the badges: give up the domain's minimum rather than hide a badge.
+            widths["domain"] = max(8, widths["domain"] + (avail - used()))
+        labels = {
+            "domain": "Domain",
+            "address": "Organisation address",
+            "owner": "Ownership",
+            "dkim": "DKIM",
+            "spf": "SPF",
+            "dmarc": "DMARC",
+            "last": "Last check",
+            "next": "Next check",
+        }
+        order = ("domain", "address", "owner", "dkim", "spf", "dmarc", "last", "next")
+        return tuple(ColumnSpec(k, labels[k], widths[k]) for k in order if k in widths)
+
+    # -- tooltip: the DMARC policy of the row under the mouse, else of the cursor row ------
+
+    def tooltip_text(self, domain: str) -> Text | None:
+        row = self._rows.get(domain)
+        if row is None:
+            return None
+        state = CHECKING if domain in self._checking else row.dmarc_state
+        text = dmarc_tag(state)
+        text.append(f": {policy_text(state, row.dmarc_policy)}")
+        text.append(f"\n{printable(row.domain_unicode)}", style="dim")
+        return text
+
+    def show_tooltip_for(self, domain: str) -> None:
+        self.tooltip = self.tooltip_text(domain)
+
+    def watch_hover_coordinate(self, old: Coordinate, value: Coordinate) -> None:
+        super().watch_hover_coordinate(old, value)
+        if self._show_hover_cursor and 0 <= value.row < self.row_count:
+            key = self.coordinate_to_cell_key(Coordinate(value.row, 0)).row_key
+            if key.value is not None:
+                self.show_tooltip_for(str(key.value))
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.layout_for(event.size.width) != self._layout:
+            self.rebuild()
