@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterable
+from itertools import pairwise
 
 from mailauth_tui.core.dns_types import Resolver, RType
 from mailauth_tui.core.results import Problem, Severity
@@ -140,6 +141,16 @@ def glued_chunks(chunks: tuple[str, ...], kind: str) -> Problem | None:
             "string and let the DNS provider split it)"
         ),
     )
+
+
+def reglued(chunks: tuple[str, ...], kind: str) -> str:
+    """The value the strings were meant to make: joined, with the lost separator (a space for
+    SPF, ``;`` for tag=value records) put back at every glued boundary."""
+    separator = " " if kind == "spf" else "; "
+    out = chunks[0] if chunks else ""
+    for left, right in pairwise(chunks):
+        out += (separator if _glued_boundary(left, right, kind) else "") + right
+    return out
 
 
 def zone_doubled_name(name: str, domain: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 from mailauth_tui.core.dmarc import (
     ReportUri,
     check_dmarc,
+    corrected_record,
     looks_like_dmarc,
     parse_dmarc,
     starts_with_dmarc1,
@@ -109,51 +110,151 @@ def test_unknown_tags_are_kept_not_refused() -> None:
 @pytest.mark.parametrize(
     ("text", "code", "fragment"),
     [
+        # Not a DMARC record at all: receivers discard a value whose first tag is not exactly
+        # v=DMARC1 (RFC 7489 6.6.3 step 3, RFC 9989 4.10).
         ("p=none; v=DMARC1", "version", "start with v=DMARC1"),
         ("v=DMARC2; p=none", "version", "DMARC1"),
         ("v=DMARC1 p=none", "version", "DMARC1"),
-        ("v=DMARC1", "no_policy", "no p="),
-        ("v=DMARC1; p=rejected", "bad_policy", "none / quarantine / reject"),
-        ("v=DMARC1; p=", "bad_policy", "none / quarantine / reject"),
-        ("v=DMARC1; p=none; sp=block", "bad_policy", "sp="),
-        ("v=DMARC1; p=none; np=maybe", "bad_policy", "np="),
-        ("v=DMARC1; p=none; psd=yes", "syntax", "psd="),
-        ("v=DMARC1; p=none; t=1", "syntax", "t="),
-        ("v=DMARC1; p=none; pct=101", "syntax", "0 to 100"),
-        ("v=DMARC1; p=none; pct=-1", "syntax", "0 to 100"),
-        ("v=DMARC1; p=none; pct=50%", "syntax", "0 to 100"),
-        ("v=DMARC1; p=none; adkim=relaxed", "syntax", "adkim="),
-        ("v=DMARC1; p=none; aspf=x", "syntax", "aspf="),
-        ("v=DMARC1; p=none; fo=2", "syntax", "fo="),
-        ("v=DMARC1; p=none; rf=iodef", "syntax", "rf="),
-        ("v=DMARC1; p=none; ri=daily", "syntax", "ri="),
-        ("v=DMARC1; p=none; rua=dmarc@example.com", "bad_uri", "write mailto:dmarc@example.com"),
-        ("v=DMARC1; p=none; rua=mailto:nobody", "bad_uri", "mailto"),
-        ("v=DMARC1; p=none; rua=mailto:a@example.com!10x", "bad_uri", "size"),
-        ("v=DMARC1; p=none; rua=mailto:a@example.com,", "syntax", "empty entry"),
+        ("v=DMARC1\\; p=none", "version", "DMARC1"),
+        ('"v=DMARC1; p=none"', "version", "start with v=DMARC1"),
+        # A tag given twice makes the whole tag list invalid (RFC 6376 3.2, RFC 7489 6.4).
         ("v=DMARC1; p=none; p=reject", "duplicate_tag", "twice"),
         ("v=DMARC1; p=none; P=reject", "duplicate_tag", "twice"),
+        ("v=DMARC1; p=none; v=DMARC1", "duplicate_tag", "twice"),
     ],
 )
-def test_invalid_records(text: str, code: str, fragment: str) -> None:
+def test_not_a_usable_record(text: str, code: str, fragment: str) -> None:
     with pytest.raises(RecordSyntaxError) as info:
         parse_dmarc(text)
     assert info.value.code == code
     assert fragment in info.value.message
 
 
-def test_error_position_points_at_the_bad_uri() -> None:
-    text = "v=DMARC1; p=none; rua=mailto:a@example.com, b@example.com"
-    with pytest.raises(RecordSyntaxError) as info:
-        parse_dmarc(text)
-    assert text[info.value.pos :].lstrip().startswith("b@example.com")
+# RFC 9989 4.8 (RFC 7489 6.3 said SHOULD): "Syntax errors in the remainder of the record MUST
+# be discarded in favor of default values (if any) or ignored outright". Formerly each of these
+# raised and made the record invalid; receivers use the record with the tag's default, so the
+# parser keeps the record and lists the tag in ``ignored`` with the value to write instead.
+@pytest.mark.parametrize(
+    ("text", "tag", "fragment", "replacement", "field", "effective"),
+    [
+        ("v=DMARC1; p=rejected", "p", "none / quarantine / reject", "p=reject", "policy", "none"),
+        ("v=DMARC1; p=", "p", "none / quarantine / reject", "p=none", "policy", "none"),
+        ("v=DMARC1; p=none; sp=block", "sp", "sp=", None, "subdomain_policy", None),
+        ("v=DMARC1; p=none; sp=quarantin", "sp", "sp=", "sp=quarantine", "subdomain_policy", None),
+        ("v=DMARC1; p=none; np=maybe", "np", "np=", None, "nonexistent_policy", None),
+        ("v=DMARC1; p=none; psd=yes", "psd", "psd=", None, "psd", "u"),
+        ("v=DMARC1; p=none; t=1", "t", "t=", None, "testing", False),
+        ("v=DMARC1; p=none; pct=101", "pct", "0 to 100", "pct=100", "pct", None),
+        ("v=DMARC1; p=none; pct=150", "pct", "0 to 100", "pct=100", "pct", None),
+        ("v=DMARC1; p=none; pct=-1", "pct", "0 to 100", "pct=0", "pct", None),
+        ("v=DMARC1; p=none; pct=50%", "pct", "0 to 100", "pct=50", "pct", None),
+        ("v=DMARC1; p=none; adkim=relaxed", "adkim", "adkim=", "adkim=r", "adkim", "r"),
+        ("v=DMARC1; p=none; adkim=x", "adkim", "adkim=", None, "adkim", "r"),
+        ("v=DMARC1; p=none; aspf=strict", "aspf", "aspf=", "aspf=s", "aspf", "r"),
+        ("v=DMARC1; p=none; fo=2", "fo", "fo=", None, "fo", ("0",)),
+        ("v=DMARC1; p=none; fo=1:x", "fo", "fo=", "fo=1", "fo", ("0",)),
+        ("v=DMARC1; p=none; rf=iodef", "rf", "rf=", None, "rf", ("afrf",)),
+        ("v=DMARC1; p=none; ri=daily", "ri", "ri=", None, "ri", None),
+        (
+            "v=DMARC1; p=none; rua=dmarc@example.com",
+            "rua",
+            "write mailto:dmarc@example.com",
+            "rua=mailto:dmarc@example.com",
+            "rua",
+            (),
+        ),
+        ("v=DMARC1; p=none; rua=mailto:nobody", "rua", "mailto", None, "rua", ()),
+        (
+            "v=DMARC1; p=none; rua=mailto:a@example.com!10x",
+            "rua",
+            "size",
+            "rua=mailto:a@example.com",
+            "rua",
+            (),
+        ),
+        (
+            "v=DMARC1; p=none; rua=mailto:d@example.com\\",  # what a pasted "\\;" leaves
+            "rua",
+            "not a valid mailto: address",
+            "rua=mailto:d@example.com",
+            "rua",
+            (),
+        ),
+        ("v=DMARC1; p=none; ruf=mailto:d@ex ample.com", "ruf", "mailto", None, "ruf", ()),
+        ("v=DMARC1; p=none; adkim=s\x01", "adkim", "printable ASCII", None, "adkim", "r"),
+    ],
+)
+def test_discarded_values_leave_the_record_with_defaults(
+    text: str, tag: str, fragment: str, replacement: str | None, field: str, effective: object
+) -> None:
+    rec = parse_dmarc(text)
+    assert [t.name for t in rec.ignored] == [tag]
+    ignored = rec.ignored[0]
+    assert fragment in ignored.reason and ignored.replacement == replacement
+    assert text[ignored.pos :].lower().startswith(f"{tag}=")
+    assert getattr(rec, field) == effective
+    # The corrected record carries the replacement, or drops the tag, and reads cleanly.
+    again = parse_dmarc(rec.corrected)
+    assert again.ignored == () and again.corrected == rec.corrected
+    assert (replacement in rec.corrected) if replacement else (f"{tag}=" not in rec.corrected)
+
+
+def test_a_missing_or_invalid_p_is_none_rfc9989() -> None:
+    bare = parse_dmarc("v=DMARC1")
+    assert (bare.policy, bare.policy_explicit, bare.ignored) == ("none", False, ())
+    bad = parse_dmarc("v=DMARC1; p=block; rua=mailto:d@example.com")
+    assert (bad.policy, bad.policy_explicit) == ("none", False)
+    assert bad.corrected == "v=DMARC1; p=none; rua=mailto:d@example.com"
+
+
+def test_a_uri_list_keeps_its_usable_entries() -> None:
+    text = "v=DMARC1; p=none; rua=mailto:a@example.com, b@example.com,, mailto:bad"
+    rec = parse_dmarc(text)
+    assert [u.uri for u in rec.rua] == ["mailto:a@example.com"]
+    (ignored,) = rec.ignored
+    assert text[ignored.pos :].startswith("rua=")
+    assert "'b@example.com'" in ignored.reason and "empty entry" in ignored.reason
+    assert ignored.replacement == "rua=mailto:a@example.com,mailto:b@example.com"
+
+
+def test_fragments_that_are_no_tags_are_ignored() -> None:
+    rec = parse_dmarc("v=DMARC1;; p=reject; adkim; =s")
+    assert rec.policy == "reject"
+    assert [(t.name, t.text) for t in rec.ignored] == [("", "adkim"), ("", "=s")]
+    assert rec.corrected == "v=DMARC1; p=reject"
+
+
+@pytest.mark.parametrize(
+    ("text", "corrected"),
+    [
+        (
+            "p=none; v=DMARC1; rua=mailto:d@example.com",
+            "v=DMARC1; p=none; rua=mailto:d@example.com",
+        ),
+        ('"v=DMARC1; p=reject"', "v=DMARC1; p=reject"),
+        ("v=DMARC1\\; p=reject\\; pct=150", "v=DMARC1; p=reject; pct=100"),
+        ("v=DMARC1 p=quarantine", "v=DMARC1; p=quarantine"),
+        ("v=dmarc1; p=none", "v=DMARC1; p=none"),
+        ("V = DMARC2; p=none", "v=DMARC1; p=none"),
+        ("v=DMARC1p=none", "v=DMARC1; p=none"),
+    ],
+)
+def test_corrected_record_of_look_alikes(text: str, corrected: str) -> None:
+    assert looks_like_dmarc(text)
+    assert corrected_record(text) == corrected
+
+
+def test_no_corrected_record_without_a_version_or_with_duplicates() -> None:
+    assert corrected_record("p=none; rua=mailto:d@example.com") is None
+    assert corrected_record("p=none; v=DMARC1; p=reject") is None
 
 
 def test_record_recognition() -> None:
     assert starts_with_dmarc1("v=DMARC1; p=none") and starts_with_dmarc1(" v = DMARC1 ")
     assert not starts_with_dmarc1("v=DMARC1 p=none") and not starts_with_dmarc1("v=dmarc1;")
     assert looks_like_dmarc('"v=DMARC1; p=none"') and looks_like_dmarc("v=dmarc1 p=none")
-    assert not looks_like_dmarc("v=spf1 -all")
+    assert looks_like_dmarc("p=none; v=DMARC1") and looks_like_dmarc("v=DMARC1\\; p=none")
+    assert not looks_like_dmarc("v=spf1 -all") and not looks_like_dmarc("p=none; rua=x")
 
 
 # ---------------------------------------------------------------------------- tree walk
@@ -330,14 +431,137 @@ async def test_several_records_at_the_parent_explain_the_subdomain() -> None:
     assert "_dmarc.example.com" in result.problems[0].fix
 
 
-async def test_syntax_error_and_bad_policy() -> None:
-    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1; p=block")
+async def test_invalid_policy_is_none_with_a_warning_rfc9989() -> None:
+    # Formerly invalid (dmarc.bad_policy). RFC 9989 4.8: the bad value is discarded and the
+    # record applies with p=none; the warning gives the corrected record.
+    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1; p=block; rua=mailto:d@example.com")
     result = await check_dmarc(dns, "example.com")
-    assert result.status is Status.INVALID and codes(result) == ["dmarc.bad_policy"]
-    assert "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com" in result.problems[0].fix
-    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1 p=none")
+    assert result.status is Status.VALID
+    assert (result.policy, result.effective_policy) == ("none", "none")
+    assert codes(result) == ["dmarc.invalid_tag_value", "dmarc.policy_none"]
+    severity, message, fix = problem(result, "dmarc.invalid_tag_value")
+    assert severity is Severity.WARNING and "'p=block'" in message and "p=none" in message
+    assert fix.endswith("the corrected record: v=DMARC1; p=none; rua=mailto:d@example.com")
+
+
+async def test_bare_version_is_none_with_a_warning() -> None:
+    # Formerly invalid (dmarc.no_policy, an error). RFC 9989 receivers read it as p=none;
+    # RFC 7489 receivers ignore it (no p, no valid rua): a warning that says both.
+    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1")
     result = await check_dmarc(dns, "example.com")
-    assert result.status is Status.INVALID and codes(result) == ["dmarc.version"]
+    assert result.status is Status.VALID and result.effective_policy == "none"
+    assert codes(result) == ["dmarc.no_policy", "dmarc.policy_none", "dmarc.no_rua"]
+    severity, message, fix = problem(result, "dmarc.no_policy")
+    assert severity is Severity.WARNING and "RFC 7489" in message
+    assert fix.endswith("v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com")
+
+
+@pytest.mark.parametrize(
+    ("value", "policy", "pct", "bad"),
+    [
+        ("v=DMARC1; p=reject; pct=150", "reject", 100, "pct=150"),
+        ("v=DMARC1; p=quarantine; adkim=x", "quarantine", 100, "adkim=x"),
+        ("v=DMARC1; p=quarantine; fo=2", "quarantine", 100, "fo=2"),
+        ("v=DMARC1; p=none; rua=dmarc@example.com", "none", 100, "rua=dmarc@example.com"),
+        ("v=DMARC1; p=rejected; rua=mailto:d@example.com", "none", 100, "p=rejected"),
+    ],
+)
+async def test_discarded_tag_values_leave_a_valid_record(
+    value: str, policy: str, pct: int, bad: str
+) -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", value)
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID and result.record == value
+    assert (result.effective_policy, result.pct) == (policy, pct)
+    severity, message, _ = problem(result, "dmarc.invalid_tag_value")
+    assert severity is Severity.WARNING and repr(bad) in message
+    assert all(p.severity is not Severity.ERROR for p in result.problems)
+
+
+async def test_escaped_semicolon_inside_a_value() -> None:
+    value = "v=DMARC1; p=none; rua=mailto:d@example.com\\;"
+    dns = FakeResolver().txt("_dmarc.example.com", value)
+    result = await check_dmarc(dns, "example.com")
+    # The record starts with v=DMARC1: receivers use it, without the broken rua=.
+    assert result.status is Status.VALID and result.rua == ()
+    # No dmarc.no_rua beside it: the rua= warning already says what to write.
+    assert codes(result) == [
+        "txt.escaped_semicolon",
+        "dmarc.invalid_tag_value",
+        "dmarc.policy_none",
+    ]
+    escaped = result.problems[0]
+    assert escaped.severity is Severity.WARNING
+    assert escaped.fix.endswith("v=DMARC1; p=none; rua=mailto:d@example.com")
+
+
+async def test_quotes_inside_a_record_spoil_only_their_tag() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", 'v=DMARC1; p=reject; rua="mailto:d@example.com"')
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID and result.effective_policy == "reject"
+    assert codes(result) == ["txt.literal_quotes", "dmarc.invalid_tag_value"]
+    quotes = result.problems[0]
+    assert quotes.severity is Severity.WARNING and "ignore the tag values" in quotes.message
+    assert quotes.fix.endswith("v=DMARC1; p=reject; rua=mailto:d@example.com")
+
+
+async def test_duplicate_tags_make_the_record_invalid() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1; p=none; p=reject")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.INVALID and codes(result) == ["dmarc.duplicate_tag"]
+    assert result.record == "v=DMARC1; p=none; p=reject"
+
+
+async def test_version_not_first_is_missing_with_the_corrected_record() -> None:
+    # RFC 7489 6.6.3 / RFC 9989 4.10: receivers discard a value not starting with v=DMARC1,
+    # so no policy applies: missing (checkdmarc says invalid), explained as an error.
+    value = "p=quarantine; v=DMARC1; rua=mailto:d@example.com"
+    dns = FakeResolver().txt("_dmarc.example.com", value, "unrelated=1")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.MISSING and result.record is None
+    assert codes(result) == ["dmarc.version_not_first"]
+    severity, message, fix = problem(result, "dmarc.version_not_first")
+    assert severity is Severity.ERROR and value in message
+    assert fix.endswith(": v=DMARC1; p=quarantine; rua=mailto:d@example.com")
+    assert "_dmarc.example.com.example.com" not in dns.asked()  # explained: no zone probe
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("v=DMARC1 p=none", "dmarc.version"),
+        ("v=dmarc1; p=none", "dmarc.version"),
+        ("v=DMARC2; p=none", "dmarc.version"),
+    ],
+)
+async def test_wrong_version_is_missing(value: str, code: str) -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", value)
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.MISSING and codes(result) == [code]
+    assert result.problems[0].fix.endswith(": v=DMARC1; p=none")
+
+
+async def test_look_alike_at_a_subdomain_falls_back_to_the_org_record() -> None:
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.mail.example.com", "p=reject; v=DMARC1")
+        .txt("_dmarc.example.com", "v=DMARC1; p=quarantine; rua=mailto:d@example.com")
+    )
+    result = await check_dmarc(dns, "mail.example.com")
+    # Receivers discard the look-alike and walk on to the organisational domain's record.
+    assert result.status is Status.VALID and result.source_domain == "example.com"
+    assert result.effective_policy == "quarantine"
+    severity, message, fix = problem(result, "dmarc.version_not_first")
+    assert severity is Severity.WARNING and "_dmarc.mail.example.com" in message
+    assert fix.startswith("delete it, or:") and fix.endswith("v=DMARC1; p=reject")
+
+
+async def test_look_alike_beside_a_record_is_a_warning() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", GOOD, "p=none; v=DMARC1")
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID and result.record == GOOD
+    assert codes(result) == ["dmarc.version_not_first"]
+    assert result.problems[0].severity is Severity.WARNING
 
 
 async def test_no_policy_tag_with_rua_is_valid_none_with_warnings() -> None:
@@ -434,19 +658,37 @@ async def test_zone_appended_twice() -> None:
 
 
 async def test_literal_quotes_at_the_domain() -> None:
+    # Formerly invalid. The quoted value does not start with v=DMARC1: receivers discard it
+    # and see no DMARC record (missing); the error says so and gives the value to enter.
     dns = FakeResolver().txt("_dmarc.example.com", f'"{GOOD}"')
     result = await check_dmarc(dns, "example.com")
-    assert result.status is Status.INVALID and codes(result) == ["txt.literal_quotes"]
-    assert result.problems[0].fix.endswith(GOOD)
+    assert result.status is Status.MISSING and codes(result) == ["txt.literal_quotes"]
+    assert result.problems[0].severity is Severity.ERROR
+    assert result.problems[0].fix.endswith(f": {GOOD}")
 
 
 async def test_glued_strings() -> None:
+    # Formerly invalid. Joined, the strings read "p=rejectrua=mailto:...": receivers use the
+    # record with the discarded p= as none (RFC 9989), which the warnings explain.
     dns = FakeResolver().txt(
         "_dmarc.example.com", ("v=DMARC1; p=reject", "rua=mailto:d@example.com")
     )
     result = await check_dmarc(dns, "example.com")
-    assert result.status is Status.INVALID
-    assert codes(result)[0] == "txt.glued_terms"
+    assert result.status is Status.VALID and result.effective_policy == "none"
+    assert codes(result)[:2] == ["txt.glued_terms", "dmarc.invalid_tag_value"]
+    glued = result.problems[0]
+    assert glued.severity is Severity.WARNING and "string 1" in glued.message
+    # The fix puts the lost ';' back, so rua= is kept.
+    assert glued.fix.endswith(": v=DMARC1; p=reject; rua=mailto:d@example.com")
+    assert problem(result, "dmarc.invalid_tag_value")[2].endswith(glued.fix.split(": ", 1)[1])
+
+
+async def test_glued_version_is_missing() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", ("v=DMARC1", "p=reject"))
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.MISSING
+    assert codes(result) == ["txt.glued_terms", "dmarc.version"]
+    assert all(p.severity is Severity.ERROR for p in result.problems)
 
 
 async def test_psd_y_on_an_ordinary_domain_is_flagged_and_stops_the_walk() -> None:

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from mailauth_tui.core.bimi import check_bimi, parse_bimi
 from mailauth_tui.core.dkim import check_dkim, key_info, parse_dkim
-from mailauth_tui.core.dmarc import check_dmarc, parse_dmarc
+from mailauth_tui.core.dmarc import (
+    check_dmarc,
+    corrected_record,
+    parse_dmarc,
+    starts_with_dmarc1,
+)
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.results import DmarcResult, Status
 from mailauth_tui.core.tagvalue import parse_tag_list
@@ -120,6 +125,21 @@ def test_dkim_parser_and_key_info(text: str) -> None:
 @given(texts)
 def test_dmarc_parser(text: str) -> None:
     only_syntax_errors(parse_dmarc, text)
+
+
+@SETTINGS
+@given(st.one_of(texts, texts.map(lambda t: "v=DMARC1; " + t)))
+def test_dmarc_corrected_record_is_clean(text: str) -> None:
+    """Whatever is published, the record the diagnostics offer instead reads without a
+    discarded value, and correcting it again changes nothing."""
+    corrected = corrected_record(text)
+    if corrected is None:
+        return
+    rec = parse_dmarc(corrected)
+    assert rec.ignored == () and rec.corrected == corrected
+    with contextlib.suppress(RecordSyntaxError):
+        for tag in parse_dmarc(text).ignored if starts_with_dmarc1(text) else ():
+            assert 0 <= tag.pos < len(text)
 
 
 @SETTINGS

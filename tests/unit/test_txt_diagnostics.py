@@ -10,6 +10,7 @@ from mailauth_tui.core.txt_diagnostics import (
     find_zone_doubled,
     glued_chunks,
     literal_quotes,
+    reglued,
     relative_host,
     repaired_value,
     without_quotes,
@@ -75,6 +76,17 @@ def test_glued_chunks(chunks: tuple[str, ...], kind: str, glued: bool) -> None:
     if problem is not None:
         assert problem.code == "txt.glued_terms" and problem.severity is Severity.ERROR
         assert "string 1" in problem.fix
+
+
+def test_reglued_puts_the_lost_separator_back_only_where_it_was_lost() -> None:
+    assert reglued(("v=DMARC1; p=reject", "rua=mailto:d@example.com"), "dmarc") == (
+        "v=DMARC1; p=reject; rua=mailto:d@example.com"
+    )
+    assert reglued(("v=spf1 include:a.example", "~all"), "spf") == "v=spf1 include:a.example ~all"
+    # A key cut inside its base64 is one value: nothing is inserted.
+    assert reglued(("v=DKIM1; p=MIIBIjAN", "BgkqhkiG9w0B"), "dkim") == (
+        "v=DKIM1; p=MIIBIjANBgkqhkiG9w0B"
+    )
 
 
 def test_glued_message_shows_what_receivers_read() -> None:
