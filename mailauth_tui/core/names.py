@@ -10,6 +10,8 @@ import idna
 from mailauth_tui.core.errors import InvalidDomainError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+# ASCII letters, digits, '-', '_' and dots only: what the fast path of normalize_domain takes.
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,17 @@ def normalize_domain(text: str) -> DomainName:
         raise InvalidDomainError("the domain name is empty")
     if len(name) > 253 * 4:
         raise InvalidDomainError("the domain name is too long")
+    if _PLAIN.fullmatch(name) and "xn--" not in name.lower():
+        # The common case: an ASCII host name with no punycode label. IDNA would only lower
+        # its case (or refuse it and fall back to exactly that), and decoding gives it back
+        # unchanged, so both forms are the lower-case name; the labels are still checked.
+        ascii_name = name.lower()
+        _check_labels(name, ascii_name)
+        return DomainName(ascii=ascii_name, unicode=ascii_name)
+    return _via_idna(name)
+
+
+def _via_idna(name: str) -> DomainName:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name) or " " in name:
         raise InvalidDomainError(f"{name!r} contains spaces or control characters")
     try:
@@ -45,6 +58,15 @@ def normalize_domain(text: str) -> DomainName:
             ascii_name = name.lower()
         else:
             raise InvalidDomainError(f"{name!r} is not a valid domain name: {exc}") from None
+    _check_labels(name, ascii_name)
+    try:
+        unicode_name = idna.decode(ascii_name)
+    except (idna.IDNAError, UnicodeError):
+        unicode_name = ascii_name
+    return DomainName(ascii=ascii_name, unicode=unicode_name)
+
+
+def _check_labels(name: str, ascii_name: str) -> None:
     labels = ascii_name.split(".")
     if len(ascii_name) > 253:
         raise InvalidDomainError(f"{name!r} is longer than 253 characters")
@@ -55,11 +77,6 @@ def normalize_domain(text: str) -> DomainName:
             raise InvalidDomainError(f"{name!r} has an invalid label {label!r}")
     if labels[-1].isdigit():
         raise InvalidDomainError(f"{name!r} looks like an IP address, not a domain")
-    try:
-        unicode_name = idna.decode(ascii_name)
-    except (idna.IDNAError, UnicodeError):
-        unicode_name = ascii_name
-    return DomainName(ascii=ascii_name, unicode=unicode_name)
 
 
 def to_unicode(ascii_name: str) -> str:
