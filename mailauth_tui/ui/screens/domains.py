@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
@@ -54,6 +55,8 @@ _KEYS: dict[str, ActionInfo] = {
 }
 EMPTY_ADMIN = "No domains yet. Press a to add your organisation email address."
 BULK_GROUP = "recheck"
+MAX_CHANGES_SHOWN = 4
+FLUSH_EVERY = 0.2  # seconds between two redraws of the table during a bulk re-check
 
 
 def failure_text(error: BaseException | None) -> str:
@@ -63,6 +66,12 @@ def failure_text(error: BaseException | None) -> str:
         return str(error)
     log.error("internal error in a DNS worker", exc_info=error)
     return f"internal error: {type(error).__name__}: {error}"
+
+
+def _warm_up() -> None:
+    from mailauth_tui.core.psl import public_suffix
+
+    public_suffix("example.com")
 
 
 class DomainsScreen(Screen[None]):
@@ -91,6 +100,10 @@ class DomainsScreen(Screen[None]):
         self._bulk: set[str] = set()  # domains of the running bulk re-check not yet answered
         self._bulk_total = 0
         self._bulk_quiet = False
+        self._bulk_changes: list[str] = []  # state changes seen by the running re-check
+        self._answers: dict[str, DomainRow] = {}  # answers not yet drawn (see _flush_answers)
+        self._flush_timer: Timer | None = None
+        self._footer_states: tuple[bool | None, ...] = ()
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -125,6 +138,9 @@ class DomainsScreen(Screen[None]):
             self.call_after_refresh(self.run_due_recheck)
         # Relative times in the table ("in 47h") move on by themselves.
         self.set_interval(60, self._tick_times, name="times")
+        # The first DMARC check reads the Public Suffix List (a few hundred milliseconds of
+        # parsing): do it now, off the event loop, rather than in the middle of a check.
+        self.run_worker(_warm_up, thread=True, exit_on_error=False, name="warm-up")
 
     def _subtitle(self) -> str:
         parts = []
@@ -160,7 +176,7 @@ class DomainsScreen(Screen[None]):
             empty.update(Text(self._empty_text(), justify="center"))
         self._update_status()
         self._show_detail()
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def _empty_text(self) -> str:
         if self.table.domains:
@@ -186,8 +202,9 @@ class DomainsScreen(Screen[None]):
         if self._bulk_total:
             done = self._bulk_total - len(self._bulk)
             parts.insert(0, f"⟳ re-checking {done}/{self._bulk_total}")
+        # One line of fixed size: no layout pass for it (it changes with every flush).
         self.query_one("#status", Static).update(
-            Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
+            Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"), layout=False
         )
 
     def _show_detail(self) -> None:
@@ -207,7 +224,7 @@ class DomainsScreen(Screen[None]):
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
-        self.refresh_bindings()
+        self._refresh_footer()
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -240,9 +257,15 @@ class DomainsScreen(Screen[None]):
                 return f"ownership of {row.domain_unicode} is already proven"
             if action == "records" and row.ownership is not Ownership.VERIFIED:
                 return f"prove ownership of {row.domain_unicode} first: enter the code (c)"
-        if action == "recheck_all" and self._bulk_total:
-            return "a re-check is already running"
         return ""
+
+    def _refresh_footer(self) -> None:
+        """Redraw the footer's keys only when one of them changes state: the footer rebuilds
+        all its keys each time, too slow to do on every cursor move."""
+        states = tuple(self.check_action(info.action, ()) for info in DOMAIN_ACTIONS)
+        if states != self._footer_states:
+            self._footer_states = states
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         info = _ACTIONS.get(action)
@@ -357,31 +380,33 @@ class DomainsScreen(Screen[None]):
         if due:
             self.start_bulk(due, due_only=True, quiet=True)
 
-    def start_bulk(
-        self, domains: Sequence[str], *, due_only: bool, quiet: bool = False
-    ) -> Worker[None] | None:
+    def start_bulk(self, domains: Sequence[str], *, due_only: bool, quiet: bool = False) -> bool:
         """Re-check ``domains`` (all, or the due ones) with the registry's bounded
-        concurrency; ``quiet``: the timer's own re-check says nothing when it is done."""
+        concurrency; ``quiet``: the timer's own re-check says nothing when it is done.
+        False when a re-check is already running."""
         if self._bulk_total or not domains:
-            return None
+            return False
         self._bulk_quiet = quiet
         self._bulk = set(domains)
         self._bulk_total = len(self._bulk)
-        for domain in self._bulk:
-            self.table.set_checking(domain, True)
+        self.table.set_checking_many(self._bulk, True)
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=self._bulk_total, progress=0)
         bar.display = True
         self._update_status()
         self._show_detail()
-        self.refresh_bindings()
-        return self.run_worker(
+        self._flush_timer = self.set_interval(FLUSH_EVERY, self._flush_answers, name="flush")
+        # The rows say "checking" in this turn; the registry's own start (reading every
+        # domain) in the next, so that a key pressed meanwhile waits for one, not both.
+        self.call_after_refresh(
+            self.run_worker,
             self._recheck(due_only),
             name=BULK_GROUP,
             group=BULK_GROUP,
             exclusive=True,
             exit_on_error=False,
         )
+        return True
 
     async def _recheck(self, due_only: bool) -> None:
         def on_result(outcome: VerifyOutcome) -> None:
@@ -390,40 +415,80 @@ class DomainsScreen(Screen[None]):
         await self.registry.recheck(due_only=due_only, on_result=on_result)
 
     def _bulk_answered(self, domain: str) -> None:
-        if domain not in self._bulk:
-            return
         self._bulk.discard(domain)
-        done = self._bulk_total - len(self._bulk)
-        self.post_message(RecheckProgress(done, self._bulk_total))
+
+    def _flush_answers(self) -> None:
+        """Put the answers that arrived since the last flush into the table, all at once.
+
+        Every change of a DataTable cell redraws every visible cell, and a bulk re-check
+        brings hundreds of answers a second: drawing once per flush instead of once per
+        answer is what keeps the screen answering keys meanwhile.
+        """
+        answers, self._answers = self._answers, {}
+        if not answers and not self._bulk_total:
+            return
+        current = self.table.current_domain()
+        self.table.put_many(answers.values())
+        if current in answers:
+            self._show_detail()
+        if self._bulk_total:
+            done = self._bulk_total - len(self._bulk)
+            self.post_message(RecheckProgress(done, self._bulk_total))
 
     def _bulk_finished(self, message: str | None = None) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        self._flush_answers()
         # Domains the registry skipped (removed meanwhile, not due any more) stop "checking".
-        for domain in list(self._bulk):
-            self.table.set_checking(domain, False)
+        self.table.set_checking_many(list(self._bulk), False)
         total = self._bulk_total
         self._bulk.clear()
         self._bulk_total = 0
         self.query_one("#progress", ProgressBar).display = False
         self._update_status()
         self._show_detail()
-        self.refresh_bindings()
         if message:
             self.notify(message, title="Re-check", severity="error", markup=False)
-        elif total and not self._bulk_quiet:
-            self.notify(f"Re-checked {total} domain{'s' if total != 1 else ''}.", title="Re-check")
+        elif total and not self._bulk_quiet and not self._bulk_changes:
+            self.notify(
+                f"Re-checked {total} domain{'s' if total != 1 else ''}: no change.",
+                title="Re-check",
+            )
+        self._report_changes()
 
     @on(DomainChecked)
     def _domain_checked(self, message: DomainChecked) -> None:
         outcome = message.outcome
         row = outcome.domain
-        self.table.put(row)
-        self._bulk_answered(row.domain)
-        if row.domain == self.table.current_domain():
-            self._show_detail()
-        for line in outcome.transitions:
-            self.notify(printable(line), title=printable(row.domain_unicode), markup=False)
+        if self._bulk_total and row.domain in self._bulk and not message.manual:
+            self._bulk_answered(row.domain)
+            self._answers[row.domain] = row  # drawn by the next flush
+        else:
+            self.table.put(row)
+            if row.domain == self.table.current_domain():
+                self._show_detail()
         if message.manual:
-            self._show_result(outcome)
+            self._show_result(outcome)  # its screen lists what changed
+        elif outcome.transitions:
+            # One toast per change would bury the screen in a re-check of hundreds (and cost
+            # seconds to draw): changes are summed up when the re-check is done.
+            name = printable(row.domain_unicode)
+            self._bulk_changes.extend(f"{name}: {printable(t)}" for t in outcome.transitions)
+            if not self._bulk_total:
+                self._report_changes()
+
+    def _report_changes(self) -> None:
+        changes, self._bulk_changes = self._bulk_changes, []
+        if not changes:
+            return
+        shown = "\n".join(changes[:MAX_CHANGES_SHOWN])
+        if len(changes) > MAX_CHANGES_SHOWN:
+            shown += (
+                f"\n… and {len(changes) - MAX_CHANGES_SHOWN} more (each domain's journal has them)"
+            )
+        title = f"{len(changes)} change{'s' if len(changes) != 1 else ''} found"
+        self.notify(shown, title=title, severity="warning", timeout=10, markup=False)
 
     @on(DomainCheckFailed)
     def _domain_check_failed(self, message: DomainCheckFailed) -> None:
@@ -571,11 +636,13 @@ class DomainsScreen(Screen[None]):
             self.check_domain(domain, manual=True)
 
     def action_recheck_all(self) -> None:
+        # Not greyed out while a re-check runs: redrawing the footer at its start and end
+        # would cost the very moments the screen must stay quick.
         domains = list(self.table.domains)
         if not domains:
             self.notify("There are no domains to re-check.", markup=False)
-            return
-        self.start_bulk(domains, due_only=False)
+        elif not self.start_bulk(domains, due_only=False):
+            self.notify("A re-check is already running.", title="Re-check", markup=False)
 
     def action_resend(self) -> None:
         domain = self.table.current_domain()

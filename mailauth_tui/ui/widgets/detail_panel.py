@@ -114,14 +114,13 @@ class DetailPanel(Static):
     ) -> None:
         if row is None:
             self.border_title = "Details"
-            self.update(Text(empty_hint, style="dim"))
+            self.update(Text(empty_hint, style="dim"), layout=False)
             return
         self.border_title = f"Details: {printable(row.domain_unicode)}"
-        self.update(
-            self._render_row(
-                row, checking, notes if notes is not None else evidence_notes(row.evidence)
-            )
+        content = self._render_row(
+            row, checking, notes if notes is not None else evidence_notes(row.evidence)
         )
+        self.update(content, layout=False)  # a fixed height: no layout pass per cursor move
 
     def _render_row(
         self, row: DomainRow, checking: bool, notes: list[RecordNote]

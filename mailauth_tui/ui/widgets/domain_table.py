@@ -3,7 +3,7 @@ columns, a filter, three sort orders, and a column set that fits the terminal's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import events
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets._data_table import ColumnKey, Row, RowKey
 
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.registry.models import DomainRow, Ownership, RecordState
@@ -27,6 +28,8 @@ from mailauth_tui.ui.widgets.badges import (
 
 Clock = Callable[[], datetime]
 
+ALL_COLUMNS = ("domain", "address", "owner", "dkim", "spf", "dmarc", "last", "next")
+DNS_COLUMNS = ("dkim", "spf", "dmarc")
 CELL_PADDING = 1  # DataTable's default: one space each side of a cell
 SCROLLBAR = 2  # room kept for the vertical scrollbar so the layout does not flip when it shows
 TIME_WIDTH = 10
@@ -50,7 +53,7 @@ class ColumnSpec:
     width: int
 
 
-def _cell(text: str, width: int) -> Text:
+def _cell(text: str) -> Text:
     """Untrusted text as a one-line cell: control characters made visible, never markup."""
     return Text(printable(text), no_wrap=True, overflow="ellipsis", end="")
 
@@ -130,6 +133,26 @@ def row_matches(row: DomainRow, needle: str) -> bool:
     return all(word in haystack for word in needle.casefold().split())
 
 
+# Table cells are never changed once made (the detail panel appends to its own badges, so the
+# widgets module hands out fresh ones): one Text per state serves every row.
+_BADGE_CELLS: dict[str, Text] = {}
+_DMARC_CELLS: dict[tuple[str, bool], Text] = {}
+
+
+def _cached_badge(state: str) -> Text:
+    cell = _BADGE_CELLS.get(state)
+    if cell is None:
+        cell = _BADGE_CELLS[state] = badge(state)
+    return cell
+
+
+def _cached_dmarc_tag(state: str, *, short: bool = False) -> Text:
+    cell = _DMARC_CELLS.get((state, short))
+    if cell is None:
+        cell = _DMARC_CELLS[state, short] = dmarc_tag(state, short=short)
+    return cell
+
+
 class DomainTable(DataTable[Text]):
     """Rows keyed by ASCII domain. The screen owns the data; this widget draws it."""
 
@@ -146,6 +169,7 @@ class DomainTable(DataTable[Text]):
         self._rows: dict[str, DomainRow] = {}
         self._checking: set[str] = set()
         self._layout: tuple[ColumnSpec, ...] = ()
+        self._short_dmarc = False
         self.filter_text = ""
         self.only: frozenset[str] | None = None  # a fixed set of domains (from the report)
         self.sort_key = SortKey.DOMAIN
@@ -179,16 +203,27 @@ class DomainTable(DataTable[Text]):
         return domain in self._checking
 
     def put(self, row: DomainRow) -> None:
-        """A domain's answer or change arrived: update its cells in place (it is no longer
-        "checking"), or add it to / remove it from the view."""
-        self._rows[row.domain] = row
-        self._checking.discard(row.domain)
-        shown = row.domain in self.rows
-        wanted = self.wanted(row)
-        if shown and wanted:
-            self._update_cells(row)
-        elif wanted or shown:
+        """A domain's answer or change arrived: see :meth:`put_many`."""
+        self.put_many([row])
+
+    def put_many(self, rows: Iterable[DomainRow]) -> None:
+        """Answers or changes arrived: a shown row changes in place (and is no longer
+        "checking"); a row that enters or leaves the filter's view costs one rebuild."""
+        changed: list[DomainRow] = []
+        structural = False
+        for row in rows:
+            self._rows[row.domain] = row
+            self._checking.discard(row.domain)
+            shown = row.domain in self.rows
+            wanted = self.wanted(row)
+            if shown and wanted:
+                changed.append(row)
+            elif wanted or shown:
+                structural = True
+        if structural:
             self.rebuild()
+        else:
+            self._redraw_rows(changed)
 
     def drop(self, domain: str) -> None:
         self._rows.pop(domain, None)
@@ -198,63 +233,148 @@ class DomainTable(DataTable[Text]):
 
     def set_checking(self, domain: str, checking: bool) -> None:
         """Show "⟳ checking" in the DNS columns while a worker asks about this domain."""
-        if checking:
-            self._checking.add(domain)
-        else:
-            self._checking.discard(domain)
-        row = self._rows.get(domain)
-        if row is not None and domain in self.rows:
-            self._update_cells(row)
+        self.set_checking_many([domain], checking)
+
+    def set_checking_many(self, domains: Iterable[str], checking: bool) -> None:
+        shown = []
+        for domain in domains:
+            if checking:
+                self._checking.add(domain)
+            else:
+                self._checking.discard(domain)
+            row = self._rows.get(domain)
+            if row is not None and domain in self.rows:
+                shown.append(row)
+        self._redraw_rows(shown, DNS_COLUMNS)
 
     def refresh_times(self) -> None:
-        """Relative times move on: redraw the time columns (only the cells that changed)."""
-        keys = {spec.key for spec in self._layout}
-        for key in ("last", "next"):
-            if key not in keys:
-                continue
-            for domain in self.visible_domains():
-                new = self._cells(self._rows[domain])[key]
-                if self.get_cell(domain, key).plain != new.plain:
-                    self.update_cell(domain, key, new)
+        """Relative times move on: redraw the rows whose time cells changed."""
+        keys = {spec.key for spec in self._layout} & {"last", "next"}
+        if not keys:
+            return
+        self._redraw_rows([self._rows[d] for d in self.visible_domains()], keys)
 
     # -- drawing ------------------------------------------------------------------------
 
-    def _cells(self, row: DomainRow) -> dict[str, Text]:
-        now = self._clock()
+    def _cells(self, row: DomainRow, only: Collection[str] = ALL_COLUMNS) -> dict[str, Text]:
+        """The cells of ``row`` (``only`` some columns: building them all for a thousand
+        rows that only start "checking" is most of the cost of showing it)."""
         checking = row.domain in self._checking
-        short_dmarc = any(
-            spec.key == "dmarc" and spec.width < DMARC_TAG_WIDTH for spec in self._layout
-        )
-        return {
-            "domain": _cell(row.domain_unicode, 0),
-            "address": _cell(row.address, 0),
-            "owner": badge(row.ownership),
-            "dkim": badge(CHECKING if checking else row.dkim_state),
-            "spf": badge(CHECKING if checking else row.spf_state),
-            "dmarc": dmarc_tag(CHECKING if checking else row.dmarc_state, short=short_dmarc),
-            "last": Text(relative_time(row.last_check_at, now, future=False), end=""),
-            "next": Text(relative_time(row.next_check_at, now, future=True), end=""),
-        }
+        out: dict[str, Text] = {}
+        for key in only:
+            if key == "domain":
+                out[key] = _cell(row.domain_unicode)
+            elif key == "address":
+                out[key] = _cell(row.address)
+            elif key == "owner":
+                out[key] = _cached_badge(row.ownership)
+            elif key in ("dkim", "spf"):
+                state = row.dkim_state if key == "dkim" else row.spf_state
+                out[key] = _cached_badge(CHECKING if checking else state)
+            elif key == "dmarc":
+                dmarc = CHECKING if checking else row.dmarc_state
+                out[key] = _cached_dmarc_tag(dmarc, short=self._short_dmarc)
+            elif key in ("last", "next"):
+                future = key == "next"
+                at = row.next_check_at if future else row.last_check_at
+                out[key] = Text(relative_time(at, self._clock(), future=future), end="")
+        return out
 
-    def _update_cells(self, row: DomainRow) -> None:
-        cells = self._cells(row)
-        for spec in self._layout:
-            self.update_cell(row.domain, spec.key, cells[spec.key])
+    def _redraw_rows(self, rows: Sequence[DomainRow], only: Collection[str] = ALL_COLUMNS) -> None:
+        """Put new cells into shown rows and redraw only those rows.
+
+        ``update_cell`` bumps the table's update counter, which every render cache is keyed
+        on: one changed cell redraws every visible cell, and a bulk re-check of hundreds of
+        domains then spends its time drawing while keys wait. Here the new cells go into the
+        table's data and only the cache entries of the changed rows are dropped (the line
+        cache is only a join of row renders: cleared, it refills cheaply). Relies on
+        DataTable internals of Textual 8 (pinned below 9); the pilot tests cover it.
+        """
+        changed: set[RowKey] = set()
+        for row in rows:
+            row_key = RowKey(row.domain)
+            data = self._data[row_key]
+            new_cells = self._cells(row, only)
+            for spec in self._layout:
+                if spec.key not in new_cells:
+                    continue
+                column = ColumnKey(spec.key)
+                new = new_cells[spec.key]
+                old = data.get(column)
+                if old is not new and (
+                    old is None or old.plain != new.plain or old.style != new.style
+                ):
+                    data[column] = new
+                    changed.add(row_key)
+        if not changed:
+            return
+        indexes = {self._row_locations.get(key) for key in changed}
+        # LRUCache is not a dict: keys() is its way to list what it holds.
+        cells = self._cell_render_cache
+        for cell_key in [k for k in cells.keys() if k[0] in changed]:  # noqa: SIM118
+            cells.discard(cell_key)
+        renders = self._row_render_cache
+        for render_key in [k for k in renders.keys() if k[0] in changed]:  # noqa: SIM118
+            renders.discard(render_key)
+        renderables = self._row_renderable_cache
+        for index_key in [k for k in renderables.keys() if k[1] in indexes]:  # noqa: SIM118
+            renderables.discard(index_key)
+        self._line_cache.clear()
+        self.refresh()
 
     def rebuild(self) -> None:
         """Clear and redraw the shown rows (after load, filter, sort or a layout change)."""
         keep = self.current_domain()
-        self._layout = self.layout_for(self.size.width or 100)
+        # Before the first layout the table has no size yet: it spans the terminal.
+        self._layout = self.layout_for(self.size.width or self.app.size.width)
+        self._short_dmarc = any(
+            s.key == "dmarc" and s.width < DMARC_TAG_WIDTH for s in self._layout
+        )
         self.clear(columns=True)
         for spec in self._layout:
             self.add_column(Text(spec.label, style="bold"), width=spec.width, key=spec.key)
         rows = sort_rows((r for r in self._rows.values() if self.wanted(r)), self.sort_key)
         order = [spec.key for spec in self._layout]
+        items = []
         for row in rows:
             cells = self._cells(row)
-            self.add_row(*(cells[k] for k in order), key=row.domain)
+            items.append((row.domain, [cells[k] for k in order]))
+        self._append_rows(items)
         if keep is not None and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def _append_rows(self, items: Sequence[tuple[str, Sequence[Text]]]) -> None:
+        """``add_row`` for many keyed rows at once.
+
+        ``add_row`` re-sorts the columns and re-sets the cursor for every row, and the table
+        then measures every new cell: for 10,000 domains that was seconds before the first
+        paint. Here the columns are fixed-width and rows one line high, so the rows go straight
+        into the table's own structures (the same ones ``add_row`` fills) and nothing is
+        measured (see ``_update_dimensions``).
+        """
+        if not items:
+            return
+        keys = [column.key for column in self.ordered_columns]
+        had_rows = self.row_count > 0
+        locations, data, rows = self._row_locations, self._data, self.rows
+        for key, cells in items:
+            row_key = RowKey(key)
+            if row_key in locations:
+                raise ValueError(f"duplicate row {key!r}")
+            locations[row_key] = len(rows)
+            data[row_key] = dict(zip(keys, cells, strict=True))
+            rows[row_key] = Row(row_key, 1)
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate  # clamps, as add_row does
+        if not had_rows and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()  # a row to highlight exists now: say so
+        self._update_count += 1
+        self.check_idle()
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # Every column has a fixed width and every row is one line: nothing to measure, only
+        # the virtual size to set (which the base class does after its measuring loop).
+        super()._update_dimensions(())
 
     def layout_for(self, width: int) -> tuple[ColumnSpec, ...]:
         """The columns that fit ``width`` cells, most important first; spare room widens the
@@ -335,5 +455,6 @@ class DomainTable(DataTable[Text]):
                 self.show_tooltip_for(str(key.value))
 
     def on_resize(self, event: events.Resize) -> None:
+        # Only a change of the column set or widths costs a rebuild.
         if self.layout_for(event.size.width) != self._layout:
             self.rebuild()
