@@ -226,7 +226,7 @@ async def scenario_recheck(n: int, delay: float, no_fsync: bool = False) -> dict
             t_recheck = time.perf_counter()
             # As the terminal delivers it: Pilot.press would also wait for the CPU to idle.
             app.post_message(events.Key("R", "R"))
-            while not screen._bulk_total:
+            while not screen._bulk_total:  # noqa: ASYNC110 - polls the app, the moment it starts
                 await asyncio.sleep(0)
             bulk_started = time.perf_counter() - t_recheck
             pressed_at: list[float] = []
