@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import binascii
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -67,6 +68,13 @@ def _colon_list(value: str, pos: int, tag: str) -> tuple[str, ...]:
 
 def parse_dkim(text: str) -> DkimRecord:
     """Parse a DKIM key record; raise RecordSyntaxError (``code`` "syntax" or "bad_key")."""
+    return _parse_cached(text)
+
+
+# Pure functions of the text returning frozen records: a provider's key published (through
+# CNAMEs) for many domains is parsed, and its DER read, once per run.
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> DkimRecord:
     tags = parse_tag_list(text)
     by_name = tags_by_name(tags)
     v = by_name.get("v")
@@ -115,6 +123,11 @@ def key_info(rec: DkimRecord) -> tuple[str, int | None]:
 
     Raise RecordSyntaxError(code="bad_key") when the key data does not hold such a key.
     """
+    return _key_info_cached(rec)
+
+
+@lru_cache(maxsize=4096)
+def _key_info_cached(rec: DkimRecord) -> tuple[str, int | None]:
     if rec.revoked:
         return rec.k, None
     if rec.k == "rsa":
@@ -309,9 +322,12 @@ async def check_dkim(
     domain = domain.strip().rstrip(".").lower()
     host = f"{selector}._domainkey.{domain}"
     answer = await resolver.query(host, RType.TXT)
-    blank = DkimResult(
-        selector=selector, status=Status.UNKNOWN, host=host, cname_chain=answer.cname_chain
-    )
+    chain = answer.cname_chain
+
+    def result(status: Status, *problems: Problem) -> DkimResult:
+        # Built directly: dataclasses.replace costs more than the rest of a cached check.
+        return DkimResult(selector, status, host, cname_chain=chain, problems=problems)
+
     if answer.unknown:
         detail = f" ({answer.detail})" if answer.detail else ""
         problem = _problem(
@@ -321,11 +337,11 @@ async def check_dkim(
             "checked",
             "nothing to change in DNS; check again later",
         )
-        return replace(blank, problems=(problem,))
+        return result(Status.UNKNOWN, problem)
     found = [i for i, text in enumerate(answer.records) if _looks_like_dkim(text)]
     if not found:
         problem = await _missing_problem(resolver, domain, host, answer)
-        return replace(blank, status=Status.MISSING, problems=(problem,))
+        return result(Status.MISSING, problem)
     if len(found) > 1:
         problem = _problem(
             "multiple_records",
@@ -334,18 +350,20 @@ async def check_dkim(
             "key to use",
             f"delete all but one TXT record at {host} (keep the one shown by the console)",
         )
-        return replace(blank, status=Status.INVALID, problems=(problem,))
+        return result(Status.INVALID, problem)
     index = found[0]
     text = answer.records[index]
     chunks = answer.chunks[index] if index < len(answer.chunks) else (text,)
     status, rec, key_type, bits, problems = _evaluate(text, chunks, host, expected_public_key)
-    return replace(
-        blank,
-        status=status,
+    return DkimResult(
+        selector,
+        status,
+        host,
         record=text,
         key_type=key_type,
         key_bits=bits,
         public_key=rec.p if rec is not None else None,
+        cname_chain=chain,
         problems=tuple(problems),
     )
 

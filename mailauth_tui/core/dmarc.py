@@ -17,7 +17,7 @@ Statuses, as receivers see the domain:
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from mailauth_tui.core import dmarc_problems as diag
 from mailauth_tui.core.dmarc_record import (
@@ -114,13 +114,13 @@ def _level(name: str, answer: Answer) -> _Level:
             records.append(i)
         elif looks_like_dmarc(text):
             lookalikes.append(i)
-    level = _Level(name, answer, tuple(records), tuple(lookalikes))
     if len(records) != 1:
-        return level
+        return _Level(name, answer, tuple(records), tuple(lookalikes))
     try:
-        return replace(level, record=parse_dmarc(answer.records[records[0]]))
+        record = parse_dmarc(answer.records[records[0]])
     except RecordSyntaxError as err:
-        return replace(level, error=err)
+        return _Level(name, answer, tuple(records), tuple(lookalikes), error=err)
+    return _Level(name, answer, tuple(records), tuple(lookalikes), record=record)
 
 
 def _one_label_below(upper: str, domain: str) -> str:
@@ -202,9 +202,13 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     domain = domain.strip().rstrip(".").lower()
     psl_org = org_domain(domain)
     targets = tree_walk_targets(domain)
-    # Ask every level at once: the walk nearly always runs to the top-level domain anyway
-    # (only a psd= tag stops it early), and parents such as _dmarc.com are cached per run.
-    answers = await asyncio.gather(*(resolver.query(f"_dmarc.{t}", RType.TXT) for t in targets))
+
+    # Ask every level, the domain's first: the walk nearly always runs to the top-level
+    # domain anyway (only a psd= tag stops it early). One after the other, as the RFC's walk
+    # goes: the parents are mostly in the resolver's cache already (_dmarc.com, _dmarc.co.uk,
+    # asked for every domain under them) and come back without a pause, where asking them
+    # side by side would cost a task each.
+    answers = [await resolver.query(f"_dmarc.{t}", RType.TXT) for t in targets]
     walk: list[_Level] = []
     for target, answer in zip(targets, answers, strict=True):
         level = _level(target, answer)
@@ -248,13 +252,6 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         return await _missing(resolver, domain, psl_org, walk_org, [p for _, p in lookalikes])
     stray = [diag.demoted(p, host) for host, p in lookalikes]
 
-    base = DmarcResult(
-        status=Status.INVALID,
-        record=source.text,
-        source_domain=source.name,
-        org_domain=psl_org,
-        treewalk_org_domain=walk_org,
-    )
     rec = source.record
     if rec is None:
         if len(source.records) > 1:
@@ -262,7 +259,14 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         else:
             reason = str(source.error) if source.error is not None else "it cannot be read"
             problem = diag.unusable(source.host, reason, org_domain(domain))
-        return replace(base, problems=diag.unique([problem, *stray]))
+        return DmarcResult(
+            status=Status.INVALID,
+            record=source.text,
+            source_domain=source.name,
+            org_domain=psl_org,
+            treewalk_org_domain=walk_org,
+            problems=diag.unique([problem, *stray]),
+        )
 
     index = source.records[0]
     problems = diag.record_warnings(
@@ -298,9 +302,12 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     problems.extend(external)
     if walk_org is not None and walk_org != psl_org:
         problems.append(_disagreement(domain, psl_org, walk_org, levels, source.name))
-    return replace(
-        base,
+    return DmarcResult(
         status=Status.VALID,
+        record=source.text,
+        source_domain=source.name,
+        org_domain=psl_org,
+        treewalk_org_domain=walk_org,
         policy=rec.policy,
         subdomain_policy=rec.subdomain_policy or rec.policy,
         effective_policy=effective,

@@ -127,6 +127,8 @@ async def check_spf(
         result = await _check_record(session, name, fetched, include_name)
     else:
         result = _without_record(name, fetched, include_name, ips)
+    if not ips:
+        return result  # no sources to judge (what `check` asks): nothing to add
     verdicts = await _sources(session, name, ips)
     if result.status is Status.VALID and result.record is not None:
         bad = _unauthorized_sources(name, parse_spf(result.record), verdicts)

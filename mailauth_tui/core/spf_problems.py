@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus
 from mailauth_tui.core.errors import RecordSyntaxError
@@ -255,6 +256,7 @@ def _version_typo(domain: str, text: str) -> Problem | None:
     )
 
 
+@lru_cache(maxsize=4096)
 def glued_term(text: str) -> Problem | None:
     """Two terms written with no space between them inside one string, like
     ``include:a.exampleinclude:b.example`` (a lost space when the value was assembled)."""

@@ -21,6 +21,7 @@ import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
@@ -136,6 +137,9 @@ class DnsSession:
         return fetched
 
 
+# A pure function of the answer, which the resolver hands out once per name and run: the
+# include trees that many domains share (a provider's _spf records) are selected once.
+@lru_cache(maxsize=4096)
 def _select(answer: Answer) -> FetchedRecord:
     """RFC 7208 4.4 / 4.5: keep the TXT values that are SPF records; exactly one must remain."""
     if answer.unknown:

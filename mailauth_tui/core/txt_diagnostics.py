@@ -195,7 +195,10 @@ async def find_zone_doubled(
     """Ask ``<host>.<zone>`` for each candidate zone; return ``(doubled name, zone)`` of the
     first one holding a TXT value that ``is_record`` accepts."""
     names = [(zone_doubled_name(host, zone), zone) for zone in dict.fromkeys(zones)]
-    answers = await asyncio.gather(*(resolver.query(n, RType.TXT) for n, _ in names))
+    if len(names) == 1:  # an organisational domain itself: no task for a single question
+        answers = [await resolver.query(names[0][0], RType.TXT)]
+    else:
+        answers = await asyncio.gather(*(resolver.query(n, RType.TXT) for n, _ in names))
     for (doubled, zone), answer in zip(names, answers, strict=True):
         if any(is_record(text) for text in answer.records):
             return doubled, zone

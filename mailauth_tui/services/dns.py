@@ -358,9 +358,16 @@ class DnsResolver:
             self._state = None
 
     async def query(self, name: str, rtype: RType) -> Answer:
+        self.stats.queries += 1
+        # The record engine asks in the normalised form (lower case, no trailing dot) and asks
+        # most names more than once (_dmarc.com, shared include trees): a finished answer is
+        # found under the name as given, before any normalising.
+        cached = self._cache.get((name, rtype))
+        if cached is not None and cached.__class__ is Answer:
+            self.stats.cache_hits += 1
+            return cached
         if rtype.__class__ is not RType:
             rtype = RType(rtype)
-        self.stats.queries += 1
         try:
             qname = ascii_query_name(name)
         except ValueError as exc:

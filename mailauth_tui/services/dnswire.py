@@ -85,10 +85,17 @@ def _read(qname: str, rtype: RType, data: bytes, where: str) -> Answer | None:
     if flags & 0x7800 or qdcount != 1:  # opcode not QUERY, or not one question
         return None
     rcode = flags & 0x000F
+    name = "." if qname == "." else qname.lower()
     pos = _name(data, 12)[1] + 4
     rrsets: dict[tuple[str, int], list[object]] = {}
     for _ in range(ancount):
-        owner, pos = _name(data, pos)
+        if data[pos] == 0xC0 and data[pos + 1] == 12:
+            # A pointer to the question's name (the caller checked it is ours): the common
+            # owner of every answer record, not read again.
+            owner = name
+            pos += 2
+        else:
+            owner, pos = _name(data, pos)
         rr_type, rr_class, _ttl, rdlen = _RR.unpack_from(data, pos)
         pos += 10
         end = pos + rdlen
@@ -113,7 +120,6 @@ def _read(qname: str, rtype: RType, data: bytes, where: str) -> Answer | None:
     if rcode not in (0, 3):
         return None  # SERVFAIL, REFUSED...: dnspython names the rcode
     qtype = _TYPES[rtype]
-    name = "." if qname == "." else qname.lower()
     chain: list[str] = []
     found: list[object] | None = None
     for _ in range(_MAX_CHAIN):
