@@ -44,6 +44,8 @@ class OutboxScreen(ModalScreen[None]):
             yield OutboxPanel(id="outbox")
 
     def on_mount(self) -> None:
+        # "The code is in the outbox" has done its job, and would cover the code.
+        self.app.clear_notifications()
         self.action_reload()
 
     def action_reload(self) -> None:

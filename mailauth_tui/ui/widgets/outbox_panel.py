@@ -32,7 +32,13 @@ def render_outbox(messages: Sequence[OutboxMessage]) -> RenderableType:
         subject = Text()
         subject.append("Subject: ", style="bold")
         subject.append(printable(message.subject))
-        body = Text("\n".join(printable(line) for line in message.body.strip().splitlines()))
+        body = Text()
+        for number, line in enumerate(message.body.strip("\n").splitlines()):
+            if number:
+                body.append("\n")
+            # The mail sets the code apart on an indented line: make it easy to find.
+            code_line = line.startswith("    ") and line.strip() and " " not in line.strip()
+            body.append(printable(line), style="bold reverse" if code_line else "")
         parts.extend((head, subject, Text(), body))
     return Group(*parts)
 
