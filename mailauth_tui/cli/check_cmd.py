@@ -51,7 +51,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
+def seconds_arg(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -61,7 +61,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _nameserver(text: str) -> str:
+def nameserver_arg(text: str) -> str:
     try:
         parse_nameserver(text)
     except ValueError as exc:
@@ -100,7 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--nameserver",
         action="append",
-        type=_nameserver,
+        type=nameserver_arg,
         metavar="HOST[:PORT]",
         default=argparse.SUPPRESS,
         help="ask this DNS server (repeat for several; default: the system's)",
@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds_arg,
         default=argparse.SUPPRESS,
         metavar="S",
         help=f"seconds to wait for each DNS attempt, {RETRIES + 1} attempts "

@@ -7,10 +7,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.psl import org_domain
@@ -131,6 +127,12 @@ def _key_info_cached(rec: DkimRecord) -> tuple[str, int | None]:
     if rec.revoked:
         return rec.k, None
     if rec.k == "rsa":
+        # Imported on first use: a check without DKIM selectors never needs it, and the import
+        # (tens of milliseconds) is a large share of a short run's start-up.
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
+
         der = _decode(rec.p)
         try:
             # Accepts SubjectPublicKeyInfo (what RFC 6376 means) and also a bare PKCS#1

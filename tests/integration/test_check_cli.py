@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mailauth_tui.cli.main import main
+from mailauth_tui.cli.main import build_check_parser, build_parser, command_name, main
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -245,3 +245,63 @@ def test_console_script_entry_point(world: ZoneServer) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "usage:" in bad.stderr
+
+
+# --- a light start: `check` parses without the registry, the mailer or Textual -----------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["check", "a.example"], "check"),
+        (["--nameserver", "127.0.0.1:53", "--timeout", "1", "check"], "check"),
+        (["--nameserver=127.0.0.1:53", "--db", "x.db", "--demo", "check"], "check"),
+        (["list", "--json"], "list"),
+        (["--help", "check"], None),  # the full parser answers --help
+        (["--name", "127.0.0.1", "check"], None),  # an abbreviation: let argparse read it
+        (["--demo"], None),
+        ([], None),
+    ],
+)
+def test_command_name(argv: list[str], command: str | None) -> None:
+    assert command_name(argv) == command
+
+
+_CHECK_FIELDS = ("domains", "json", "selector", "file", "concurrency", "nameserver", "timeout")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "a.example", "b.example"],
+        ["check", "--json", "--selector", "s1", "--selector", "s2", "--file", "-", "x.example"],
+        ["check", "--concurrency", "7", "--timeout", "2.5", "--nameserver", "127.0.0.1:5353"],
+        ["--nameserver", "127.0.0.1:5353", "--timeout", "1", "check", "a.example"],
+        ["--nameserver", "127.0.0.1", "check", "--nameserver", "127.0.0.2", "a.example"],
+        ["--db", "r.db", "--config", "c.toml", "--demo", "check", "a.example"],
+    ],
+)
+def test_the_check_parser_reads_a_command_line_as_the_full_parser_does(argv: list[str]) -> None:
+    light = build_check_parser().parse_args(argv)
+    full = build_parser().parse_args(argv)
+    for name in _CHECK_FIELDS:
+        assert getattr(light, name, None) == getattr(full, name, None), name
+    assert light.func is full.func
+
+
+def test_check_starts_without_the_registry_mailer_keys_or_textual() -> None:
+    code = (
+        "import sys\n"
+        "from mailauth_tui.cli.main import main\n"
+        "main(['check', '--json', '--nameserver', '127.0.0.1:9', 'not a domain'])\n"
+        "heavy = ('mailauth_tui.registry', 'mailauth_tui.services.store', 'textual', "
+        "'mailauth_tui.services.mailer', 'mailauth_tui.services.keys', 'email_validator', "
+        "'sqlite3', 'aiosmtplib', 'cryptography', 'dns.resolver')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    lines = proc.stdout.splitlines()
+    assert json.loads(lines[0])["problems"][0]["code"] == "domain.invalid"
+    assert lines[-1] == "[]", proc.stderr
