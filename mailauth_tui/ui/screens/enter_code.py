@@ -69,9 +69,12 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Check code", id="check", variant="primary")
                 yield Button("Resend code", id="resend")
-            yield Static(
-                "enter check the code   ctrl+r resend   esc cancel", classes="hint", markup=False
-            )
+            hint = "enter check the code   ctrl+r resend   esc cancel"
+            if getattr(self.app, "demo", None) is not None:
+                # The app-level outbox key does not show in a modal's footer; in the demo the
+                # code is read there, so say it here.
+                hint += "   ctrl+o outbox (demo)"
+            yield Static(hint, classes="hint", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
