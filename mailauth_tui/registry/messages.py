@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.policy
+import textwrap
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -87,26 +88,32 @@ def code_message(
     who = f"the organisation {organisation}" if organisation else "your organisation"
     asker = f" (requested by {requested_by})" if requested_by else ""
     days = CODE_TTL.days
-    body = (
-        "Hello,\n"
-        "\n"
-        f"Someone asked to add the sending domain {domain_display} to the mail\n"
-        f"authentication registry of {who}{asker}, and gave this address\n"
-        f"({to_addr.addr_spec}) as the domain's organisation email address.\n"
-        "\n"
-        "To prove that this address belongs to you, enter this verification code\n"
-        "in mailauth-tui (or with its `code` command):\n"
-        "\n"
-        f"    {format_code(code)}\n"
-        "\n"
-        f"The code is valid for {days} days, until {_utc_text(expires_at)}.\n"
-        "Asking for a new code makes this one stop working. The request and who made\n"
-        "it are recorded in the registry's journal.\n"
-        "\n"
-        "If you did not ask for this, ignore this message: nothing changes unless the\n"
-        "code is entered.\n"
+    body = "Hello,\n\n" + _paragraphs(
+        f"Someone asked to add the sending domain {domain_display} to the mail "
+        f"authentication registry of {who}{asker}, and gave this address "
+        f"({to_addr.addr_spec}) as the domain's organisation email address.",
+        "To prove that this address belongs to you, enter this verification code "
+        "in mailauth-tui (or with its `code` command):",
+        f"    {format_code(code)}",
+        f"The code is valid for {days} days, until {_utc_text(expires_at)}. "
+        "Asking for a new code makes this one stop working. The request and who made "
+        "it are recorded in the registry's journal.",
+        "If you did not ask for this, ignore this message: nothing changes unless the "
+        "code is entered.",
     )
     # Quoted-printable keeps non-ASCII text (a Unicode domain, an organisation name) 7-bit,
     # so servers without 8BITMIME still take it.
     msg.set_content(body, cte="7bit" if body.isascii() else "quoted-printable")
     return msg
+
+
+def _paragraphs(*paragraphs: str) -> str:
+    """Wrap each paragraph at 72 columns, the width mail readers (and the demo outbox at 80
+    columns) show without wrapping again; an indented line (the code) is kept as it is."""
+    return (
+        "\n\n".join(
+            p if p.startswith(" ") else textwrap.fill(p, width=72, break_on_hyphens=False)
+            for p in paragraphs
+        )
+        + "\n"
+    )
