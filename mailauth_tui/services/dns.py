@@ -24,6 +24,7 @@ import re
 import secrets
 import socket
 import struct
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -232,12 +233,52 @@ class _UdpEndpoint(asyncio.DatagramProtocol):
                 return qid
 
 
-class _LoopState:
-    """What belongs to one event loop: sockets, the in-flight bound."""
+class _Deadlines:
+    """When each attempt in flight gives up. Every attempt of a resolver waits the same time,
+    so deadlines come in the order attempts are sent: a queue and one timer for its head
+    replace a timer per attempt (a TimerHandle, a heap push and a cancel, for every query)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, concurrency: int, sockets: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self.loop = loop
+        self.timeout = timeout
+        self.queue: deque[tuple[float, asyncio.Future[bytes | None]]] = deque()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, fut: asyncio.Future[bytes | None]) -> None:
+        when = self.loop.time() + self.timeout
+        self.queue.append((when, fut))
+        if self.timer is None:
+            self.timer = self.loop.call_at(when, self._expire)
+
+    def _expire(self) -> None:
+        self.timer = None
+        now = self.loop.time()
+        queue = self.queue
+        while queue:
+            when, fut = queue[0]
+            if not fut.done():
+                if when > now:
+                    self.timer = self.loop.call_at(when, self._expire)
+                    return
+                fut.set_result(None)  # no answer in time: the attempt is lost
+            queue.popleft()
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.queue.clear()
+
+
+class _LoopState:
+    """What belongs to one event loop: sockets, the in-flight bound, the deadlines."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, concurrency: int, sockets: int, timeout: float
+    ) -> None:
         self.loop = loop
         self.semaphore = asyncio.Semaphore(concurrency)
+        self.deadlines = _Deadlines(loop, timeout)
         self.n_sockets = sockets
         self.endpoints: dict[int, list[_UdpEndpoint]] = {}
         self.readers: list[int] = []  # file descriptors watched with add_reader
@@ -291,6 +332,7 @@ class _LoopState:
         endpoint.sock.close()
 
     def close(self) -> None:
+        self.deadlines.close()
         for pool in self.endpoints.values():
             for endpoint in pool:
                 self._close(endpoint)
@@ -300,11 +342,6 @@ class _LoopState:
 
 class _Abandoned(Exception):
     """The task leading a shared query was cancelled before the answer came."""
-
-
-def _expire(fut: asyncio.Future[bytes | None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 class DnsResolver:
@@ -331,6 +368,11 @@ class DnsResolver:
             nameservers = (nameservers,)
         servers = [parse_nameserver(ns) for ns in nameservers] or _system_nameservers()
         self._servers: tuple[tuple[str, int], ...] = tuple(servers)
+        # (address, as shown in messages, socket family) of each server, made once.
+        self._targets = tuple(
+            (s, _format_server(s), socket.AF_INET6 if ":" in s[0] else socket.AF_INET)
+            for s in servers
+        )
         self._timeout = float(timeout)
         self._retries = int(retries)
         self._concurrency = int(concurrency)
@@ -412,7 +454,9 @@ class DnsResolver:
             if state is not None:  # used from a new event loop: the old loop's work is gone
                 state.close()
                 self._cache = {k: v for k, v in self._cache.items() if isinstance(v, Answer)}
-            state = self._state = _LoopState(loop, self._concurrency, self._n_sockets)
+            state = self._state = _LoopState(
+                loop, self._concurrency, self._n_sockets, self._timeout
+            )
         return state
 
     async def _exchange(self, state: _LoopState, qname: str, rtype: RType) -> Answer:
@@ -424,10 +468,8 @@ class DnsResolver:
         self._next_server = (start + 1) % len(self._servers)
         try:
             for attempt in range(self._retries + 1):
-                server = self._servers[(start + attempt) % len(self._servers)]
-                where = _format_server(server)
+                server, where, family = self._targets[(start + attempt) % len(self._servers)]
                 tried.append(where)
-                family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
                 pool = state.endpoints.get(family)
                 if pool is None:
                     endpoint = await state.endpoint(family)
@@ -451,11 +493,8 @@ class DnsResolver:
                 if error is not None:
                     failures.append(f"cannot send to {where}: {error}")
                     continue
-                timer = state.loop.call_later(self._timeout, _expire, fut)
-                try:
-                    data = await fut
-                finally:
-                    timer.cancel()
+                state.deadlines.add(fut)
+                data = await fut
                 if data is None:
                     continue
                 if data[2] & 0x02:  # TC: the answer did not fit, ask again over TCP
