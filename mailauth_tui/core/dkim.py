@@ -11,6 +11,7 @@ from mailauth_tui.core.dns_types import Answer, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.psl import org_domain
 from mailauth_tui.core.results import DkimResult, Problem, Severity, Status
+from mailauth_tui.core.rsa_der import NotRsaKey, rsa_modulus_bits
 from mailauth_tui.core.tagvalue import parse_tag_list, tags_by_name
 from mailauth_tui.core.txt_diagnostics import (
     escaped_semicolons,
@@ -127,26 +128,17 @@ def _key_info_cached(rec: DkimRecord) -> tuple[str, int | None]:
     if rec.revoked:
         return rec.k, None
     if rec.k == "rsa":
-        # Imported on first use: a check without DKIM selectors never needs it, and the import
-        # (tens of milliseconds) is a large share of a short run's start-up.
-        from cryptography.exceptions import UnsupportedAlgorithm
-        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-        from cryptography.hazmat.primitives.serialization import load_der_public_key
-
         der = _decode(rec.p)
         try:
-            # Accepts SubjectPublicKeyInfo (what RFC 6376 means) and also a bare PKCS#1
-            # RSAPublicKey, which some signers publish and verifiers accept.
-            public = load_der_public_key(der)
-        except (ValueError, UnsupportedAlgorithm):
+            return "rsa", rsa_modulus_bits(der)
+        except NotRsaKey as exc:
+            raise RecordSyntaxError(
+                0, f"p= holds a {exc.kind} key but k=rsa", code="bad_key"
+            ) from None
+        except ValueError:
             raise RecordSyntaxError(
                 0, "p= does not hold an RSA public key (DER SubjectPublicKeyInfo)", code="bad_key"
             ) from None
-        if not isinstance(public, RSAPublicKey):
-            raise RecordSyntaxError(
-                0, f"p= holds a {type(public).__name__} key but k=rsa", code="bad_key"
-            )
-        return "rsa", public.key_size
     if rec.k == "ed25519":
         raw = _decode(rec.p)
         if len(raw) == 44 and raw.startswith(_ED25519_SPKI_PREFIX):
