@@ -277,13 +277,36 @@ class _LoopState:
         self, loop: asyncio.AbstractEventLoop, concurrency: int, sockets: int, timeout: float
     ) -> None:
         self.loop = loop
-        self.semaphore = asyncio.Semaphore(concurrency)
+        # The bound on exchanges in flight: a counter, and a queue only when it is full. (An
+        # asyncio.Semaphore in `async with` costs two coroutines per query even when free.)
+        self.limit = concurrency
+        self.in_flight = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
         self.deadlines = _Deadlines(loop, timeout)
         self.n_sockets = sockets
         self.endpoints: dict[int, list[_UdpEndpoint]] = {}
         self.readers: list[int] = []  # file descriptors watched with add_reader
         self.opening = asyncio.Lock()
         self.turn = 0
+
+    async def wait_for_slot(self) -> None:
+        """Queue for a slot; :meth:`release` hands one over (first come, first served)."""
+        fut: asyncio.Future[None] = self.loop.create_future()
+        self.waiting.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # handed a slot, then cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiting:
+            fut = self.waiting.popleft()
+            if not fut.done():  # a waiter cancelled meanwhile gives its turn up
+                fut.set_result(None)
+                return
+        self.in_flight -= 1
 
     async def endpoint(self, family: int) -> _UdpEndpoint:
         pool = self.endpoints.get(family)
@@ -434,8 +457,14 @@ class DnsResolver:
         shared: asyncio.Future[Answer] = state.loop.create_future()
         self._cache[key] = shared
         try:
-            async with state.semaphore:
+            if state.in_flight < state.limit and not state.waiting:
+                state.in_flight += 1
+            else:
+                await state.wait_for_slot()
+            try:
                 answer = await self._exchange(state, qname, rtype)
+            finally:
+                state.release()
         except BaseException as exc:
             if self._cache.get(key) is shared:
                 del self._cache[key]
@@ -499,7 +528,7 @@ class DnsResolver:
                     continue
                 if data[2] & 0x02:  # TC: the answer did not fit, ask again over TCP
                     return await self._tcp(qname, rtype, server)
-                return self._parse(qname, rtype, data, where)
+                return self._parse(qname, rtype, data, where, len(question))
         finally:
             for endpoint, qid in registered:
                 endpoint.pending.pop(qid, None)
@@ -516,8 +545,11 @@ class DnsResolver:
             ),
         )
 
-    def _parse(self, qname: str, rtype: RType, data: bytes, where: str) -> Answer:
-        fast = read_answer(qname, rtype, data, where)
+    def _parse(
+        self, qname: str, rtype: RType, data: bytes, where: str, question_len: int
+    ) -> Answer:
+        # datagram_received checked that the response echoes our question.
+        fast = read_answer(qname, rtype, data, where, question_len)
         if fast is not None:
             return fast
         from mailauth_tui.services.dnsmsg import classify_wire  # dnspython: the rare path

@@ -69,24 +69,29 @@ def _name(data: bytes, pos: int) -> tuple[str, int]:
     return text, end
 
 
-def read_answer(qname: str, rtype: RType, data: bytes, where: str = "") -> Answer | None:
+def read_answer(
+    qname: str, rtype: RType, data: bytes, where: str = "", question_len: int | None = None
+) -> Answer | None:
     """Classify a response to (qname, rtype) like ``services.dns.classify``; None: use dnspython.
 
-    The caller has checked the id, the source and the echoed question.
+    The caller has checked the id, the source and the echoed question; ``question_len``, when
+    given, is the length of that question (name, type, class), which is then not read again.
     """
     try:
-        return _read(qname, rtype, data, where)
+        return _read(qname, rtype, data, where, question_len)
     except (_Unusual, struct.error, IndexError, UnicodeDecodeError, ValueError, OSError):
         return None
 
 
-def _read(qname: str, rtype: RType, data: bytes, where: str) -> Answer | None:
+def _read(
+    qname: str, rtype: RType, data: bytes, where: str, question_len: int | None
+) -> Answer | None:
     _, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(data)
     if flags & 0x7800 or qdcount != 1:  # opcode not QUERY, or not one question
         return None
     rcode = flags & 0x000F
     name = "." if qname == "." else qname.lower()
-    pos = _name(data, 12)[1] + 4
+    pos = 12 + question_len if question_len is not None else _name(data, 12)[1] + 4
     rrsets: dict[tuple[str, int], list[object]] = {}
     for _ in range(ancount):
         if data[pos] == 0xC0 and data[pos + 1] == 12:
@@ -142,13 +147,19 @@ def _read(qname: str, rtype: RType, data: bytes, where: str) -> Answer | None:
     if not found:
         return Answer(qname, rtype, AnswerStatus.NODATA, cname_chain=tuple(chain))
     if rtype is RType.TXT:
-        strings = [s for s in found if isinstance(s, tuple)]
+        texts: list[str] = []
+        chunks: list[tuple[str, ...]] = []
+        for value in found:
+            if isinstance(value, tuple):
+                text, pieces = _txt(value)
+                texts.append(text)
+                chunks.append(pieces)
         return Answer(
             qname,
             rtype,
             AnswerStatus.RECORDS,
-            records=tuple(b"".join(s).decode("utf-8", errors="replace") for s in strings),
-            chunks=tuple(tuple(c.decode("utf-8", errors="replace") for c in s) for s in strings),
+            records=tuple(texts),
+            chunks=tuple(chunks),
             cname_chain=tuple(chain),
         )
     if rtype is RType.MX:
@@ -157,6 +168,26 @@ def _read(qname: str, rtype: RType, data: bytes, where: str) -> Answer | None:
     else:
         records = tuple(str(v) for v in found)
     return Answer(qname, rtype, AnswerStatus.RECORDS, records=records, cname_chain=tuple(chain))
+
+
+def _txt(strings: tuple[bytes, ...]) -> tuple[str, tuple[str, ...]]:
+    """A TXT record's text (its strings joined, then decoded: a character may straddle two
+    strings) and its strings as published."""
+    joined = b"".join(strings)
+    if not joined.isascii():
+        return joined.decode("utf-8", errors="replace"), tuple(
+            s.decode("utf-8", errors="replace") for s in strings
+        )
+    text = joined.decode("ascii")
+    if len(strings) == 1:
+        return text, (text,)
+    pieces = []
+    start = 0
+    for piece in strings:  # one byte, one character: cut the decoded text where they were
+        end = start + len(piece)
+        pieces.append(text[start:end])
+        start = end
+    return text, tuple(pieces)
 
 
 def _rdata(rr_type: int, data: bytes, pos: int, end: int) -> object | None:

@@ -221,6 +221,28 @@ async def test_in_flight_queries_are_bounded(zone: Zone, dns_server: ZoneServer)
     assert dns_server.peak_delayed == 4
 
 
+async def test_cancelled_askers_give_their_slots_back(zone: Zone, dns_server: ZoneServer) -> None:
+    # Two slots: two queries on the wire, four waiting. Cancel one on the wire and two waiting:
+    # the others still run, and afterwards both slots are free again.
+    dns_server.delay = 0.05
+    resolver = DnsResolver([dns_server.address], timeout=2.0, retries=0, concurrency=2)
+    tasks = [
+        asyncio.ensure_future(resolver.query(f"c{i}.example.com", RType.TXT)) for i in range(6)
+    ]
+    await asyncio.sleep(0.01)
+    for i in (0, 2, 3):
+        tasks[i].cancel()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert [isinstance(d, asyncio.CancelledError) for d in done] == [
+        True, False, True, True, False, False,
+    ]  # fmt: skip
+    state = resolver._state
+    assert state is not None and state.in_flight == 0 and not state.waiting
+    more = await asyncio.gather(*(resolver.query(f"m{i}.example.com", RType.TXT) for i in range(4)))
+    resolver.close()
+    assert {a.status for a in more} == {AnswerStatus.NXDOMAIN}
+
+
 async def test_a_delayed_answer_does_not_hold_up_the_others(
     zone: Zone, dns_server: ZoneServer, resolver: DnsResolver
 ) -> None:

@@ -80,6 +80,9 @@ def test_fast_reader_matches_dnspython(case: Case) -> None:
     reference = classify(qname, rtype, dns.message.from_wire(wire), "127.0.0.1:53")
     if fast is not None:
         assert fast == reference
+    # With the question's length given (the resolver checked the echoed question), the same.
+    question_len = 1 + 4 if qname == "." else len(qname) + 2 + 4
+    assert read_answer(qname, rtype, wire, "127.0.0.1:53", question_len) == fast
 
 
 def test_fast_reader_handles_ordinary_answers() -> None:
@@ -121,3 +124,17 @@ def test_compression_pointer_loop_is_refused() -> None:
     looping_owner = bytes([0xC0, 12 + len(question)])  # points at itself
     wire = header + question + looping_owner + b"\x00\x10\x00\x01\x00\x00\x01\x2c\x00\x02\x01x"
     assert read_answer("example.com", RType.TXT, wire) is None
+
+
+def test_txt_strings_decoded_after_joining() -> None:
+    # A two-byte character cut between two strings is whole in the record's text; each
+    # string alone shows replacement characters, as dnspython's strings do.
+    query = dns.message.make_query("example.com", "TXT", use_edns=0)
+    response = dns.message.make_response(query)
+    response.answer.append(
+        dns.rrset.from_text("example.com.", 300, "IN", "TXT", '"caf\\195" "\\169 ok" "x"')
+    )
+    answer = read_answer("example.com", RType.TXT, response.to_wire())
+    assert answer is not None
+    assert answer.records == ("café okx",)
+    assert answer.chunks == (("caf\ufffd", "\ufffd ok", "x"),)
