@@ -238,13 +238,17 @@ class _Writer:
         """Called once after the last report."""
 
 
+# ensure_ascii: every control character (C1 too) leaves as a \\u escape. A report is a tree of
+# fresh dicts and lists, so the encoder need not watch for cycles; one encoder serves the run.
+_JSON = json.JSONEncoder(ensure_ascii=True, check_circular=False)
+
+
 @dataclass
 class _JsonWriter(_Writer):
     out: TextIO
 
     def write(self, report: DomainReport) -> None:
-        # ensure_ascii: every control character (C1 too) leaves as a \\u escape.
-        self.out.write(json.dumps(report_to_dict(report), ensure_ascii=True) + "\n")
+        self.out.write(_JSON.encode(report_to_dict(report)) + "\n")
         self.out.flush()
 
 

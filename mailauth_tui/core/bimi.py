@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
@@ -51,6 +52,7 @@ def _https_url(url: str, tag: Tag) -> str:
     return url
 
 
+@lru_cache(maxsize=4096)
 def parse_bimi(text: str) -> BimiRecord:
     """Parse a BIMI record; raise RecordSyntaxError (``code`` "version", "not_https",
     "syntax" or "duplicate_tag")."""

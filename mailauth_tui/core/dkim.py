@@ -157,6 +157,7 @@ def _key_info_cached(rec: DkimRecord) -> tuple[str, int | None]:
     return rec.k, None
 
 
+@lru_cache(maxsize=4096)
 def _looks_like_dkim(text: str) -> bool:
     """Whether a TXT value at a ``_domainkey`` name is meant as a key record (so that a
     verification token published there does not count, and a broken key record does)."""

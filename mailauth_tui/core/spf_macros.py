@@ -44,17 +44,18 @@ Piece = str | Macro
 class MacroString:
     pieces: tuple[Piece, ...]
     ends_with_macro: bool  # domain-end may be a macro-expand instead of "." toplabel
+    # Worked out once from the pieces (the walk asks for them at every include it follows):
+    # the text when it holds no ``%{...}`` macro (escapes already resolved), else None; and
+    # the macro letters used.
+    literal: str | None = field(init=False)
+    letters: frozenset[str] = field(init=False)
 
-    @property
-    def literal(self) -> str | None:
-        """The text when it holds no ``%{...}`` macro (escapes already resolved), else None."""
-        if all(isinstance(p, str) for p in self.pieces):
-            return "".join(p for p in self.pieces if isinstance(p, str))
-        return None
-
-    @property
-    def letters(self) -> frozenset[str]:
-        return frozenset(p.letter for p in self.pieces if isinstance(p, Macro))
+    def __post_init__(self) -> None:
+        plain = all(isinstance(p, str) for p in self.pieces)
+        text = "".join(p for p in self.pieces if isinstance(p, str)) if plain else None
+        object.__setattr__(self, "literal", text)
+        letters = frozenset(p.letter for p in self.pieces if isinstance(p, Macro))
+        object.__setattr__(self, "letters", letters)
 
 
 def _bad(pos: int, message: str) -> RecordSyntaxError:

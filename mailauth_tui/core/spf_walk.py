@@ -22,6 +22,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
@@ -88,10 +89,11 @@ class Finding:
     chain: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Visit:
+class Visit(NamedTuple):
     """A record evaluated on the way: ``role`` is top, include or redirect; ``effective`` when
-    it was reached from the top through redirects only, so its ``all`` is the domain's own."""
+    it was reached from the top through redirects only, so its ``all`` is the domain's own.
+    (A named tuple: one is made per record per walk, and a frozen dataclass costs three times
+    as much to build.)"""
 
     role: str
     domain: str
@@ -158,6 +160,9 @@ def _select(answer: Answer) -> FetchedRecord:
     return FetchedRecord(RecordState.OK, answer, record, spf_texts=texts)
 
 
+# Both are pure functions of a name, asked for every include target on every walk; the names
+# repeat across domains (a provider's include tree), so they are cached.
+@lru_cache(maxsize=8192)
 def normalize_name(name: str) -> str:
     """Lower case, no trailing dot; over 253 characters the left-most labels are dropped
     (RFC 7208 7.3: truncation of an expanded name)."""
@@ -169,6 +174,7 @@ def normalize_name(name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=8192)
 def valid_name(name: str) -> bool:
     """RFC 7208 4.3: a multi-label name of non-empty labels of at most 63 octets."""
     if not name or len(name) > 253 or not name.isascii():
