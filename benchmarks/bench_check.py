@@ -60,12 +60,24 @@ _NO_NETWORK_ENV = {
     "no_proxy": "",
 }
 
+
+def child_env(out_dir: Path) -> dict[str, str]:
+    """The environment of every measured process: compiled bytecode kept (under
+    ``<out>/pycache``, not in the source tree), as an installed package has it. Without this a
+    PYTHONDONTWRITEBYTECODE=1 in the caller's environment makes every run compile the whole
+    package from source first, which no user's run does."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str((out_dir / "pycache").resolve())
+    return env
+
+
 # Timing of cli.main.main() inside the check's own process: the same code path as the console
 # script, without interpreter start-up and imports. Optionally under cProfile.
 _RUNNER = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from mailauth_tui.cli.main import main
+import mailauth_tui.cli.check_cmd  # main() imports the check on demand: not part of the run
 t1 = time.perf_counter()
 prof_path, argv = sys.argv[1], sys.argv[2:]
 prof = None
@@ -280,7 +292,12 @@ def run_check(
     with out_path.open("w", encoding="utf-8") as out:
         start = time.perf_counter()
         proc = subprocess.run(
-            cmd, stdout=out, stderr=subprocess.PIPE, text=True, timeout=args.run_timeout
+            cmd,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=args.run_timeout,
+            env=child_env(args.out),
         )
         seconds = time.perf_counter() - start
     queries = server.counts()[0]
@@ -350,7 +367,7 @@ def run_checkdmarc(
     # As documented for the CLI: nameserver, a JSON output file, the domains file. MX TLS
     # probing is off unless --check-mx-tls (``--skip-tls`` is deprecated and has no effect).
     cmd = [str(exe), "-n", CHECKDMARC_HOST, "-o", str(output), "--", str(domains_file)]
-    env = {**os.environ, **_NO_NETWORK_ENV}
+    env = {**child_env(args.out), **_NO_NETWORK_ENV}
     server.reset()
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.run_timeout)

@@ -231,10 +231,10 @@ DMARC_KINDS: tuple[tuple[str, int], ...] = (
     ("no_rua", 8),
     ("bis_tags", 3),  # np= t= psd= of RFC 9989
     ("no_p_with_rua", 2),  # p missing, rua valid: policy none
-    ("invalid", 7),
+    ("bad_value", 7),  # a tag value receivers discard (RFC 9989 4.8): valid, default applied
     ("two_records", 1),
-    ("v_not_first", 1),
-    ("missing", 19),
+    ("lookalike", 2),  # meant as DMARC but not starting with v=DMARC1: receivers discard it
+    ("missing", 18),
 )
 
 # A share of listed domains are subdomains of an organisation that is not itself listed.
@@ -362,24 +362,33 @@ def _dmarc_value(
             return [f"v=DMARC1; p={policy}; np=reject; t=n; psd=n; rua={own}"], "valid", policy
         case "no_p_with_rua":
             return [f"v=DMARC1; rua={own}"], "valid", "none"
-        case "invalid":
-            variant, bad = rng.choice(
+        case "bad_value":
+            # The record applies with the bad tag's default (a bad or missing p is none).
+            variant, bad, effective = rng.choice(
                 (
-                    ("p_value", f"v=DMARC1; p=rejected; rua={own}"),
-                    ("pct_over_100", "v=DMARC1; p=reject; pct=150"),
-                    ("rua_no_scheme", f"v=DMARC1; p=none; rua=dmarc@{org}"),
-                    ("adkim_value", "v=DMARC1; p=quarantine; adkim=x"),
-                    ("no_p_no_rua", "v=DMARC1"),
-                    ("escaped_semicolon", f"v=DMARC1; p=none; rua={own}\\;"),
-                    ("fo_value", "v=DMARC1; p=quarantine; fo=2"),
+                    ("p_value", f"v=DMARC1; p=rejected; rua={own}", "none"),
+                    ("pct_over_100", "v=DMARC1; p=reject; pct=150", "reject"),
+                    ("rua_no_scheme", f"v=DMARC1; p=none; rua=dmarc@{org}", "none"),
+                    ("adkim_value", "v=DMARC1; p=quarantine; adkim=x", "quarantine"),
+                    ("no_p_no_rua", "v=DMARC1", "none"),
+                    ("escaped_semicolon", f"v=DMARC1; p=none; rua={own}\\;", "none"),
+                    ("fo_value", "v=DMARC1; p=quarantine; fo=2", "quarantine"),
                 )
             )
             labels.append(f"dmarc:bad_{variant}")
-            return [bad], "invalid", None
+            return [bad], "valid", effective
         case "two_records":
             return [f"v=DMARC1; p={policy}; rua={own}", "v=DMARC1; p=none"], "invalid", None
-        case "v_not_first":
-            return [f"p={policy}; v=DMARC1; rua={own}"], "missing", None
+        case "lookalike":
+            variant, bad = rng.choice(
+                (
+                    ("v_not_first", f"p={policy}; v=DMARC1; rua={own}"),
+                    ("quoted", f'"v=DMARC1; p={policy}; rua={own}"'),
+                    ("v_lowercase", f"v=dmarc1; p={policy}; rua={own}"),
+                )
+            )
+            labels.append(f"dmarc:lookalike_{variant}")
+            return [bad], "missing", None
         case "missing":
             return [], "missing", None
     raise ValueError(kind)
