@@ -6,8 +6,13 @@
   runs under ``BEGIN IMMEDIATE``: the write lock is taken before the read, so two processes
   cannot both consume the same attempt. A process killed mid-way leaves the last committed
   state: SQLite rolls an unfinished transaction back when the file is next opened.
-- A connection belongs to the process (and is shared by its threads under a lock); a forked
-  child opens its own instead of reusing the parent's.
+- One connection per thread (a forked child opens its own instead of reusing the parent's), so
+  a thread reading never waits for another thread's commit: WAL gives it the last committed
+  snapshot. Writers of one process queue on a lock, not on SQLite's busy handler, which
+  sleeps in steps of milliseconds.
+- ``synchronous = FULL``: a commit returns once the WAL is on disk, so what was reported
+  committed survives a power cut, not only a killed process. That wait (an fsync) is why an
+  event loop hands its writes to :meth:`Store.write_soon` (the store's one writer thread).
 - Rows come back as frozen dataclasses (DomainRecord, KeyRecord, JournalRecord), never tuples;
   the registry maps them to its own models (services do not import the registry).
 """
@@ -17,16 +22,32 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 from mailauth_tui.services.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_S = 30.0
+
+# FULL is the default and what the registry runs with. NORMAL (in WAL mode: durable when the
+# process is killed, not on power loss) is for callers that choose so; OFF is for measuring
+# what the syncs cost, never for a registry anyone relies on.
+Synchronous = Literal["FULL", "NORMAL", "OFF"]
+
+T = TypeVar("T")
+
+# Most writes committed together by the writer thread: a group holds SQLite's write lock,
+# which other processes wait for, so it stays short.
+MAX_GROUP = 64
+
+# Where a page of names to re-check ends: pass it back to get the next page. Opaque to callers.
+PageKey = tuple[str, str]
 
 
 class StoreError(Exception):
@@ -131,6 +152,18 @@ _DOMAIN_COLUMNS = (
 _KEY_COLUMNS = "domain, selector, key_type, key_bits, public_key, key_ref, created_at, active"
 
 
+_ALL = "1"
+# In the re-check cycle (checked at least once) and due: the one definition, see is_due.
+_DUE = "last_check_at IS NOT NULL AND next_check_at IS NOT NULL AND next_check_at <= ?"
+
+
+def is_due(rec: DomainRecord, now: datetime) -> bool:
+    """What the ``_DUE`` condition says, for a row already read."""
+    return (
+        rec.last_check_at is not None and rec.next_check_at is not None and rec.next_check_at <= now
+    )
+
+
 def _sql_value(value: object) -> object:
     if isinstance(value, datetime):
         return to_iso(value)
@@ -197,27 +230,56 @@ class StoreTx:
             return None
         return _domain(row, self._keys(domain))
 
-    def list_domains(self) -> list[DomainRecord]:
+    def _with_keys(self, where: str, args: tuple[object, ...], order: str) -> list[DomainRecord]:
+        """The domains matching ``where`` with their keys, in two queries (not one per row)."""
         keys: dict[str, list[KeyRecord]] = {}
+        of = "" if where == _ALL else f"WHERE domain IN (SELECT domain FROM domains WHERE {where})"
         for row in self._conn.execute(
-            f"SELECT {_KEY_COLUMNS} FROM dkim_keys ORDER BY created_at, id"
+            f"SELECT {_KEY_COLUMNS} FROM dkim_keys {of} ORDER BY created_at, id",
+            args,
         ):
             keys.setdefault(row["domain"], []).append(_key(row))
-        rows = self._conn.execute(f"SELECT {_DOMAIN_COLUMNS} FROM domains ORDER BY domain")
+        rows = self._conn.execute(
+            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE {where} ORDER BY {order}", args
+        )
         return [_domain(r, tuple(keys.get(r["domain"], ()))) for r in rows]
+
+    def list_domains(self) -> list[DomainRecord]:
+        return self._with_keys(_ALL, (), "domain")
 
     def due_domains(self, now: datetime) -> list[DomainRecord]:
         """Domains in the re-check cycle (checked at least once) whose next check is due."""
-        names = [
-            r["domain"]
-            for r in self._conn.execute(
-                "SELECT domain FROM domains WHERE last_check_at IS NOT NULL "
-                "AND next_check_at IS NOT NULL AND next_check_at <= ? "
-                "ORDER BY next_check_at, domain",
-                (to_iso(now),),
-            )
-        ]
-        return [row for name in names if (row := self.get_domain(name)) is not None]
+        return self._with_keys(_DUE, (to_iso(now),), "next_check_at, domain")
+
+    def recheck_page(
+        self, now: datetime, *, due_only: bool, after: PageKey | None, limit: int
+    ) -> tuple[list[str], PageKey | None]:
+        """One page of the names a re-check goes through: the due ones, most overdue first
+        (as :meth:`due_domains`), or all by name. Returns the names and the key to pass as
+        ``after`` for the next page (None after the last page).
+
+        Paging by key, not by offset: a domain checked meanwhile leaves the due set without
+        shifting the pages, and a re-check never reads its whole list in one step."""
+        limit = max(1, limit)
+        if due_only:
+            where, args = _DUE, [to_iso(now)]
+            if after is not None:
+                where += " AND (next_check_at, domain) > (?, ?)"
+                args += after
+            rows = self._conn.execute(
+                f"SELECT next_check_at, domain FROM domains WHERE {where} "
+                "ORDER BY next_check_at, domain LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+            keys = [(str(r[0]), str(r[1])) for r in rows]
+        else:
+            rows = self._conn.execute(
+                "SELECT domain FROM domains WHERE domain > ? ORDER BY domain LIMIT ?",
+                ("" if after is None else after[1], limit),
+            ).fetchall()
+            keys = [("", str(r[0])) for r in rows]
+        names = [k[1] for k in keys]
+        return names, (keys[-1] if len(keys) == limit else None)
 
     def insert_domain(
         self,
@@ -297,6 +359,18 @@ class StoreTx:
             (int(active), domain, selector),
         )
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo what the block wrote if it raises; the transaction goes on."""
+        self._conn.execute("SAVEPOINT one_change")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO one_change")
+            self._conn.execute("RELEASE one_change")
+            raise
+        self._conn.execute("RELEASE one_change")
+
     # -- journal and meta ----------------------------------------------------------------
 
     def add_journal(self, at: datetime, domain: str, actor: str, event: str, detail: str) -> None:
@@ -353,32 +427,83 @@ class DuplicateDomain(StoreError):
         self.domain = domain
 
 
+class _Handle:
+    """One thread's connection. Only that thread uses it, under ``lock``, which is there for
+    :meth:`Store.close` (called from another thread) to wait until the connection is idle."""
+
+    __slots__ = ("closed", "conn", "lock", "pid", "thread")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.lock = threading.RLock()
+        self.pid = os.getpid()
+        self.thread = threading.current_thread()
+        self.closed = False
+
+
 class Store:
-    """The registry database at ``path`` (created, with its directory, when missing)."""
+    """The registry database at ``path`` (created, with its directory, when missing).
 
-    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+    Usable from any thread: each thread gets its own connection. ``synchronous`` is FULL
+    unless a caller chooses otherwise (see :data:`Synchronous`)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT_S,
+        synchronous: Synchronous = "FULL",
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL", "OFF"):
+            raise ValueError(f"synchronous must be FULL, NORMAL or OFF, not {synchronous!r}")
         self.path = Path(path)
+        self.synchronous: Synchronous = synchronous
         self._busy_timeout = busy_timeout
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = 0
-        with self._lock:
-            self._connection()  # open now: a bad path or a newer schema fails at start-up
+        self._local = threading.local()
+        self._handles: list[_Handle] = []
+        self._handles_lock = threading.Lock()
+        # Writers of this process take turns here (a prompt hand-over) rather than in
+        # SQLite's busy handler; other processes are still kept out by SQLite's own lock.
+        self._write_lock = threading.RLock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._writer_pid = 0
+        self._writer_lock = threading.Lock()
+        self._group: list[tuple[Callable[[StoreTx], Any], Future[Any]]] = []
+        self._group_lock = threading.Lock()
+        self._draining = False
+        self._connection()  # open now: a bad path or a newer schema fails at start-up
 
-    # -- connection ----------------------------------------------------------------------
+    # -- connections ---------------------------------------------------------------------
+
+    def _handle(self) -> _Handle:
+        handle: _Handle | None = getattr(self._local, "handle", None)
+        # A connection inherited through fork() must not be used (or closed) by the child.
+        if handle is not None and not handle.closed and handle.pid == os.getpid():
+            return handle
+        handle = _Handle(self._open())
+        self._local.handle = handle
+        with self._handles_lock:
+            # Threads come and go (an executor's workers): close what the dead ones left.
+            for old in [h for h in self._handles if not h.thread.is_alive()]:
+                self._close_handle(old)
+            self._handles = [h for h in self._handles if not h.closed]
+            self._handles.append(handle)
+        return handle
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None and self._pid == os.getpid():
-            return self._conn
-        # A connection inherited through fork() must not be used (or closed) by the child.
-        self._conn = None
+        """The calling thread's connection (opened on first use)."""
+        return self._handle().conn
+
+    def _open(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 self.path,
                 timeout=self._busy_timeout,
                 isolation_level=None,  # transactions are begun explicitly
-                check_same_thread=False,  # guarded by self._lock
+                # Used by the thread that opened it only; close() may come from another
+                # thread, and waits for the handle's lock first.
+                check_same_thread=False,
             )
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the registry {self.path}: {exc}") from None
@@ -389,7 +514,7 @@ class Store:
             if str(mode).lower() != "wal":
                 raise StoreError(f"{self.path}: the file system does not allow WAL mode")
             # FULL: a transaction reported committed survives a power cut, not only a kill.
-            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
             _migrate(conn, self.path)
         except sqlite3.DatabaseError as exc:
@@ -398,15 +523,38 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
-        self._pid = os.getpid()
         return conn
 
+    @staticmethod
+    def _close_handle(handle: _Handle) -> None:
+        with handle.lock:
+            if not handle.closed and handle.pid == os.getpid():
+                handle.conn.close()
+            handle.closed = True
+
+    @contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        handle = self._handle()
+        with handle.lock:
+            if handle.closed:  # closed by another thread just now: this thread opens anew
+                handle = self._handle()
+                with handle.lock:
+                    yield handle.conn
+            else:
+                yield handle.conn
+
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
+        """Let the writer thread finish what it was given, then close every connection. The
+        store opens new ones if it is used again."""
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None and self._writer_pid == os.getpid():
+            # From the writer thread itself, waiting would wait for this very call.
+            writer.shutdown(wait=not getattr(self._local, "writer", False))
+        with self._handles_lock:
+            handles, self._handles = self._handles, []
+        for handle in handles:
+            self._close_handle(handle)
 
     def __enter__(self) -> Store:
         return self
@@ -416,8 +564,80 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            return int(self._connection().execute("PRAGMA user_version").fetchone()[0])
+        with self._use() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def write_soon(self, fn: Callable[[StoreTx], T]) -> Future[T]:
+        """Run ``fn(tx)`` in the store's writer thread, inside a write transaction; the future
+        is resolved once that transaction is committed (on disk, with synchronous=FULL).
+
+        For an event loop (``await asyncio.wrap_future(store.write_soon(fn))``): the commit
+        waits for its fsync in the writer thread, not on the loop. Writes handed over while one
+        commits are committed together after it (a group commit: one fsync for the group, up
+        to MAX_GROUP); each ``fn`` runs in a savepoint of its own, so one that raises is undone
+        alone and only its future gets the error. A future cancelled before its turn is not
+        run. :meth:`close` waits for what was handed over."""
+        fut: Future[T] = Future()
+        with self._group_lock:
+            self._group.append((fn, fut))
+            if self._draining:
+                return fut
+            self._draining = True
+        try:
+            self._submit(self._drain)
+        except BaseException:
+            with self._group_lock:
+                self._draining = False
+            raise
+        return fut
+
+    def _drain(self) -> None:
+        while True:
+            with self._group_lock:
+                group, self._group = self._group[:MAX_GROUP], self._group[MAX_GROUP:]
+                if not group:
+                    self._draining = False
+                    return
+            self._commit_group(
+                [(fn, fut) for fn, fut in group if fut.set_running_or_notify_cancel()]
+            )
+
+    def _commit_group(self, group: list[tuple[Callable[[StoreTx], Any], Future[Any]]]) -> None:
+        if not group:
+            return
+        done: list[tuple[Future[Any], Any, BaseException | None]] = []
+        try:
+            with self.transaction() as tx:
+                for fn, fut in group:
+                    try:
+                        with tx.savepoint():
+                            done.append((fut, fn(tx), None))
+                    except Exception as exc:  # handed to its caller, who raises it
+                        done.append((fut, None, exc))
+        except BaseException as exc:  # no transaction, or no commit: none of it was written
+            # Each caller gets the error (and raises it): the writer thread goes on.
+            for _, fut in group:
+                fut.set_exception(exc)
+            return
+        for fut, value, error in done:
+            if error is None:
+                fut.set_result(value)
+            else:
+                fut.set_exception(error)
+
+    def _submit(self, fn: Callable[[], None]) -> None:
+        with self._writer_lock:
+            if self._writer is None or self._writer_pid != os.getpid():
+                self._writer = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix=_WRITER_NAME, initializer=self._mark_writer
+                )
+                self._writer_pid = os.getpid()
+            self._writer.submit(fn)
+
+    def _mark_writer(self) -> None:
+        self._local.writer = True
 
     # -- transactions --------------------------------------------------------------------
 
@@ -425,8 +645,7 @@ class Store:
     def transaction(self) -> Iterator[StoreTx]:
         """A write transaction: the write lock is held from the first read to the commit.
         Keep it short and never await inside it."""
-        with self._lock:
-            conn = self._connection()
+        with self._write_lock, self._use() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -442,8 +661,7 @@ class Store:
     @contextmanager
     def reading(self) -> Iterator[StoreTx]:
         """A read transaction: one consistent snapshot, never blocked by writers (WAL)."""
-        with self._lock:
-            conn = self._connection()
+        with self._use() as conn:
             conn.execute("BEGIN")
             try:
                 yield StoreTx(conn)
@@ -464,6 +682,12 @@ class Store:
         with self.reading() as tx:
             return tx.due_domains(now)
 
+    def recheck_page(
+        self, now: datetime, *, due_only: bool, after: PageKey | None, limit: int
+    ) -> tuple[list[str], PageKey | None]:
+        with self.reading() as tx:
+            return tx.recheck_page(now, due_only=due_only, after=after, limit=limit)
+
     def journal(self, domain: str | None = None, limit: int = 100) -> list[JournalRecord]:
         with self.reading() as tx:
             return tx.journal(domain, limit)
@@ -471,6 +695,9 @@ class Store:
     def get_meta(self, key: str) -> str | None:
         with self.reading() as tx:
             return tx.get_meta(key)
+
+
+_WRITER_NAME = "registry-store-writer"
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
