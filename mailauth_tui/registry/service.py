@@ -6,6 +6,11 @@ generating a key, DNS, mail) happens outside transactions; what it decided is th
 under ``BEGIN IMMEDIATE`` after re-reading the row, so a change made meanwhile by another
 process (a resend, a removal, another admin's attempt) is respected, never overwritten.
 
+Check results (verify, re-check) are written by the store's writer thread
+(:meth:`Store.write_soon`): the fsync of a commit is waited for there, so the event loop keeps
+answering keys during a bulk re-check, and results that arrive together share one commit, each
+in a savepoint of its own (all of it or none of it). A result is reported only once committed.
+
 DKIM rotation: :meth:`Registry.rotate_dkim` adds a new key with a new dated selector, not yet
 active. The current key keeps signing, and stays the one verified, until a check finds the new
 key valid in DNS; that check makes the new key active and retires the old one. The retired
@@ -17,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 from mailauth_tui.core.check import check_domain
@@ -71,9 +78,11 @@ from mailauth_tui.registry.transitions import assess, checked_keys, key_roles
 from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.settings import Settings
-from mailauth_tui.services.store import DomainRecord, Store, StoreTx
+from mailauth_tui.services.store import DomainRecord, PageKey, Store, StoreTx, is_due
 
 DEFAULT_CONCURRENCY = 16
+# Names read at once by a re-check: enough to keep the checks fed, little for the loop to wait.
+RECHECK_PAGE = 256
 
 OnResult = Callable[[VerifyOutcome], object | Awaitable[object]]
 
@@ -480,32 +489,44 @@ class Registry:
             expected_keys={k.selector: k.public_key for k in keys} or None,
         )
 
-    def _commit_check(self, name: str, report: DomainReport) -> VerifyOutcome | None:
-        """Write one check's result in one transaction; None when the domain was removed."""
-        now = self._now()
+    def _apply_check(
+        self, tx: StoreTx, name: str, report: DomainReport, now: datetime
+    ) -> VerifyOutcome | None:
+        """Write one check's result; None when the domain was removed. Runs in the store's
+        writer thread, in a transaction (see :meth:`_commit`)."""
         interval = timedelta(hours=self._settings.recheck_interval_hours)
-        with self._store.transaction() as tx:
-            rec = tx.get_domain(name)
-            if rec is None:
-                return None
-            result = assess(
-                rec, report, include=self._settings.sending.include, now=now, interval=interval
-            )
-            tx.update_domain(name, result.changes)
-            if result.promote is not None:
-                tx.set_key_active(name, result.promote, True)
-                if result.retire is not None:
-                    tx.set_key_active(name, result.retire, False)
-            self._journal(tx, now, name, "check", result.summary)
-            for line in result.transitions:
-                self._journal(tx, now, name, "state", line)
-            rec = self._tx_record(tx, name)
+        rec = tx.get_domain(name)
+        if rec is None:
+            return None
+        result = assess(
+            rec, report, include=self._settings.sending.include, now=now, interval=interval
+        )
+        tx.update_domain(name, result.changes)
+        if result.promote is not None:
+            tx.set_key_active(name, result.promote, True)
+            if result.retire is not None:
+                tx.set_key_active(name, result.retire, False)
+        self._journal(tx, now, name, "check", result.summary)
+        for line in result.transitions:
+            self._journal(tx, now, name, "state", line)
+        rec = self._tx_record(tx, name)
         return VerifyOutcome(
             domain=to_row(rec, now),
             report=report,
             verdicts=result.verdicts,
             transitions=result.transitions,
         )
+
+    async def _commit(self, name: str, report: DomainReport) -> VerifyOutcome | None:
+        """Record a check's result through the store's writer thread: the commit waits for its
+        fsync (synchronous=FULL) there, not on the event loop, which keeps answering keys; and
+        results arriving together share one fsync. It is awaited before anyone hears of the
+        result, so what is shown is on disk."""
+        now = self._now()  # the injected clock is read on the loop, as everywhere else
+        written = self._store.write_soon(
+            partial(self._apply_check, name=name, report=report, now=now)
+        )
+        return await asyncio.wrap_future(written)
 
     async def verify(self, domain: str) -> VerifyOutcome:
         """Look the domain's records up now and record what DNS holds."""
@@ -517,7 +538,7 @@ class Registry:
             rec = self._record(name)
         self._fresh_dns()
         report = await self._check(rec)
-        outcome = self._commit_check(name, report)
+        outcome = await self._commit(name, report)
         if outcome is None:
             raise NotFound(f"{name} was removed during the check")
         return outcome
@@ -525,35 +546,50 @@ class Registry:
     async def recheck(
         self, due_only: bool = True, on_result: OnResult | None = None
     ) -> list[VerifyOutcome]:
-        """Check every due domain (or all), a bounded number at once. Each result is committed
-        as soon as it arrives, so an interrupted re-check keeps what it finished."""
+        """Check every due domain (or all), at most ``concurrency`` at once. Each result is
+        committed as soon as it arrives, before ``on_result`` hears of it, so an interrupted
+        re-check keeps what it finished and shows nothing it did not keep.
+
+        The names are read a page at a time and each domain's row just before its check, so
+        the start costs one small read however many domains there are, and a domain removed
+        meanwhile, or re-checked meanwhile by another process (no longer due), is skipped.
+        ``on_result`` is called from here, one result at a time, in the order they arrive."""
         self._fresh_dns()
         now = self._now()
-        recs = self._store.due_domains(now) if due_only else self._store.list_domains()
-        limit = asyncio.Semaphore(self._concurrency)
-
-        async def one(rec: DomainRecord) -> VerifyOutcome | None:
-            async with limit:
-                report = await self._check(rec)
-            return self._commit_check(rec.domain, report)
-
-        tasks = [asyncio.ensure_future(one(rec)) for rec in recs]
+        names = _RecheckNames(self._store, now, due_only)
+        running: set[asyncio.Future[VerifyOutcome | None]] = set()
+        done: set[asyncio.Future[VerifyOutcome | None]] = set()
         outcomes: list[VerifyOutcome] = []
         try:
-            for next_done in asyncio.as_completed(tasks):
-                outcome = await next_done
-                if outcome is None:
-                    continue
-                outcomes.append(outcome)
-                if on_result is not None:
-                    called = on_result(outcome)
-                    if inspect.isawaitable(called):
-                        await called
+            while True:
+                while len(running) < self._concurrency and (name := names.next()) is not None:
+                    running.add(asyncio.ensure_future(self._recheck_one(name, now, due_only)))
+                if not running:
+                    break
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    outcome = task.result()
+                    if outcome is None:
+                        continue
+                    outcomes.append(outcome)
+                    if on_result is not None:
+                        called = on_result(outcome)
+                        if inspect.isawaitable(called):
+                            await called
         finally:
-            for task in tasks:
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Collects the errors of tasks cancelled here, or finished beside one that raised.
+            await asyncio.gather(*running, *done, return_exceptions=True)
         return outcomes
+
+    async def _recheck_one(
+        self, name: str, start: datetime, due_only: bool
+    ) -> VerifyOutcome | None:
+        rec = self._store.get_domain(name)
+        if rec is None or (due_only and not is_due(rec, start)):
+            return None
+        return await self._commit(name, await self._check(rec))
 
     async def records(self, domain: str) -> list[PublishRecord]:
         """The DKIM, SPF and DMARC records to publish, from what DNS holds now."""
@@ -588,6 +624,34 @@ class Registry:
 
     def report(self) -> list[ReportAction]:
         return build_report(self.list_domains(), self._now())
+
+
+class _RecheckNames:
+    """The names a re-check goes through, read from the store a page at a time."""
+
+    def __init__(self, store: Store, now: datetime, due_only: bool) -> None:
+        self._store = store
+        self._now = now
+        self._due_only = due_only
+        self._page: deque[str] = deque()
+        self._after: PageKey | None = None
+        self._more = True
+        # A row can move behind the read position while the re-check runs (another process
+        # re-scheduled it): it is checked once all the same.
+        self._seen: set[str] = set()
+
+    def next(self) -> str | None:
+        while not self._page and self._more:
+            names, self._after = self._store.recheck_page(
+                self._now, due_only=self._due_only, after=self._after, limit=RECHECK_PAGE
+            )
+            self._more = self._after is not None
+            self._page.extend(n for n in names if n not in self._seen)
+        if not self._page:
+            return None
+        name = self._page.popleft()
+        self._seen.add(name)
+        return name
 
 
 def _already(rec: DomainRecord) -> str:
