@@ -1,1 +1,2 @@
-"""I/O services behind small Protocols: DNS, SQLite store, mail, keys, settings, loopback DNS server."""
+"""I/O services behind small Protocols: DNS, the SQLite store, mail, keys, settings, and the
+loopback DNS server."""
