@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mailauth_tui.core.check import check_domain
+from mailauth_tui.core.dmarc_record import corrected_record
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.publish import dkim_publish, dmarc_publish, spf_publish
 from mailauth_tui.core.results import DomainReport, PublishRecord, Status
@@ -14,6 +15,11 @@ from mailauth_tui.registry.errors import InvalidInput
 from mailauth_tui.registry.transitions import key_roles
 from mailauth_tui.services.settings import SendingSettings
 from mailauth_tui.services.store import DomainRecord
+
+# Problems of a TXT record that looks like SPF but is not one (RFC 7208 4.5 discards it).
+_SPF_LOOKALIKE_CODES = frozenset(
+    {"spf.version_typo", "txt.literal_quotes", "txt.escaped_semicolon", "txt.glued_terms"}
+)
 
 
 async def records_to_publish(
@@ -73,6 +79,18 @@ async def _spf_record(
             )
     except ValueError as exc:
         raise InvalidInput(f"cannot build the SPF record for {name}: {exc}") from None
+    lookalike = [p for p in spf.problems if p.code in _SPF_LOOKALIKE_CODES]
+    if spf.status is Status.MISSING and lookalike:
+        record = replace(
+            record,
+            note=(
+                "a record that receivers discard is published at this name: replace it with "
+                "this one rather than adding a second ("
+                + lookalike[0].message
+                + "); "
+                + record.note
+            ),
+        )
     if spf.status is Status.UNKNOWN:
         record = replace(
             record,
@@ -89,6 +107,16 @@ def _dmarc_record(name: str, report: DomainReport, rua: str) -> PublishRecord:
     if dmarc.status is Status.VALID and dmarc.record:
         source = dmarc.source_domain or name
         record = dmarc_publish(name, None, dmarc.record)
+        bad_tags = [p for p in dmarc.problems if p.code == "dmarc.invalid_tag_value"]
+        corrected = corrected_record(dmarc.record) if bad_tags and source == name else None
+        if corrected is not None and corrected != dmarc.record:
+            # Receivers ignore the bad tags (RFC 9989), so the record works, but what was meant
+            # is not what applies: offer the corrected record rather than "already published".
+            return replace(
+                dmarc_publish(name, None, corrected),
+                already_published=False,
+                note="replace the current record: " + "; ".join(p.message for p in bad_tags),
+            )
         if source != name:
             policy = f" (p={dmarc.policy})" if dmarc.policy else ""
             record = replace(
