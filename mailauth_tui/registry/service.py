@@ -273,16 +273,7 @@ class Registry:
                 f"could not send the verification code to {addr}: {exc}. "
                 f"{domain.display} was not added; check the mail settings and add it again"
             ) from None
-        with self._store.transaction() as tx:
-            self._journal(
-                tx,
-                now,
-                name,
-                "code_sent",
-                f"to {addr} via {delivered}; valid until {when(expires)}",
-            )
-            rec = self._tx_record(tx, name)
-        return CodeSent(domain=self._row(rec), delivered_to=delivered)
+        return self._code_sent(name, now, str(addr), delivered, expires)
 
     async def submit_code(self, domain: str, code: str) -> CodeCheck:
         """Check a code typed by the user. A wrong code uses up one of MAX_ATTEMPTS tries;
@@ -357,13 +348,19 @@ class Registry:
                 f"could not send the new code to {rec.address}: {exc}. "
                 "Check the mail settings and resend"
             ) from None
+        return self._code_sent(name, now, rec.address, delivered, expires)
+
+    def _code_sent(
+        self, name: str, now: datetime, address: str, delivered: str, expires: datetime
+    ) -> CodeSent:
+        """Journal a delivered code (add and resend alike) and return the fresh row."""
         with self._store.transaction() as tx:
             self._journal(
                 tx,
                 now,
                 name,
                 "code_sent",
-                f"to {rec.address} via {delivered}; valid until {when(expires)}",
+                f"to {address} via {delivered}; valid until {when(expires)}",
             )
             rec = self._tx_record(tx, name)
         return CodeSent(domain=self._row(rec), delivered_to=delivered)
