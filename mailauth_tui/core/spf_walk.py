@@ -465,26 +465,30 @@ class Traversal:
                 elif not answer6.records:
                     self._void(domain, m.text, target)
             return False
-        answer = await self.session.ask(target, self._address_type())
+        found = await self._ask_term(m, domain, target, self._address_type())
+        return found is not None and self._addresses_match(found.records, self._cidr(m))
+
+    async def _ask_term(
+        self, m: Mechanism, domain: str, target: str, rtype: RType
+    ) -> Answer | None:
+        """The answer to a DNS-querying term's own question, or None when it is unknown or
+        void (each recorded, RFC 7208 4.6.4): the term then does not match."""
+        answer = await self.session.ask(target, rtype)
         if answer.unknown:
             self._unknown(domain, m.text, answer)
-            return False
+            return None
         if not answer.records:
             self._void(domain, m.text, target)
-            return False
-        return self._addresses_match(answer.records, self._cidr(m))
+            return None
+        return answer
 
     def _cidr(self, m: Mechanism) -> int | None:
         assert self.ip is not None
         return m.cidr6 if self.ip.version == 6 else m.cidr4
 
     async def _mx(self, m: Mechanism, domain: str, chain: tuple[str, ...], target: str) -> bool:
-        answer = await self.session.ask(target, RType.MX)
-        if answer.unknown:
-            self._unknown(domain, m.text, answer)
-            return False
-        if not answer.records:
-            self._void(domain, m.text, target)
+        answer = await self._ask_term(m, domain, target, RType.MX)
+        if answer is None:
             return False
         if len(answer.records) > MAX_MX_NAMES:
             self._fail(
@@ -516,14 +520,7 @@ class Traversal:
 
     async def _exists(self, m: Mechanism, domain: str, target: str) -> bool:
         # RFC 7208 5.7: always an A query, whatever the client's address family.
-        answer = await self.session.ask(target, RType.A)
-        if answer.unknown:
-            self._unknown(domain, m.text, answer)
-            return False
-        if not answer.records:
-            self._void(domain, m.text, target)
-            return False
-        return True
+        return await self._ask_term(m, domain, target, RType.A) is not None
 
     async def _ptr_answer(self) -> Answer:
         if self._ptr is None:
