@@ -3,7 +3,6 @@ processes on one database (concurrent code attempts, a re-check killed with SIGK
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -21,9 +20,9 @@ import pytest
 from mailauth_tui.cli.main import main
 from mailauth_tui.cli.wiring import current_login
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
-from mailauth_tui.services.store import KeyRecord, Store
+from mailauth_tui.services.store import Store
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
-from tests.fixtures.registry import SENDING_INCLUDE, code_from_delivery
+from tests.fixtures.registry import SENDING_INCLUDE, code_from_delivery, seed_verified
 
 DOMAIN = "mail.example.com"
 ADDRESS = f"admin@{DOMAIN}"
@@ -299,42 +298,6 @@ def test_concurrent_wrong_codes_are_all_counted(
     assert events.count("locked") == 1
 
 
-def _seed_verified(store: Store, zone: Zone, names: list[str], due: datetime) -> None:
-    """Verified domains with their records in the zone, all due for a re-check."""
-    with store.transaction() as tx:
-        for i, name in enumerate(names):
-            public = base64.b64encode(bytes([i]) * 32).decode()
-            tx.insert_domain(
-                domain=name,
-                domain_unicode=name,
-                address=f"admin@{name}",
-                added_by="alice",
-                added_at=due - timedelta(days=10),
-                ownership="verified",
-                code_hash=None,
-                code_expires_at=None,
-                code_sent_at=due - timedelta(days=10),
-            )
-            tx.add_key(
-                name,
-                KeyRecord("mt202501", "ed25519", None, public, f"{name}+mt202501.pem", due, True),
-            )
-            tx.update_domain(
-                name,
-                {
-                    "dkim_state": "verified",
-                    "spf_state": "verified",
-                    "dmarc_state": "configured",
-                    "dmarc_policy": "none",
-                    "last_check_at": due - timedelta(hours=48),
-                    "next_check_at": due,
-                },
-            )
-            zone.set(f"mt202501._domainkey.{name}", "TXT", f"v=DKIM1; k=ed25519; p={public}")
-            zone.set(name, "TXT", f"v=spf1 include:{SENDING_INCLUDE} ~all")
-            zone.set(f"_dmarc.{name}", "TXT", "v=DMARC1; p=none")
-
-
 def _checked(db: Path) -> int:
     conn = sqlite3.connect(db, timeout=5)
     try:
@@ -357,7 +320,7 @@ def test_a_recheck_killed_midway_keeps_what_it_committed(
     before = datetime.now(UTC) - timedelta(minutes=5)
     with Store(cli.db) as store:
         store_tx_creator(store)
-        _seed_verified(store, zone, names, before)
+        seed_verified(store, zone, names, before)
 
     proc = cli.spawn("recheck", "--due")
     deadline = time.monotonic() + 30

@@ -5,7 +5,6 @@ off the event loop, and domains removed or re-checked meanwhile skipped."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import sqlite3
 import time
 from collections.abc import Callable
@@ -22,45 +21,11 @@ from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.keys import FileKeyStore
 from mailauth_tui.services.mailer import MaildirMailer
 from mailauth_tui.services.settings import Settings
-from mailauth_tui.services.store import DomainRecord, KeyRecord, Store, StoreTx
+from mailauth_tui.services.store import DomainRecord, Store, StoreTx
 from mailauth_tui.services.zoneserver import Zone
-from tests.fixtures.registry import SENDING_INCLUDE, FakeClock
+from tests.fixtures.registry import FakeClock, seed_verified
 
 SELECTOR = "mt202503"
-
-
-def _seed(store: Store, zone: Zone, names: list[str], due: datetime) -> None:
-    """Verified domains, their records in the zone, all due at ``due``."""
-    zone.set(SENDING_INCLUDE, "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
-    with store.transaction() as tx:
-        for i, name in enumerate(names):
-            public = base64.b64encode(bytes([i + 1]) * 32).decode()
-            tx.insert_domain(
-                domain=name,
-                domain_unicode=name,
-                address=f"admin@{name}",
-                added_by="alice",
-                added_at=due - timedelta(days=10),
-                ownership="verified",
-                code_hash=None,
-                code_expires_at=None,
-                code_sent_at=None,
-            )
-            tx.add_key(name, KeyRecord(SELECTOR, "ed25519", None, public, f"{name}.pem", due, True))
-            tx.update_domain(
-                name,
-                {
-                    "dkim_state": "verified",
-                    "spf_state": "verified",
-                    "dmarc_state": "configured",
-                    "dmarc_policy": "none",
-                    "last_check_at": due - timedelta(hours=48),
-                    "next_check_at": due,
-                },
-            )
-            zone.set(f"{SELECTOR}._domainkey.{name}", "TXT", f"v=DKIM1; k=ed25519; p={public}")
-            zone.set(name, "TXT", f"v=spf1 include:{SENDING_INCLUDE} ~all")
-            zone.set(f"_dmarc.{name}", "TXT", "v=DMARC1; p=none")
 
 
 Make = Callable[[int], Registry]
@@ -93,7 +58,7 @@ NAMES = [f"d{i:02d}.example.org" for i in range(12)]
 
 @pytest.fixture
 def seeded(registry_store: Store, zone: Zone, fake_clock: FakeClock) -> list[str]:
-    _seed(registry_store, zone, NAMES, fake_clock.now)
+    seed_verified(registry_store, zone, NAMES, fake_clock.now, SELECTOR)
     return NAMES
 
 
