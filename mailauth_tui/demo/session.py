@@ -109,10 +109,6 @@ async def open_demo(
         )
 
     try:
-        # Made now, once: the samples mail their codes at the same moment, and Maildir's
-        # "create if missing" is not safe against itself from two threads.
-        settings.maildir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        mailbox.Maildir(settings.maildir, create=True).close()
         if with_samples:
             await seed(make, clock, maildir, zone)
             _keep_only_pending_mail(settings.maildir)
