@@ -30,8 +30,9 @@ def _one_address(label: str, text: str) -> Address:
         probe["To"] = text
         header = probe["To"]
         addresses = header.addresses
-    except (IndexError, ValueError, HeaderParseError):
-        # The stdlib parser raises IndexError on some truncated input ("admin@").
+    except (AttributeError, IndexError, TypeError, ValueError, HeaderParseError):
+        # The stdlib parser raises IndexError on some truncated input ("admin@") and
+        # AttributeError on an empty group after a dot (".:"): both are bad addresses.
         raise ValueError(f"the {label} {text!r} is not an email address") from None
     if len(addresses) != 1 or header.defects:
         raise ValueError(f"the {label} {text!r} is not one email address")
