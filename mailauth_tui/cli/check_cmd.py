@@ -17,6 +17,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+import orjson
+
+from mailauth_tui.cli.gc_policy import batch_gc
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.report_json import report_to_dict
 from mailauth_tui.core.results import (
@@ -171,7 +174,10 @@ def run(args: argparse.Namespace) -> int:
     writer: _Writer = _JsonWriter(sys.stdout) if args.json else _TableWriter(sys.stdout, domains)
     selectors: list[str] = list(dict.fromkeys(args.selector))
     try:
-        all_valid = asyncio.run(_check_all(resolver, domains, selectors, args.concurrency, writer))
+        with batch_gc():
+            all_valid = asyncio.run(
+                _check_all(resolver, domains, selectors, args.concurrency, writer)
+            )
         writer.finish()
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python's exit flush quiet too.
@@ -200,11 +206,14 @@ async def _check_all(
         nonlocal next_out, all_valid
         for index, domain in todo:
             done[index] = await _check_one(resolver, domain, selectors)
+            if next_out not in done:
+                continue
             while next_out in done:
                 report = done.pop(next_out)
                 all_valid = all_valid and report.valid
                 writer.write(report)
                 next_out += 1
+            writer.flush()
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, len(domains)))))
     return all_valid
@@ -234,13 +243,31 @@ class _Writer:
     def write(self, report: DomainReport) -> None:
         raise NotImplementedError
 
+    def flush(self) -> None:
+        """Called after each run of reports that were ready together (a run streams)."""
+
     def finish(self) -> None:
         """Called once after the last report."""
 
 
-# ensure_ascii: every control character (C1 too) leaves as a \\u escape. A report is a tree of
-# fresh dicts and lists, so the encoder need not watch for cycles; one encoder serves the run.
-_JSON = json.JSONEncoder(ensure_ascii=True, check_circular=False)
+# Output is ASCII, so every control character (C1 too) leaves as a \\u escape: orjson escapes
+# those below U+0020 and writes the rest as UTF-8, so a line with anything beyond ASCII (an IDN,
+# odd DNS text) goes through the standard library's ensure_ascii encoder instead, with the same
+# compact separators. orjson is ten times faster on the ~3 KB of a report.
+_ASCII_JSON = json.JSONEncoder(ensure_ascii=True, check_circular=False, separators=(",", ":"))
+
+
+def report_line(report: DomainReport) -> str:
+    """One report as one line of ASCII JSON (no newline)."""
+    data = report_to_dict(report)
+    try:
+        encoded = orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        # A lone surrogate (a command-line argument that was not UTF-8) is no UTF-8 either.
+        return _ASCII_JSON.encode(data)
+    if encoded.isascii():
+        return encoded.decode("ascii")
+    return _ASCII_JSON.encode(data)
 
 
 @dataclass
@@ -248,7 +275,9 @@ class _JsonWriter(_Writer):
     out: TextIO
 
     def write(self, report: DomainReport) -> None:
-        self.out.write(_JSON.encode(report_to_dict(report)) + "\n")
+        self.out.write(report_line(report) + "\n")
+
+    def flush(self) -> None:
         self.out.flush()
 
 
@@ -307,11 +336,13 @@ class _TableWriter(_Writer):
             _problems_cell(report),
         )
         self._line(cells)
-        self.out.flush()
         self.count += 1
         self.valid += report.valid
         if report.all_problems:
             self.with_problems.append(report)
+
+    def flush(self) -> None:
+        self.out.flush()
 
     def finish(self) -> None:
         out = self.out

@@ -1,0 +1,75 @@
+"""``check --json`` lines: orjson's fast path and the standard library's fallback write the same
+JSON, always ASCII, with every control character escaped."""
+
+from __future__ import annotations
+
+import gc
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailauth_tui.cli.check_cmd import report_line
+from mailauth_tui.cli.gc_policy import batch_gc
+from mailauth_tui.core.report_json import report_to_dict
+from mailauth_tui.core.results import (
+    BimiResult,
+    DkimResult,
+    DmarcResult,
+    DomainReport,
+    Problem,
+    Severity,
+    SpfResult,
+    Status,
+)
+
+
+def _report(domain: str = "example.com", unicode: str = "example.com", record: str = "v=spf1 -all"):
+    problem = Problem("spf.x", Severity.WARNING, f"about {record}", "fix it")
+    return DomainReport(
+        domain=domain,
+        domain_unicode=unicode,
+        spf=SpfResult(Status.VALID, record, 1, 0, (problem,)),
+        dmarc=DmarcResult(Status.VALID, "v=DMARC1; p=none", "none", "none", "none", 100),
+        bimi=BimiResult(Status.MISSING),
+        dkim=(DkimResult("s1", Status.VALID, "s1._domainkey.example.com", key_bits=2048),),
+    )
+
+
+def test_line_is_the_report_as_json() -> None:
+    report = _report()
+    line = report_line(report)
+    assert "\n" not in line
+    assert json.loads(line) == report_to_dict(report)
+    assert line.startswith('{"domain":"example.com","domain_unicode":"example.com","valid":')
+
+
+def test_idn_and_c1_controls_leave_as_escapes() -> None:
+    report = _report("xn--bcher-kva.example", "bücher.example", "v=spf1 \x9b31m\x1b[2J -all")
+    line = report_line(report)
+    assert line.isascii()
+    assert "\\u00fc" in line and "\\u009b" in line and "\\u001b" in line
+    assert json.loads(line) == report_to_dict(report)
+
+
+def test_a_lone_surrogate_from_the_command_line_is_escaped_not_fatal() -> None:
+    report = _report("bad\udcff.example", "bad\udcff.example")
+    line = report_line(report)
+    assert line.isascii() and "\\udcff" in line
+
+
+@given(st.text())
+def test_any_text_gives_the_same_json_by_either_path(text: str) -> None:
+    report = _report(record=text)
+    assert json.loads(report_line(report)) == report_to_dict(report)
+    assert report_line(report).isascii()
+
+
+def test_batch_gc_collects_rarely_then_puts_everything_back() -> None:
+    before = gc.get_threshold()
+    frozen = gc.get_freeze_count()
+    with batch_gc():
+        assert gc.get_threshold()[0] > before[0]
+        assert gc.get_freeze_count() >= max(frozen, 1)
+    assert gc.get_threshold() == before
+    assert (gc.get_freeze_count() > 0) == (frozen > 0)
