@@ -85,14 +85,15 @@ DNS_MECHANISMS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Mechanism:
-    """One directive. ``domain_spec`` is the raw (unexpanded) domain-spec or None; ``network``
-    is set for ip4/ip6 (host bits cleared); ``cidr4``/``cidr6`` for a and mx; ``pos`` is the
-    0-based offset of the term in the record and ``text`` the term as written."""
+    """One directive. ``domain_spec`` is the raw (unexpanded) domain-spec or None; ``ip`` is
+    (IP version, address as written, prefix length) for ip4/ip6, whose :attr:`network` has the
+    host bits cleared; ``cidr4``/``cidr6`` for a and mx; ``pos`` is the 0-based offset of the
+    term in the record and ``text`` the term as written."""
 
     qualifier: Qualifier
     kind: MechanismKind
     domain_spec: str | None = None
-    network: Network | None = None
+    ip: tuple[int, int, int] | None = None
     cidr4: int | None = None
     cidr6: int | None = None
     pos: int = 0
@@ -102,12 +103,24 @@ class Mechanism:
     prefix_key: tuple[int, int, int] | None = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        net = self.network
         key = None
-        if net is not None:
-            shift = net.max_prefixlen - net.prefixlen
-            key = (net.version, int(net.network_address) >> shift, shift)
+        if self.ip is not None:
+            version, value, prefix = self.ip
+            shift = (32 if version == 4 else 128) - prefix
+            key = (version, value >> shift, shift)
         object.__setattr__(self, "prefix_key", key)
+
+    @property
+    def network(self) -> Network | None:
+        """The ip4/ip6 range (host bits cleared); None for other mechanisms. Built on demand:
+        an ``ipaddress`` network costs more to make than the rest of parsing the term."""
+        return None if self.ip is None else _network(self.ip)
+
+    @property
+    def host_bits_set(self) -> bool:
+        """An ip4/ip6 address written with bits beyond its prefix length (``192.0.2.1/24``)."""
+        key = self.prefix_key
+        return self.ip is not None and key is not None and key[1] << key[2] != self.ip[1]
 
     def __str__(self) -> str:
         return self.text or self._canonical()
@@ -284,7 +297,7 @@ def _parse_mechanism(q: Qualifier, kind: MechanismKind, arg: str, pos: int, word
             raise _err(pos, f"'all' takes no argument: {word!r}", "spf.unexpected_argument")
         return Mechanism(q, kind, pos=pos, text=word)
     if kind is MechanismKind.IP4 or kind is MechanismKind.IP6:
-        return Mechanism(q, kind, network=_parse_network(kind, arg, pos, word), pos=pos, text=word)
+        return Mechanism(q, kind, ip=_parse_network(kind, arg, pos, word), pos=pos, text=word)
     cidr4 = cidr6 = None
     if kind is MechanismKind.A or kind is MechanismKind.MX:
         arg, cidr4, cidr6 = _split_dual_cidr(arg, pos, word)
@@ -339,7 +352,7 @@ def _split_dual_cidr(arg: str, pos: int, word: str) -> tuple[str, int | None, in
     return arg[:j], cidr4, cidr6
 
 
-def _parse_network(kind: MechanismKind, arg: str, pos: int, word: str) -> Network:
+def _parse_network(kind: MechanismKind, arg: str, pos: int, word: str) -> tuple[int, int, int]:
     v4 = kind is MechanismKind.IP4
     if not arg.startswith(":") or len(arg) == 1:
         example = "ip4:192.0.2.0/24" if v4 else "ip6:2001:db8::/32"
@@ -351,11 +364,37 @@ def _parse_network(kind: MechanismKind, arg: str, pos: int, word: str) -> Networ
         if not address or not allowed.issuperset(address):
             raise ValueError(address)
         if v4:
-            return ipaddress.IPv4Network((ipaddress.IPv4Address(address), prefix), strict=False)
-        return ipaddress.IPv6Network((ipaddress.IPv6Address(address), prefix), strict=False)
+            return 4, _ip4_int(address), prefix
+        return 6, int(ipaddress.IPv6Address(address)), prefix
     except ValueError:
         what = "IPv4" if v4 else "IPv6"
         raise _err(pos, f"{address!r} is not an {what} address in {word!r}", "spf.bad_ip") from None
+
+
+def _ip4_int(address: str) -> int:
+    """ip4-network = qnum "." qnum "." qnum "." qnum (RFC 7208 5.6): four decimal octets of
+    0-255 without leading zeros, as ``ipaddress`` reads them, in a fifth of its time."""
+    octets = address.split(".")
+    if len(octets) != 4:
+        raise ValueError(address)
+    value = 0
+    for octet in octets:
+        # The caller allowed only digits and dots, so each part is empty or ASCII digits.
+        if not octet or len(octet) > 3 or (octet[0] == "0" and len(octet) > 1):
+            raise ValueError(address)
+        number = int(octet)
+        if number > 255:
+            raise ValueError(address)
+        value = value << 8 | number
+    return value
+
+
+@lru_cache(maxsize=1024)
+def _network(ip: tuple[int, int, int]) -> Network:
+    version, value, prefix = ip
+    if version == 4:
+        return ipaddress.IPv4Network((value, prefix), strict=False)
+    return ipaddress.IPv6Network((value, prefix), strict=False)
 
 
 def _is_toplabel(label: str) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.spf import (
@@ -15,6 +17,7 @@ from mailauth_tui.core.spf import (
     expand_macros,
     is_spf_record,
     parse_spf,
+    parse_term,
     with_terms,
 )
 
@@ -363,3 +366,31 @@ def test_bad_ip_for_macros() -> None:
 )
 def test_with_terms(text: str, terms: list[str], expected: str) -> None:
     assert with_terms(parse_spf(text), terms) == expected
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789.", max_size=20),
+        st.tuples(*[st.integers(0, 300)] * 4).map(lambda t: ".".join(map(str, t))),
+    ),
+    st.integers(0, 32),
+)
+def test_ip4_terms_read_as_ipaddress_reads_them(address: str, prefix: int) -> None:
+    try:
+        expected: ipaddress.IPv4Network | None = ipaddress.IPv4Network(
+            (ipaddress.IPv4Address(address), prefix), strict=False
+        )
+    except ValueError:
+        expected = None
+    try:
+        term = parse_term(f"ip4:{address}/{prefix}")
+    except RecordSyntaxError as exc:
+        assert expected is None and exc.code == "spf.bad_ip"
+    else:
+        assert isinstance(term, Mechanism) and term.network == expected
+
+
+def test_ip6_host_bits_are_compared_by_value_not_spelling() -> None:
+    same, shifted = parse_spf("v=spf1 ip6:2001:DB8:0::/48 ip6:2001:db8::1/48 -all").mechanisms[:2]
+    assert not same.host_bits_set
+    assert shifted.host_bits_set and str(shifted.network) == "2001:db8::/48"
