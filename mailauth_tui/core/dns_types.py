@@ -43,6 +43,13 @@ class Answer:
     cname_chain: tuple[str, ...] = ()
     detail: str = ""
 
+    def __hash__(self) -> int:
+        # Answers key the parse caches, and the generated hash would hash every TXT string
+        # (and every chunk) on each lookup. Equal answers agree on these fields, so this is
+        # consistent with the generated __eq__; answers that differ only in their records
+        # share a bucket and __eq__ tells them apart.
+        return hash((self.name, self.rtype, self.status, len(self.records)))
+
     @property
     def unknown(self) -> bool:
         """A transient failure: nothing can be concluded about the record."""

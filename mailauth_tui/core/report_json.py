@@ -1,4 +1,7 @@
-"""A DomainReport as plain JSON-ready data: the shape ``mailauth-tui check --json`` prints."""
+"""A DomainReport as plain JSON-ready data: the shape ``mailauth-tui check --json`` prints.
+
+Statuses and severities stay StrEnum members: they are strings, and every JSON encoder writes
+them as their values (reading ``.value`` is an Enum property call, a dozen per report)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ __all__ = ["problem_to_dict", "report_to_dict"]
 def problem_to_dict(problem: Problem) -> dict[str, object]:
     return {
         "code": problem.code,
-        "severity": problem.severity.value,
+        "severity": problem.severity,
         "message": problem.message,
         "fix": problem.fix,
     }
@@ -23,7 +26,7 @@ def _problems(problems: tuple[Problem, ...]) -> list[dict[str, object]]:
 def _dkim(result: DkimResult) -> dict[str, object]:
     return {
         "selector": result.selector,
-        "status": result.status.value,
+        "status": result.status,
         "host": result.host,
         "record": result.record,
         "key_type": result.key_type,
@@ -43,7 +46,7 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
         "domain_unicode": report.domain_unicode,
         "valid": report.valid,
         "spf": {
-            "status": spf.status.value,
+            "status": spf.status,
             "record": spf.record,
             "lookups": spf.lookups,
             "void_lookups": spf.void_lookups,
@@ -53,7 +56,7 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
         },
         "dkim": [_dkim(d) for d in report.dkim],
         "dmarc": {
-            "status": dmarc.status.value,
+            "status": dmarc.status,
             "record": dmarc.record,
             "policy": dmarc.policy,
             "subdomain_policy": dmarc.subdomain_policy,
@@ -67,7 +70,7 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
             "problems": _problems(dmarc.problems),
         },
         "bimi": {
-            "status": bimi.status.value,
+            "status": bimi.status,
             "record": bimi.record,
             "logo_url": bimi.logo_url,
             "authority_url": bimi.authority_url,

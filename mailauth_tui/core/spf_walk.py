@@ -191,8 +191,7 @@ class _Stop(Exception):
         self.finding = finding
 
 
-@dataclass(slots=True)
-class _Match:
+class _Match(NamedTuple):
     domain: str
     term: str
 
@@ -337,7 +336,7 @@ class Traversal:
         top = len(chain) == 1
         walk = self.ip is None
         for term in record.mechanisms:
-            if walk and term.network is not None:
+            if walk and term.prefix_key is not None:
                 continue  # an address term matches no client of a walk and costs nothing
             before = self.lookups
             matched = await self._mechanism(term, domain, chain)
