@@ -19,6 +19,7 @@ from typing import TextIO
 
 import orjson
 
+from mailauth_tui.cli.argtypes import nameserver_arg, positive_int, seconds_arg
 from mailauth_tui.cli.gc_policy import batch_gc
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.report_json import report_to_dict
@@ -32,7 +33,7 @@ from mailauth_tui.core.results import (
     Status,
 )
 from mailauth_tui.core.textsafe import printable
-from mailauth_tui.services.dns import DnsResolver, parse_nameserver
+from mailauth_tui.services.dns import DnsResolver
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONCURRENCY = 200
@@ -42,34 +43,6 @@ RETRIES = 2
 # to flood a recursive resolver. Separate from --concurrency (domains in flight).
 RESOLVER_IN_FLIGHT = 128
 _SELECTOR = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*$")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 100_000:
-        raise argparse.ArgumentTypeError("give a number between 1 and 100000")
-    return value
-
-
-def seconds_arg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 60:
-        raise argparse.ArgumentTypeError("give a timeout between 0 and 60 seconds")
-    return value
-
-
-def nameserver_arg(text: str) -> str:
-    try:
-        parse_nameserver(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def _selector(text: str) -> str:
@@ -123,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"domains checked at once (default: {DEFAULT_CONCURRENCY})",

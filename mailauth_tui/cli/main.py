@@ -47,16 +47,16 @@ def build_check_parser() -> argparse.ArgumentParser:
     """What ``mailauth-tui [global options] check ...`` needs, and nothing that imports the
     registry: the global options accepted as the full parser accepts them (``--nameserver``
     and ``--timeout`` before ``check`` apply to it; the others are read and ignored)."""
-    from mailauth_tui.cli import check_cmd
+    from mailauth_tui.cli import argtypes, check_cmd
 
     parser = _base_parser()
     parser.add_argument("--demo", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
-    parser.add_argument("--nameserver", action="append", type=check_cmd.nameserver_arg)
+    parser.add_argument("--nameserver", action="append", type=argtypes.nameserver_arg)
     parser.add_argument(
         "--timeout",
-        type=check_cmd.seconds_arg,
+        type=argtypes.seconds_arg,
         default=check_cmd.DEFAULT_TIMEOUT,
         help=argparse.SUPPRESS,
     )

@@ -9,6 +9,7 @@ import getpass
 import os
 from pathlib import Path
 
+from mailauth_tui.cli.argtypes import seconds_arg
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.keys import FileKeyStore
@@ -31,16 +32,6 @@ class WiringError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 60:
-        raise argparse.ArgumentTypeError("give a timeout between 0 and 60 seconds")
-    return value
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
@@ -77,7 +68,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = 
     )
     group.add_argument(
         "--timeout",
-        type=_timeout,
+        type=seconds_arg,
         metavar="SECONDS",
         default=default(DEFAULT_TIMEOUT),
         help=f"DNS timeout per attempt (default: {DEFAULT_TIMEOUT:g})",

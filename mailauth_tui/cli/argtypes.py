@@ -1,0 +1,36 @@
+"""Argument types shared by the command-line parsers (``check`` and the registry commands):
+each turns bad input into argparse's usage error (exit 2) with a plain message."""
+
+from __future__ import annotations
+
+import argparse
+
+from mailauth_tui.services.dns import parse_nameserver
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("give a number between 1 and 100000")
+    return value
+
+
+def seconds_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError("give a timeout between 0 and 60 seconds")
+    return value
+
+
+def nameserver_arg(text: str) -> str:
+    try:
+        parse_nameserver(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
