@@ -21,15 +21,12 @@ import orjson
 
 from mailauth_tui.cli.argtypes import nameserver_arg, positive_int, seconds_arg
 from mailauth_tui.cli.gc_policy import batch_gc
-from mailauth_tui.core.check import check_domain
+from mailauth_tui.core.check import check_domain, internal_error_report
 from mailauth_tui.core.report_json import report_to_dict
 from mailauth_tui.core.results import (
-    BimiResult,
     DmarcResult,
     DomainReport,
-    Problem,
     Severity,
-    SpfResult,
     Status,
 )
 from mailauth_tui.core.textsafe import printable
@@ -196,20 +193,7 @@ async def _check_one(resolver: DnsResolver, domain: str, selectors: Sequence[str
     try:
         return await check_domain(resolver, domain, selectors=selectors)
     except Exception as exc:  # one domain's failure must not end a run over thousands
-        problem = Problem(
-            "check.internal_error",
-            Severity.ERROR,
-            f"the check of this domain failed inside mailauth-tui: {type(exc).__name__}: {exc}",
-            "report this as a bug, with the domain; the other domains are not affected",
-        )
-        return DomainReport(
-            domain=domain,
-            domain_unicode=domain,
-            spf=SpfResult(Status.UNKNOWN),
-            dmarc=DmarcResult(Status.UNKNOWN),
-            bimi=BimiResult(Status.UNKNOWN),
-            problems=(problem,),
-        )
+        return internal_error_report(domain, exc, selectors)
 
 
 class _Writer:

@@ -23,7 +23,7 @@ from mailauth_tui.core.results import (
 )
 from mailauth_tui.core.spf_eval import check_spf
 
-__all__ = ["check_domain", "invalid_domain_report"]
+__all__ = ["check_domain", "internal_error_report", "invalid_domain_report"]
 
 
 async def check_domain(
@@ -87,7 +87,6 @@ def _retrieve(task: asyncio.Task[object]) -> None:
 
 def invalid_domain_report(domain: str, reason: str, selectors: Sequence[str] = ()) -> DomainReport:
     """The report for a name that could not be checked at all (not a valid domain name)."""
-    text = domain.strip()
     problem = Problem(
         code="domain.invalid",
         severity=Severity.ERROR,
@@ -95,12 +94,32 @@ def invalid_domain_report(domain: str, reason: str, selectors: Sequence[str] = (
         fix="give the domain as a host name such as example.com or mail.example.com "
         "(no scheme, no path, no address)",
     )
+    return _unchecked_report(domain.strip(), Status.INVALID, problem, selectors)
+
+
+def internal_error_report(
+    domain: str, exc: Exception, selectors: Sequence[str] = ()
+) -> DomainReport:
+    """The report for a domain whose check failed inside mailauth-tui (a bug): every record
+    unknown, so a run over thousands of domains reports it and goes on."""
+    problem = Problem(
+        "check.internal_error",
+        Severity.ERROR,
+        f"the check of this domain failed inside mailauth-tui: {type(exc).__name__}: {exc}",
+        "report this as a bug, with the domain; the other domains are not affected",
+    )
+    return _unchecked_report(domain, Status.UNKNOWN, problem, selectors)
+
+
+def _unchecked_report(
+    domain: str, status: Status, problem: Problem, selectors: Sequence[str]
+) -> DomainReport:
     return DomainReport(
-        domain=text,
-        domain_unicode=text,
-        spf=SpfResult(Status.INVALID),
-        dmarc=DmarcResult(Status.INVALID),
-        bimi=BimiResult(Status.INVALID),
-        dkim=tuple(DkimResult(selector=s, status=Status.INVALID) for s in dict.fromkeys(selectors)),
+        domain=domain,
+        domain_unicode=domain,
+        spf=SpfResult(status),
+        dmarc=DmarcResult(status),
+        bimi=BimiResult(status),
+        dkim=tuple(DkimResult(selector=s, status=status) for s in dict.fromkeys(selectors)),
         problems=(problem,),
     )

@@ -6,11 +6,14 @@ from __future__ import annotations
 import gc
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailauth_tui.cli import check_cmd
 from mailauth_tui.cli.check_cmd import report_line
 from mailauth_tui.cli.gc_policy import batch_gc
+from mailauth_tui.cli.main import main
 from mailauth_tui.core.report_json import report_to_dict
 from mailauth_tui.core.results import (
     BimiResult,
@@ -73,3 +76,20 @@ def test_batch_gc_collects_rarely_then_puts_everything_back() -> None:
         assert gc.get_freeze_count() >= max(frozen, 1)
     assert gc.get_threshold() == before
     assert (gc.get_freeze_count() > 0) == (frozen > 0)
+
+
+def test_a_check_that_fails_inside_gives_an_unknown_report_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> DomainReport:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(check_cmd, "check_domain", broken)
+    code = main(["check", "--json", "--selector", "s1", "--nameserver", "127.0.0.1:9", "a.example"])
+    (line,) = capsys.readouterr().out.splitlines()
+    data = json.loads(line)
+    assert code == 1
+    assert data["spf"]["status"] == data["dmarc"]["status"] == "unknown"
+    assert [(d["selector"], d["status"]) for d in data["dkim"]] == [("s1", "unknown")]
+    assert [p["code"] for p in data["problems"]] == ["check.internal_error"]
+    assert "KeyError" in data["problems"][0]["message"]
