@@ -37,6 +37,7 @@ from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.keys import GeneratedKey
 from mailauth_tui.services.mailer import MaildirMailer
+from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.store import KeyRecord, Store
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
@@ -107,6 +108,19 @@ def build_store(store: Store, zone: Zone | None, n: int) -> list[str]:
     return names
 
 
+def _registry(store: Store, settings: Settings, resolver: DnsResolver) -> Registry:
+    """The registry both scenarios drive: no keys, mail to the demo Maildir, time frozen."""
+    return Registry(
+        store,
+        settings,
+        MaildirMailer(settings.maildir),
+        NoKeys(),
+        resolver,
+        clock=lambda: T0,
+        actor="bench",
+    )
+
+
 async def key_wait(app: Any, table: Any, key: str) -> float:
     """Seconds from a key arriving (as the terminal driver delivers it) to the screen having
     acted on it (the cursor moved). Pilot.press also waits for the CPU to go idle, which a
@@ -134,15 +148,7 @@ async def scenario_load(n: int) -> dict[str, float]:
         store = Store(settings.db)
         build_store(store, None, n)
         resolver = DnsResolver(["127.0.0.1:9"], timeout=1.0)
-        registry = Registry(
-            store,
-            settings,
-            MaildirMailer(settings.maildir),
-            NoKeys(),
-            resolver,
-            clock=lambda: T0,
-            actor="bench",
-        )
+        registry = _registry(store, settings, resolver)
         t = time.perf_counter()
         rows = registry.list_domains()
         read_s = time.perf_counter() - t
@@ -188,15 +194,7 @@ async def scenario_recheck(n: int, delay: float, no_fsync: bool = False) -> dict
         store = Store(settings.db, synchronous="OFF" if no_fsync else "FULL")
         build_store(store, zone, n)
         resolver = DnsResolver([server.address], timeout=2.0, retries=1)
-        registry = Registry(
-            store,
-            settings,
-            MaildirMailer(settings.maildir),
-            NoKeys(),
-            resolver,
-            clock=lambda: T0,
-            actor="bench",
-        )
+        registry = _registry(store, settings, resolver)
         start = time.perf_counter()
         app = MailauthApp(registry, clock=lambda: T0, recheck_every=None)
         async with app.run_test(size=(120, 40)) as pilot:
