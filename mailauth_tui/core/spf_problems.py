@@ -549,8 +549,8 @@ def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Prob
 
 
 def _network_warnings(where: str, m: Mechanism) -> list[Problem]:
-    ip = m.ip
-    assert ip is not None
+    ip, key = m.ip, m.prefix_key
+    assert ip is not None and key is not None
     version, _, prefix = ip
     out: list[Problem] = []
     # Read from the integers: the ipaddress network is built only for a message that shows it.
@@ -568,7 +568,7 @@ def _network_warnings(where: str, m: Mechanism) -> list[Problem]:
         )
     wide = 8 if version == 4 else 16
     if prefix <= wide and m.qualifier is Qualifier.PASS:
-        addresses = 2 ** ((32 if version == 4 else 128) - prefix)
+        addresses = 1 << key[2]  # 2 ** host bits
         out.append(
             Problem(
                 "spf.wide_range",
