@@ -171,11 +171,16 @@ async def _check_all(
     next_out = 0
     all_valid = True
     todo = iter(enumerate(domains))
+    workers = min(concurrency, len(domains))
+    # With at least as many domains in flight as questions the resolver lets out at once, a
+    # domain asking one question at a time still keeps the resolver full: no task per domain
+    # to overlap its own lookups.
+    overlap = workers < RESOLVER_IN_FLIGHT
 
     async def worker() -> None:
         nonlocal next_out, all_valid
         for index, domain in todo:
-            done[index] = await _check_one(resolver, domain, selectors)
+            done[index] = await _check_one(resolver, domain, selectors, overlap)
             if next_out not in done:
                 continue
             while next_out in done:
@@ -185,13 +190,15 @@ async def _check_all(
                 next_out += 1
             writer.flush()
 
-    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(domains)))))
+    await asyncio.gather(*(worker() for _ in range(workers)))
     return all_valid
 
 
-async def _check_one(resolver: DnsResolver, domain: str, selectors: Sequence[str]) -> DomainReport:
+async def _check_one(
+    resolver: DnsResolver, domain: str, selectors: Sequence[str], overlap: bool
+) -> DomainReport:
     try:
-        return await check_domain(resolver, domain, selectors=selectors)
+        return await check_domain(resolver, domain, selectors=selectors, overlap=overlap)
     except Exception as exc:  # one domain's failure must not end a run over thousands
         return internal_error_report(domain, exc, selectors)
 

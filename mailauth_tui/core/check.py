@@ -34,9 +34,14 @@ async def check_domain(
     ips: Sequence[str] = (),
     include: str | None = None,
     expected_keys: Mapping[str, str] | None = None,
+    overlap: bool = True,
 ) -> DomainReport:
     """Check ``domain`` (Unicode or ASCII). A name that is not a valid domain gives a report
-    with every status ``invalid`` and a ``domain.invalid`` problem: nothing is asked in DNS."""
+    with every status ``invalid`` and a ``domain.invalid`` problem: nothing is asked in DNS.
+
+    ``overlap=False`` asks SPF, DKIM, then DMARC and BIMI one after the other, in this task: for
+    a caller that already keeps the resolver busy with many domains at once, where overlapping
+    one domain's lookups adds no throughput and its task costs about 2 % of the CPU."""
     try:
         name = normalize_domain(domain)
     except InvalidDomainError as exc:
@@ -48,34 +53,48 @@ async def check_domain(
         dmarc = await check_dmarc(resolver, domain_ascii)
         return dmarc, await check_bimi(resolver, domain_ascii, dmarc)
 
-    # DMARC (then BIMI, which depends on it) runs in a task of its own while this one checks
-    # SPF, then the DKIM key: their lookups overlap, and a domain costs one task. (A task costs
-    # about as much as parsing a DNS answer: a gather of every branch made four per domain.)
-    # The DKIM lookup waits for SPF's: one round trip more for a single domain at worst, none
-    # when many are checked at once, which keeps the resolver busy either way.
-    dmarc_task = asyncio.get_running_loop().create_task(dmarc_then_bimi())
-    wanted = tuple(dict.fromkeys(selectors))
-    try:
+    async def spf_then_dkim() -> tuple[SpfResult, list[DkimResult]]:
         spf = await check_spf(resolver, domain_ascii, ips=ips, include=include)
+        wanted = tuple(dict.fromkeys(selectors))
         if len(wanted) > 1:
             dkim = await asyncio.gather(
                 *(check_dkim(resolver, domain_ascii, s, keys.get(s)) for s in wanted)
             )
         else:
             dkim = [await check_dkim(resolver, domain_ascii, s, keys.get(s)) for s in wanted]
+        return spf, dkim
+
+    if not overlap:
+        spf, dkim = await spf_then_dkim()
+        dmarc, bimi = await dmarc_then_bimi()
+        return _report(domain_ascii, name.unicode, spf, dkim, dmarc, bimi)
+    # DMARC (then BIMI, which depends on it) runs in a task of its own while this one checks
+    # SPF, then the DKIM key: their lookups overlap, and a domain costs one task. (A task costs
+    # about as much as parsing a DNS answer: a gather of every branch made four per domain.)
+    # The DKIM lookup waits for SPF's: one round trip more for a single domain at worst, none
+    # when many are checked at once, which keeps the resolver busy either way.
+    dmarc_task = asyncio.get_running_loop().create_task(dmarc_then_bimi())
+    try:
+        spf, dkim = await spf_then_dkim()
         dmarc, bimi = await dmarc_task
     except BaseException:
         # Cancelled (or a bug): the DMARC branch must not outlive the check.
         dmarc_task.cancel()
         dmarc_task.add_done_callback(_retrieve)
         raise
+    return _report(domain_ascii, name.unicode, spf, dkim, dmarc, bimi)
+
+
+def _report(
+    domain: str,
+    unicode: str,
+    spf: SpfResult,
+    dkim: Sequence[DkimResult],
+    dmarc: DmarcResult,
+    bimi: BimiResult,
+) -> DomainReport:
     return DomainReport(
-        domain=domain_ascii,
-        domain_unicode=name.unicode,
-        spf=spf,
-        dmarc=dmarc,
-        bimi=bimi,
-        dkim=tuple(dkim),
+        domain=domain, domain_unicode=unicode, spf=spf, dmarc=dmarc, bimi=bimi, dkim=tuple(dkim)
     )
 
 

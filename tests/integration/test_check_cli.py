@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mailauth_tui.cli.check_cmd import RESOLVER_IN_FLIGHT
 from mailauth_tui.cli.main import build_check_parser, build_parser, command_name, main
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
@@ -211,6 +212,28 @@ def test_many_domains_concurrently(
     assert [d["domain"] for d in docs] == [f"d{i}.example" for i in range(40)]
     assert {d["spf"]["status"] for d in docs} == {"valid"}
     assert elapsed < 40 * 0.05  # far less than one domain after another
+
+
+def test_wide_runs_report_as_narrow_ones(
+    zone: Zone, world: ZoneServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # More domains in flight than the resolver lets questions out: each domain asks one
+    # question at a time. 10 in flight overlap each domain's own lookups. Same reports.
+    names = [f"w{i}.example" for i in range(RESOLVER_IN_FLIGHT + 2)]
+    zone.add("_spf.esp.example", "TXT", "v=spf1 ip4:198.51.100.0/24 -all")
+    for i, name in enumerate(names):
+        zone.add(name, "TXT", "v=spf1 include:_spf.esp.example ~all" if i % 2 else "v=spf1 -all")
+        if i % 3:
+            zone.add(f"_dmarc.{name}", "TXT", f"v=DMARC1; p=reject; rua=mailto:d@{name}")
+        if i % 5 == 0:
+            zone.add(f"default._bimi.{name}", "TXT", "v=BIMI1; l=https://x.example/l.svg")
+    outputs = []
+    for concurrency in (str(len(names)), "10"):
+        assert run_check(world, "--json", "--concurrency", concurrency, *names) == 1
+        outputs.append(capsys.readouterr().out)
+    wide, narrow = outputs
+    assert wide == narrow
+    assert len(wide.splitlines()) == len(names)
 
 
 def test_console_script_entry_point(world: ZoneServer) -> None:
