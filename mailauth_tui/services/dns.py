@@ -246,7 +246,12 @@ class _Deadlines:
 
     def add(self, fut: asyncio.Future[bytes | None]) -> None:
         when = self.loop.time() + self.timeout
-        self.queue.append((when, fut))
+        queue = self.queue
+        # Answers come back about in the order asked: drop the answered attempts at the head
+        # now, or every future (and its datagram) of the last few seconds stays referenced here.
+        while queue and queue[0][1].done():
+            queue.popleft()
+        queue.append((when, fut))
         if self.timer is None:
             self.timer = self.loop.call_at(when, self._expire)
 
