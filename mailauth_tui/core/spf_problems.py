@@ -172,9 +172,11 @@ def _word_at(text: str, pos: int) -> str:
 _VERSIONISH = re.compile(r"v\s*[=:]\s*spf\s*([0-9.]*)", re.IGNORECASE)
 _GLUE_WORD_MAX = 512  # two real terms glued together are far shorter
 _GLUE_CANDIDATES = 4
-_TERM_START = re.compile(
-    r"(?:include:|ip4:|ip6:|exists:|redirect=|exp=|a:|mx:|ptr:|[-~?+]all$)", re.I
-)
+_TERM_START_TEXT = r"(?:include:|ip4:|ip6:|exists:|redirect=|exp=|a:|mx:|ptr:|[-~?+]all$)"
+# Searched in the lower-cased word: a case-sensitive alternation of literals lets the regex
+# engine skip every position whose character starts none of them, twice as fast as re.I.
+_TERM_START = re.compile(_TERM_START_TEXT)
+_TERM_START_ANY_CASE = re.compile(_TERM_START_TEXT, re.I)  # lower() may change a length
 
 
 def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> list[Problem]:
@@ -263,7 +265,11 @@ def glued_term(text: str) -> Problem | None:
     for word in text.split(" "):
         if len(word) > _GLUE_WORD_MAX:
             continue
-        for n, match in enumerate(_TERM_START.finditer(word, 1)):
+        if word.isascii():
+            starts = _TERM_START.finditer(word.lower(), 1)
+        else:
+            starts = _TERM_START_ANY_CASE.finditer(word, 1)
+        for n, match in enumerate(starts):
             if n == _GLUE_CANDIDATES:
                 break  # each candidate parses both halves: a hostile word must stay cheap
             i = match.start()

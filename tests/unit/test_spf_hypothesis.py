@@ -13,6 +13,7 @@ from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.results import SpfResult, Status
 from mailauth_tui.core.spf import Mechanism, Modifier, expand_macros, parse_spf
 from mailauth_tui.core.spf_eval import check_spf
+from mailauth_tui.core.spf_problems import _TERM_START, _TERM_START_ANY_CASE
 from tests.unit.spf_fakes import FakeResolver, zone
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -139,3 +140,18 @@ def test_check_spf_never_raises(values: list[list[str]], ips: list[str]) -> None
 
 async def _check(resolver: FakeResolver, ips: list[str]) -> SpfResult:
     return await check_spf(resolver, "h.example", ips=ips, include="_spf.example.net")
+
+
+_GLUE_ALPHABET = st.sampled_from(
+    ["include:", "INCLUDE:", "Ip4:", "ip6:", "a:", "MX:", "ptr:", "exists:", "redirect=", "Exp=",
+     "-all", "~ALL", "a", "x.example", "1.2.3.4", "::1", "/24", "İ", "ß", "K"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(_GLUE_ALPHABET, max_size=6).map("".join))
+def test_term_starts_are_found_as_by_a_case_blind_search(word: str) -> None:
+    # glued_term searches ASCII words lower-cased with a case-sensitive pattern (faster).
+    blind = [m.start() for m in _TERM_START_ANY_CASE.finditer(word, 1)]
+    if word.isascii():
+        assert [m.start() for m in _TERM_START.finditer(word.lower(), 1)] == blind
