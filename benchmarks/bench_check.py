@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import pstats
+import statistics
 import subprocess
 import sys
 import time
@@ -698,6 +699,9 @@ class DelayResult:
     resolver_bound_dps: float
     fraction_of_bound: float
     ratio_e2e: float | None
+    # Each turn's check against the raw pass just before it: the machine's speed drifts less
+    # between two neighbouring passes than between the best of each, which may be far apart.
+    fraction_turns: list[float] = field(default_factory=list)
     mailauth_e2e_on_subset_dps: float | None = None
     profile: dict[str, list[dict[str, Any]]] | None = None
     notes: list[str] = field(default_factory=list)
@@ -770,6 +774,10 @@ def run_delay(
         )
         bound = raw.qps / check_in.queries_per_domain
         fraction = check_in.domains_per_s / bound
+        turns = [
+            c.domains_per_s * c.queries_per_domain / r.qps
+            for r, c in zip(raws, steady, strict=True)
+        ]
         cd: CheckdmarcRun | None = None
         ratio = None
         subset_dps = None
@@ -811,6 +819,7 @@ def run_delay(
             resolver_bound_dps=bound,
             fraction_of_bound=fraction,
             ratio_e2e=ratio,
+            fraction_turns=turns,
             mailauth_e2e_on_subset_dps=subset_dps,
             notes=notes,
         )
@@ -832,6 +841,12 @@ def run_delay(
 
 def _fmt(value: float | None, spec: str = ",.1f") -> str:
     return "-" if value is None else format(value, spec)
+
+
+def _turns(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.2f}, {min(values):.2f}-{max(values):.2f}"
 
 
 def _cpu_share(run: CheckRun) -> str:
@@ -857,6 +872,7 @@ def _table_rows(r: DelayResult) -> list[tuple[str, str]]:
         ("mailauth dom/s steady", _fmt(r.check_inproc.domains_per_s)),
         ("  (CPU s / wall s)", _cpu_share(r.check_inproc)),
         ("fraction of bound", _fmt(r.fraction_of_bound, ".2f")),
+        ("  (turns: median, range)", _turns(r.fraction_turns)),
         ("  (cold server)", _fmt(r.fraction_cold, ".2f")),
         ("mailauth dom/s e2e", _fmt(r.check_e2e.domains_per_s)),
         ("  (start-up+imports s)", _fmt(r.check_e2e.seconds - r.check_inproc.seconds, ".2f")),

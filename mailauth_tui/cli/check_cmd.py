@@ -33,12 +33,14 @@ from mailauth_tui.core.textsafe import printable
 from mailauth_tui.services.dns import DnsResolver
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_CONCURRENCY = 200
 DEFAULT_TIMEOUT = 3.0
 RETRIES = 2
 # Queries in flight, across all domains: enough to hide a network's latency, few enough not
 # to flood a recursive resolver. Separate from --concurrency (domains in flight).
 RESOLVER_IN_FLIGHT = 128
+# As many domains in flight as queries: each asks one question at a time, so more domains
+# would only queue for the resolver (a future and a wake-up more per queued question).
+DEFAULT_CONCURRENCY = RESOLVER_IN_FLIGHT
 _SELECTOR = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*$")
 
 
