@@ -38,9 +38,12 @@ RETRIES = 2
 # Queries in flight, across all domains: enough to hide a network's latency, few enough not
 # to flood a recursive resolver. Separate from --concurrency (domains in flight).
 RESOLVER_IN_FLIGHT = 128
-# As many domains in flight as queries: each asks one question at a time, so more domains
-# would only queue for the resolver (a future and a wake-up more per queued question).
-DEFAULT_CONCURRENCY = RESOLVER_IN_FLIGHT
+# Domains in flight. Each asks about one question at a time (a few side by side now and
+# then), so this many keep the resolver busy and stay under its bound: a question that has to
+# queue for a slot costs a future and a wake-up more, and once one queues, all behind it do.
+DEFAULT_CONCURRENCY = 100
+# Fewer domains in flight than this overlap each domain's own lookups (a task per domain).
+OVERLAP_BELOW = RESOLVER_IN_FLIGHT // 2
 _SELECTOR = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*$")
 
 
@@ -174,10 +177,9 @@ async def _check_all(
     all_valid = True
     todo = iter(enumerate(domains))
     workers = min(concurrency, len(domains))
-    # With at least as many domains in flight as questions the resolver lets out at once, a
-    # domain asking one question at a time still keeps the resolver full: no task per domain
-    # to overlap its own lookups.
-    overlap = workers < RESOLVER_IN_FLIGHT
+    # With many domains in flight, a domain asking one question at a time still keeps the
+    # resolver busy: no task per domain to overlap its own lookups.
+    overlap = workers < OVERLAP_BELOW
 
     async def worker() -> None:
         nonlocal next_out, all_valid
