@@ -79,9 +79,6 @@ def build_store(store: Store, zone: Zone | None, n: int) -> list[str]:
                 added_by="bench",
                 added_at=T0 - timedelta(days=30),
                 ownership="verified",
-                code_hash=None,
-                code_expires_at=None,
-                code_sent_at=None,
             )
             public = _public_key(name) if zone is not None else "AAAA"
             tx.add_key(

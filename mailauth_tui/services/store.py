@@ -290,10 +290,12 @@ class StoreTx:
         added_by: str,
         added_at: datetime,
         ownership: str,
-        code_hash: str | None,
-        code_expires_at: datetime | None,
-        code_sent_at: datetime | None,
+        code_hash: str | None = None,
+        code_expires_at: datetime | None = None,
+        code_sent_at: datetime | None = None,
     ) -> None:
+        """A new domain row. The code columns stay empty for a row whose ownership is already
+        settled (a verified row written straight to the store by tests and benchmarks)."""
         try:
             self._conn.execute(
                 "INSERT INTO domains (domain, domain_unicode, address, added_by, added_at, "
