@@ -29,6 +29,7 @@ from mailauth_tui.core.results import (
     Severity,
     Status,
 )
+from mailauth_tui.core.spf_memo import SpfMemo
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.services.dns import DnsResolver
 
@@ -180,11 +181,14 @@ async def _check_all(
     # With many domains in flight, a domain asking one question at a time still keeps the
     # resolver busy: no task per domain to overlap its own lookups.
     overlap = workers < OVERLAP_BELOW
+    # The resolver keeps every answer for the run, so a provider's include tree walked for one
+    # domain is the same for the next.
+    memo = SpfMemo()
 
     async def worker() -> None:
         nonlocal next_out, all_valid
         for index, domain in todo:
-            done[index] = await _check_one(resolver, domain, selectors, overlap)
+            done[index] = await _check_one(resolver, domain, selectors, overlap, memo)
             if next_out not in done:
                 continue
             while next_out in done:
@@ -199,10 +203,16 @@ async def _check_all(
 
 
 async def _check_one(
-    resolver: DnsResolver, domain: str, selectors: Sequence[str], overlap: bool
+    resolver: DnsResolver,
+    domain: str,
+    selectors: Sequence[str],
+    overlap: bool,
+    memo: SpfMemo,
 ) -> DomainReport:
     try:
-        return await check_domain(resolver, domain, selectors=selectors, overlap=overlap)
+        return await check_domain(
+            resolver, domain, selectors=selectors, overlap=overlap, spf_memo=memo
+        )
     except Exception as exc:  # one domain's failure must not end a run over thousands
         return internal_error_report(domain, exc, selectors)
 

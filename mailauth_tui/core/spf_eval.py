@@ -15,6 +15,7 @@ from mailauth_tui.core import spf_problems as diag
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.results import Problem, Severity, SourceVerdict, SpfResult, Status
 from mailauth_tui.core.spf import SpfRecord, parse_spf, with_terms
+from mailauth_tui.core.spf_memo import SpfMemo
 from mailauth_tui.core.spf_walk import (
     MAX_LOOKUPS,
     MAX_VOID_LOOKUPS,
@@ -114,17 +115,24 @@ async def spf_lookup_count(resolver: Resolver, domain: str, record_text: str) ->
 
 
 async def check_spf(
-    resolver: Resolver, domain: str, *, ips: Sequence[str] = (), include: str | None = None
+    resolver: Resolver,
+    domain: str,
+    *,
+    ips: Sequence[str] = (),
+    include: str | None = None,
+    memo: SpfMemo | None = None,
 ) -> SpfResult:
     """Everything about ``domain``'s SPF: status, record, lookup totals over the whole tree,
     problems with their fixes, a check_host() verdict for each source IP, and whether the
-    sending service's ``include`` domain is referenced anywhere in the tree."""
+    sending service's ``include`` domain is referenced anywhere in the tree.
+
+    ``memo``: include trees already walked in this run with this resolver (see spf_memo.py)."""
     name = normalize_name(domain.strip())
     include_name = normalize_name(include.strip()) if include else None
     session = DnsSession(resolver)
     fetched = await session.record(name)
     if fetched.state is RecordState.OK:
-        result = await _check_record(session, name, fetched, include_name)
+        result = await _check_record(session, name, fetched, include_name, memo)
     else:
         result = _without_record(name, fetched, include_name, ips)
     if not ips:
@@ -197,7 +205,11 @@ def _without_record(
 
 
 async def _check_record(
-    session: DnsSession, name: str, fetched: FetchedRecord, include: str | None
+    session: DnsSession,
+    name: str,
+    fetched: FetchedRecord,
+    include: str | None,
+    memo: SpfMemo | None = None,
 ) -> SpfResult:
     """One parsed record: walk its whole tree."""
     record = fetched.record
@@ -209,7 +221,7 @@ async def _check_record(
             problems.extend(diag.published_form(name, answer, i, chosen=True))
         elif diag.looks_like_spf(text):
             problems.extend(diag.published_form(name, answer, i, chosen=False))
-    walk = Traversal(session, sender=f"postmaster@{name}", helo=name)
+    walk = Traversal(session, sender=f"postmaster@{name}", helo=name, memo=memo)
     await walk.run(name)
     problems.extend(diag.from_findings(name, walk.findings))
     problems.extend(diag.limits(name, walk))

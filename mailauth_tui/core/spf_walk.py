@@ -28,6 +28,7 @@ from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, is_spf_record, parse_spf
 from mailauth_tui.core.spf_macros import MacroContext, MacroString, expand, parse_macro_string
+from mailauth_tui.core.spf_memo import SpfMemo, Subtree, rebased, relative
 
 MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms per evaluation
 MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: terms whose query answered NXDOMAIN or NODATA
@@ -214,6 +215,7 @@ class Traversal:
     top_costs: list[tuple[str, int]] = field(default_factory=list)  # lookups per top-level term
     matched: _Match | None = None
     stop: Finding | None = None
+    memo: SpfMemo | None = None  # include trees of earlier walks in the run (spf_memo.py)
     _contexts: dict[str, MacroContext] = field(default_factory=dict)
     _ptr: Answer | None = None
     _ip_int: int = 0
@@ -328,7 +330,70 @@ class Traversal:
         record = fetched.record
         assert record is not None
         self.visits.append(Visit(role, domain, record, chain, effective))
+        if self.memo is not None and role == "include" and self.ip is None:
+            return await self._evaluate_include(self.memo, record, domain, chain)
         return await self._evaluate(record, domain, chain, effective)
+
+    async def _evaluate_include(
+        self, memo: SpfMemo, record: SpfRecord, domain: str, chain: tuple[str, ...]
+    ) -> SpfOutcome:
+        """``_evaluate`` of an include target's record, replayed from ``memo`` when an earlier
+        walk of the run evaluated it, and recorded there otherwise."""
+        base = chain[:-1]
+        tree = memo.get(domain, record)
+        if (
+            tree is not None
+            and self.lookups + tree.lookups <= WALK_LOOKUP_CAP
+            and not any(name in tree.names for name in base)
+        ):
+            self.lookups += tree.lookups
+            self.void_lookups += tree.void_lookups
+            self.findings.extend(
+                dataclasses.replace(f, chain=rebased(f.chain, base)) for f in tree.findings
+            )
+            self.visits.extend(v._replace(chain=rebased(v.chain, base)) for v in tree.visits)
+            self.targets.extend(tree.targets)
+            self.voids.extend(tree.voids)
+            self.unchecked.extend(tree.unchecked)
+            if tree.sets_match:
+                self.matched = tree.matched
+            return tree.result
+        lookups, voids, matched = self.lookups, self.void_lookups, self.matched
+        n_findings, n_visits, n_targets = len(self.findings), len(self.visits), len(self.targets)
+        n_voids, n_unchecked = len(self.voids), len(self.unchecked)
+        result = await self._evaluate(record, domain, chain, False)
+        targets = tuple(self.targets[n_targets:])
+        names = frozenset((domain, *targets))
+        found = self.findings[n_findings:]
+        if (
+            self.lookups <= WALK_LOOKUP_CAP
+            and not any(name in names for name in base)
+            # A loop's message spells the whole path, the part above the target included.
+            and not any(f.code == "spf.loop" for f in found)
+        ):
+            at = len(base)
+            memo.put(
+                domain,
+                Subtree(
+                    record=record,
+                    result=result,
+                    lookups=self.lookups - lookups,
+                    void_lookups=self.void_lookups - voids,
+                    names=names,
+                    findings=tuple(
+                        dataclasses.replace(f, chain=relative(f.chain, at)) for f in found
+                    ),
+                    visits=tuple(
+                        v._replace(chain=relative(v.chain, at)) for v in self.visits[n_visits:]
+                    ),
+                    targets=targets,
+                    voids=tuple(self.voids[n_voids:]),
+                    unchecked=tuple(self.unchecked[n_unchecked:]),
+                    matched=self.matched,
+                    sets_match=self.matched is not matched,
+                ),
+            )
+        return result
 
     async def _evaluate(
         self, record: SpfRecord, domain: str, chain: tuple[str, ...], effective: bool

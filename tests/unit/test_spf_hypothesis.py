@@ -13,6 +13,7 @@ from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.results import SpfResult, Status
 from mailauth_tui.core.spf import Mechanism, Modifier, expand_macros, parse_spf
 from mailauth_tui.core.spf_eval import check_spf
+from mailauth_tui.core.spf_memo import SpfMemo
 from mailauth_tui.core.spf_problems import _TERM_START, _TERM_START_ANY_CASE
 from tests.unit.spf_fakes import FakeResolver, zone
 
@@ -155,3 +156,89 @@ def test_term_starts_are_found_as_by_a_case_blind_search(word: str) -> None:
     blind = [m.start() for m in _TERM_START_ANY_CASE.finditer(word, 1)]
     if word.isascii():
         assert [m.start() for m in _TERM_START.finditer(word.lower(), 1)] == blind
+
+
+_TREE_NAMES = [f"n{i}.example" for i in range(5)]
+_tree_term = st.one_of(
+    st.builds(
+        lambda m, n: f"{m}:{n}",
+        st.sampled_from(["include", "include", "a", "mx", "exists"]),
+        st.sampled_from([*_TREE_NAMES, "void.example", "%{d}"]),
+    ),
+    st.builds(lambda n: f"redirect={n}", st.sampled_from(_TREE_NAMES)),
+    st.sampled_from(["-all", "~all", "+all", "ptr", "ip4:192.0.2.0/24", "exists:%{i}.x.example"]),
+)
+_tree_record = st.one_of(
+    st.lists(_tree_term, max_size=5).map(lambda terms: " ".join(["v=spf1", *terms])),
+    st.sampled_from(["", "not spf", "v=spf1 include:"]),
+)
+
+
+@SETTINGS
+@given(
+    st.lists(_tree_record, min_size=len(_TREE_NAMES), max_size=len(_TREE_NAMES)),
+    st.lists(_tree_record, min_size=1, max_size=4),
+)
+def test_include_trees_replayed_from_the_memo_give_the_same_results(
+    tree: list[str], tops: list[str]
+) -> None:
+    # Shared include trees (loops, voids, redirects, the lookup cap) walked once and replayed
+    # for the next domains must report exactly what a walk of their own reports.
+    entries: list[tuple[str, RType, str | list[str]]] = [
+        (name, RType.TXT, text) for name, text in zip(_TREE_NAMES, tree, strict=True) if text
+    ]
+    entries += [(f"d{i}.example", RType.TXT, text) for i, text in enumerate(tops) if text]
+    entries.append(("n1.example", RType.A, "192.0.2.1"))
+    entries.append(("n2.example", RType.MX, ["mx.n2.example"]))
+    resolver = FakeResolver(zone(*entries))
+    domains = [f"d{i}.example" for i in range(len(tops))] + _TREE_NAMES[:2]
+
+    async def run(memo: SpfMemo | None) -> list[SpfResult]:
+        return [await check_spf(resolver, d, memo=memo) for d in domains]
+
+    memo = SpfMemo()
+    assert asyncio.run(run(memo)) == asyncio.run(run(None))
+    assert asyncio.run(run(memo)) == asyncio.run(run(None))  # the memo full from the start
+
+
+def test_the_memo_saves_the_walk_below_a_shared_include() -> None:
+    provider = "v=spf1 include:_a.esp.example include:_b.esp.example ~all"
+    resolver = FakeResolver(
+        zone(
+            ("_spf.esp.example", RType.TXT, provider),
+            ("_a.esp.example", RType.TXT, "v=spf1 ip4:192.0.2.0/24 -all"),
+            ("_b.esp.example", RType.TXT, "v=spf1 a:relay.esp.example -all"),
+            ("relay.esp.example", RType.A, "192.0.2.9"),
+            *(
+                (f"d{i}.example", RType.TXT, "v=spf1 include:_spf.esp.example -all")
+                for i in range(3)
+            ),
+        )
+    )
+    memo = SpfMemo()
+    results = [asyncio.run(check_spf(resolver, f"d{i}.example", memo=memo)) for i in range(3)]
+    assert {(r.status, r.lookups) for r in results} == {(Status.VALID, 4)}
+    assert len(memo) == 3  # _spf.esp.example and the two trees below it
+    assert resolver.asked[("_a.esp.example", RType.TXT)] == 1  # not asked again for d1, d2
+
+
+def test_a_tree_past_the_walk_cap_is_walked_not_replayed() -> None:
+    # wide.example costs 30 lookups, 29 of them void. Included twice, the second copy crosses
+    # the walk's cap of 50, past which terms are counted but not followed (so not found void):
+    # a replay of the first copy would count 29 voids again.
+    fan = " ".join(f"a:h{i}.example" for i in range(29))
+    resolver = FakeResolver(
+        zone(
+            ("wide.example", RType.TXT, f"v=spf1 include:leaf.example {fan} -all"),
+            ("leaf.example", RType.TXT, "v=spf1 -all"),
+            ("one.example", RType.TXT, "v=spf1 include:wide.example -all"),
+            ("two.example", RType.TXT, "v=spf1 include:wide.example include:wide.example -all"),
+        )
+    )
+
+    async def run(memo: SpfMemo | None) -> list[SpfResult]:
+        return [await check_spf(resolver, d, memo=memo) for d in ("one.example", "two.example")]
+
+    with_memo, without = asyncio.run(run(SpfMemo())), asyncio.run(run(None))
+    assert with_memo == without
+    assert [(r.lookups, r.void_lookups) for r in without] == [(31, 29), (62, 29 + 17)]
