@@ -86,7 +86,7 @@ DNS_MECHANISMS = frozenset(
 @dataclass(frozen=True, slots=True)
 class Mechanism:
     """One directive. ``domain_spec`` is the raw (unexpanded) domain-spec or None; ``ip`` is
-    (IP version, address as written, prefix length) for ip4/ip6, whose :attr:`network` has the
+    (IP version, address as an integer, prefix length) for ip4/ip6, whose :attr:`network` has the
     host bits cleared; ``cidr4``/``cidr6`` for a and mx; ``pos`` is the 0-based offset of the
     term in the record and ``text`` the term as written."""
 
