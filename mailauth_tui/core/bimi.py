@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.psl import org_domain
 from mailauth_tui.core.results import BimiResult, DmarcResult, Problem, Severity, Status
 from mailauth_tui.core.tagvalue import Tag, parse_tag_list, tags_by_name
@@ -23,6 +24,7 @@ _LOOKS_BIMI = re.compile(r"\s*v\s*=\s*bimi", re.IGNORECASE)
 _KNOWN = frozenset({"v", "l", "a", "avp"})
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BimiRecord:
     logo_urls: tuple[str, ...] = ()  # l=; empty = no logo published

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.psl import org_domain
 from mailauth_tui.core.results import DkimResult, Problem, Severity, Status
 from mailauth_tui.core.rsa_der import NotRsaKey, rsa_modulus_bits
@@ -33,6 +34,7 @@ MIN_RSA_BITS = 1024  # RFC 8301 3.2: verifiers MUST NOT accept smaller keys
 GOOD_RSA_BITS = 2048
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DkimRecord:
     """A parsed DKIM key record. Tag names follow RFC 6376 3.6.1."""

@@ -33,6 +33,7 @@ from mailauth_tui.core.dmarc_record import (
 )
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.psl import org_domain, public_suffix
 from mailauth_tui.core.results import DmarcResult, Problem, Status
 from mailauth_tui.core.txt_diagnostics import find_zone_doubled, zone_doubled_problem
@@ -67,6 +68,7 @@ def tree_walk_targets(domain: str) -> tuple[str, ...]:
     return tuple(targets)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _Level:
     """What ``_dmarc.<name>`` holds, as the walk sees it."""

@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.txt_diagnostics import repaired_value
 
 POLICIES = ("none", "quarantine", "reject")
@@ -59,6 +60,7 @@ _T = TypeVar("_T")
 _D = TypeVar("_D")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReportUri:
     """One rua= / ruf= destination. ``domain`` is set for mailto: URIs."""
@@ -70,6 +72,7 @@ class ReportUri:
     max_size: str | None = None  # the RFC 7489 "!size" suffix (ignored by RFC 9989 reporters)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IgnoredTag:
     """A tag receivers discard (RFC 9989 4.8) and what to publish instead.
@@ -86,6 +89,7 @@ class IgnoredTag:
     replacement: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DmarcRecord:
     policy: str  # p=; "none" when p= is absent or invalid (RFC 9989)

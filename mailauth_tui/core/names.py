@@ -8,12 +8,14 @@ from dataclasses import dataclass
 import idna
 
 from mailauth_tui.core.errors import InvalidDomainError
+from mailauth_tui.core.fastinit import fast_init
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 # ASCII letters, digits, '-', '_' and dots only: what the fast path of normalize_domain takes.
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DomainName:
     ascii: str  # lower case punycode, no trailing dot: what is asked in DNS

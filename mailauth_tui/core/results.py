@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mailauth_tui.core.fastinit import fast_init
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -20,6 +22,7 @@ class Status(StrEnum):
     UNKNOWN = "unknown"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A diagnostic: a stable ``code`` (for scripts and docs), what is wrong and the exact fix."""
@@ -30,6 +33,7 @@ class Problem:
     fix: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SourceVerdict:
     """SPF check_host() result for one configured sending source (an IP address)."""
@@ -38,6 +42,7 @@ class SourceVerdict:
     result: str  # pass | fail | softfail | neutral | none | permerror | temperror
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SpfResult:
     status: Status
@@ -49,6 +54,7 @@ class SpfResult:
     include_authorized: bool | None = None  # None when no include domain was asked for
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DkimResult:
     selector: str
@@ -62,6 +68,7 @@ class DkimResult:
     problems: tuple[Problem, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DmarcResult:
     status: Status
@@ -78,6 +85,7 @@ class DmarcResult:
     problems: tuple[Problem, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BimiResult:
     status: Status
@@ -87,6 +95,7 @@ class BimiResult:
     problems: tuple[Problem, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DomainReport:
     """Everything the engine found for one domain."""

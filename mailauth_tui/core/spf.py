@@ -14,6 +14,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.spf_macros import (
     MacroContext,
     MacroString,
@@ -83,6 +84,7 @@ DNS_MECHANISMS = frozenset(
 )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Mechanism:
     """One directive. ``domain_spec`` is the raw (unexpanded) domain-spec or None; ``ip`` is
@@ -143,6 +145,7 @@ class Mechanism:
         return self.kind in DNS_MECHANISMS
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Modifier:
     """A ``name=value`` term; ``name`` is lower case."""
@@ -158,6 +161,7 @@ class Modifier:
 Term = Mechanism | Modifier
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SpfRecord:
     terms: tuple[Term, ...]

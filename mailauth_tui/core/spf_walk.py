@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, is_spf_record, parse_spf
 from mailauth_tui.core.spf_macros import MacroContext, MacroString, expand, parse_macro_string
 from mailauth_tui.core.spf_memo import SpfMemo, Subtree, rebased, relative
@@ -68,6 +69,7 @@ class RecordState(StrEnum):
     UNKNOWN = "unknown"  # SERVFAIL or timeout
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FetchedRecord:
     state: RecordState
@@ -77,6 +79,7 @@ class FetchedRecord:
     spf_texts: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Something that makes a receiver answer permerror or temperror, found at ``domain``

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.fastinit import fast_init
 
 # FWS is folding white space; in a TXT value a pasted CR/LF is folding too, so all four count.
 _WS = " \t\r\n"
@@ -25,6 +26,7 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _BAD_VALUE_CHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t\r\n]")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Tag:
     """One tag-spec. ``pos`` is the offset of the tag name, ``value_pos`` of its value."""

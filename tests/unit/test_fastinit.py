@@ -1,0 +1,119 @@
+"""core.fastinit: the quicker constructor behaves as the one dataclasses writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import pickle
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+import mailauth_tui.core
+from mailauth_tui.core.fastinit import fast_init
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    name: str
+    count: int = 0
+    tags: tuple[str, ...] = ()
+    doubled: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "doubled", self.count * 2)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    name: str
+    count: int = 0
+    tags: tuple[str, ...] = ()
+    doubled: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "doubled", self.count * 2)
+
+
+def test_same_values_as_the_generated_init() -> None:
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        (("a",), {}),
+        (("a", 3), {}),
+        (("a",), {"tags": ("x",)}),
+        ((), {"name": "b", "count": 2}),
+    ]
+    for args, kwargs in calls:
+        fast, ref = _Sample(*args, **kwargs), _Reference(*args, **kwargs)
+        assert dataclasses.astuple(fast) == dataclasses.astuple(ref)
+        assert fast.doubled == ref.doubled
+    assert repr(_Sample("a", 1)) == "_Sample(name='a', count=1, tags=())"
+
+
+def test_same_argument_errors() -> None:
+    with pytest.raises(TypeError):
+        _Sample()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _Sample("a", nope=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _Sample("a", 1, (), 4)  # type: ignore[call-arg]
+
+
+def test_still_frozen_and_a_dataclass() -> None:
+    sample = _Sample("a", 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sample.name = "b"  # type: ignore[misc]
+    assert sample == _Sample("a", 2) and hash(sample) == hash(_Sample("a", 2))
+    changed = dataclasses.replace(sample, count=5)
+    assert changed.count == 5 and changed.doubled == 10
+    assert pickle.loads(pickle.dumps(sample)) == sample
+
+
+def test_refuses_what_it_cannot_speed_up() -> None:
+    @dataclass(slots=True)
+    class Mutable:
+        a: int
+
+    @dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclass(frozen=True, slots=True)
+    class Factory:
+        a: list[int] = field(default_factory=list)
+
+    for cls in (Mutable, NoSlots, Factory):
+        with pytest.raises(TypeError):
+            fast_init(cls)
+
+
+def _engine_classes() -> list[type]:
+    found: dict[str, type] = {}
+    for info in pkgutil.iter_modules(mailauth_tui.core.__path__):
+        module = importlib.import_module(f"mailauth_tui.core.{info.name}")
+        for obj in vars(module).values():
+            if (
+                isinstance(obj, type)
+                and dataclasses.is_dataclass(obj)
+                and obj.__init__.__module__ == obj.__module__
+                and obj.__init__.__code__.co_filename == "<string>"
+                and "_set_" in " ".join(obj.__init__.__code__.co_names)
+            ):
+                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return list(found.values())
+
+
+def test_engine_classes_keep_their_signatures() -> None:
+    classes = _engine_classes()
+    assert len(classes) >= 15  # the hot result and record types
+    for cls in classes:
+        expected = [
+            (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
+            for f in dataclasses.fields(cls)
+            if f.init
+        ]
+        params = list(inspect.signature(cls).parameters.values())
+        assert [(p.name, p.default) for p in params] == expected, cls
