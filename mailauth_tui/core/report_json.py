@@ -23,7 +23,7 @@ def _problems(problems: tuple[Problem, ...]) -> list[dict[str, object]]:
     return [problem_to_dict(p) for p in problems]
 
 
-def _dkim(result: DkimResult) -> dict[str, object]:
+def _dkim(result: DkimResult, problems: list[dict[str, object]]) -> dict[str, object]:
     return {
         "selector": result.selector,
         "status": result.status,
@@ -32,15 +32,24 @@ def _dkim(result: DkimResult) -> dict[str, object]:
         "key_type": result.key_type,
         "key_bits": result.key_bits,
         "cname_chain": list(result.cname_chain),
-        "problems": _problems(result.problems),
+        "problems": problems,
     }
 
 
 def report_to_dict(report: DomainReport) -> dict[str, object]:
     """Every field the issue names, plus a few that scripts find useful (``valid``, hosts,
     SPF source verdicts, DMARC organisational domains and report addresses, BIMI URLs).
-    ``problems`` at the top holds all problems, the domain's and every record's."""
+    ``problems`` at the top holds all problems, the domain's and every record's (in the order
+    of ``DomainReport.all_problems``; each problem's dict is made once and appears in both)."""
     spf, dmarc, bimi = report.spf, report.dmarc, report.bimi
+    spf_problems = _problems(spf.problems)
+    dmarc_problems = _problems(dmarc.problems)
+    dkim_problems = [_problems(d.problems) for d in report.dkim]
+    bimi_problems = _problems(bimi.problems)
+    every = _problems(report.problems) + spf_problems + dmarc_problems
+    for problems in dkim_problems:
+        every += problems
+    every += bimi_problems
     return {
         "domain": report.domain,
         "domain_unicode": report.domain_unicode,
@@ -52,9 +61,9 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
             "void_lookups": spf.void_lookups,
             "sources": [{"source": v.source, "result": v.result} for v in spf.sources],
             "include_authorized": spf.include_authorized,
-            "problems": _problems(spf.problems),
+            "problems": spf_problems,
         },
-        "dkim": [_dkim(d) for d in report.dkim],
+        "dkim": [_dkim(d, p) for d, p in zip(report.dkim, dkim_problems, strict=True)],
         "dmarc": {
             "status": dmarc.status,
             "record": dmarc.record,
@@ -67,14 +76,14 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
             "treewalk_org_domain": dmarc.treewalk_org_domain,
             "rua": list(dmarc.rua),
             "ruf": list(dmarc.ruf),
-            "problems": _problems(dmarc.problems),
+            "problems": dmarc_problems,
         },
         "bimi": {
             "status": bimi.status,
             "record": bimi.record,
             "logo_url": bimi.logo_url,
             "authority_url": bimi.authority_url,
-            "problems": _problems(bimi.problems),
+            "problems": bimi_problems,
         },
-        "problems": _problems(report.all_problems),
+        "problems": every,
     }
