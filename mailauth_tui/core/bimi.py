@@ -8,6 +8,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.psl import org_domain
@@ -19,6 +20,11 @@ from mailauth_tui.core.txt_diagnostics import (
     literal_quotes,
     repaired_value,
 )
+
+# Enum members as plain class attributes: see core/enum_access.py.
+_RType = members(RType)
+_Severity = members(Severity)
+_Status = members(Status)
 
 _LOOKS_BIMI = re.compile(r"\s*v\s*=\s*bimi", re.IGNORECASE)
 _KNOWN = frozenset({"v", "l", "a", "avp"})
@@ -101,7 +107,7 @@ def _bimi_texts(answer: Answer) -> list[int]:
 def _dmarc_enforced(dmarc: DmarcResult) -> bool:
     pct = dmarc.pct if dmarc.pct is not None else 100
     return (
-        dmarc.status is Status.VALID
+        dmarc.status is _Status.VALID
         and dmarc.effective_policy in ("quarantine", "reject")
         and pct == 100
     )
@@ -109,11 +115,11 @@ def _dmarc_enforced(dmarc: DmarcResult) -> bool:
 
 def _unknown(host: str, answer: Answer) -> BimiResult:
     return BimiResult(
-        status=Status.UNKNOWN,
+        status=_Status.UNKNOWN,
         problems=(
             _problem(
                 "unknown",
-                Severity.WARNING,
+                _Severity.WARNING,
                 f"the DNS lookup of {host} failed ({answer.status}): BIMI could not be checked",
                 "nothing to change in DNS; check again later",
             ),
@@ -128,7 +134,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
     """
     domain = domain.strip().rstrip(".").lower()
     host = f"default._bimi.{domain}"
-    answer = await resolver.query(host, RType.TXT)
+    answer = await resolver.query(host, _RType.TXT)
     if answer.unknown:
         return _unknown(host, answer)
     found = _bimi_texts(answer)
@@ -137,17 +143,17 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
         if org != domain:
             # The draft's fallback: a subdomain without a record uses its organisation's.
             host = f"default._bimi.{org}"
-            answer = await resolver.query(host, RType.TXT)
+            answer = await resolver.query(host, _RType.TXT)
             if answer.unknown:
                 return _unknown(host, answer)
             found = _bimi_texts(answer)
     if not found:
         return BimiResult(
-            status=Status.MISSING,
+            status=_Status.MISSING,
             problems=(
                 _problem(
                     "missing",
-                    Severity.INFO,
+                    _Severity.INFO,
                     f"no BIMI record at default._bimi.{domain} (optional: it shows your brand "
                     "logo in supporting mail clients)",
                     f"to show a logo, publish at default._bimi.{domain}: "
@@ -157,11 +163,11 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
         )
     if len(found) > 1:
         return BimiResult(
-            status=Status.INVALID,
+            status=_Status.INVALID,
             problems=(
                 _problem(
                     "multiple_records",
-                    Severity.ERROR,
+                    _Severity.ERROR,
                     f"{len(found)} BIMI records are published at {host}; receivers ignore them",
                     f"delete all but one v=BIMI1 TXT record at {host}",
                 ),
@@ -185,18 +191,18 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
         problems.append(
             _problem(
                 "not_https" if err.code == "not_https" else "syntax",
-                Severity.ERROR,
+                _Severity.ERROR,
                 f"the BIMI record at {host} is not valid: {err}",
                 "correct the record: v=BIMI1; l=https://<your site>/logo.svg; "
                 "a=https://<your site>/vmc.pem (both URLs https)",
             )
         )
-        return BimiResult(status=Status.INVALID, record=text, problems=tuple(problems))
+        return BimiResult(status=_Status.INVALID, record=text, problems=tuple(problems))
     if host != f"default._bimi.{domain}":
         problems.append(
             _problem(
                 "inherited",
-                Severity.INFO,
+                _Severity.INFO,
                 f"there is no record at default._bimi.{domain}; the one at {host} applies",
             )
         )
@@ -204,7 +210,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
         problems.append(
             _problem(
                 "declined",
-                Severity.INFO,
+                _Severity.INFO,
                 f"the record at {host} declines BIMI on purpose (empty l= and a=)",
             )
         )
@@ -213,7 +219,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
             problems.append(
                 _problem(
                     "dmarc_not_enforced",
-                    Severity.WARNING,
+                    _Severity.WARNING,
                     "mail clients show a BIMI logo only when DMARC is enforced "
                     "(p=quarantine or p=reject, pct=100); here it is "
                     f"{dmarc.effective_policy or dmarc.status}"
@@ -226,7 +232,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
             problems.append(
                 _problem(
                     "logo_not_svg",
-                    Severity.WARNING,
+                    _Severity.WARNING,
                     f"the logo {logo} is not an .svg file; BIMI requires SVG Tiny PS",
                     "publish the logo as SVG Tiny PS and point l= at the .svg file",
                 )
@@ -235,13 +241,15 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
             problems.append(
                 _problem(
                     "no_authority",
-                    Severity.INFO,
+                    _Severity.INFO,
                     "no a= mark certificate: Gmail and Apple Mail show the logo only with a "
                     "verified mark certificate (VMC or CMC)",
                     "obtain a VMC or CMC and publish its URL in a=",
                 )
             )
-    status = Status.INVALID if any(p.severity is Severity.ERROR for p in problems) else Status.VALID
+    status = (
+        _Status.INVALID if any(p.severity is _Severity.ERROR for p in problems) else _Status.VALID
+    )
     return BimiResult(
         status=status,
         record=text,

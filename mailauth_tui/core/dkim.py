@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.psl import org_domain
@@ -22,6 +23,11 @@ from mailauth_tui.core.txt_diagnostics import (
     repaired_value,
     zone_doubled_problem,
 )
+
+# Enum members as plain class attributes: see core/enum_access.py.
+_RType = members(RType)
+_Severity = members(Severity)
+_Status = members(Status)
 
 _WS = re.compile(r"[ \t\r\n]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
@@ -187,7 +193,7 @@ def _syntax_problem(err: RecordSyntaxError, host: str) -> Problem:
     code = "bad_key" if err.code == "bad_key" else "syntax"
     return _problem(
         code,
-        Severity.ERROR,
+        _Severity.ERROR,
         f"the DKIM record at {host} is not valid: {err}",
         "correct the record so that it reads: v=DKIM1; k=rsa; p=<base64 public key> "
         "(copy the value shown by the console exactly)",
@@ -210,40 +216,40 @@ def _evaluate(
         problems.append(
             _problem(
                 "syntax",
-                Severity.ERROR,
+                _Severity.ERROR,
                 f"the record at {host} is a bare key: the tags are missing",
                 f"enter the value as: v=DKIM1; k=rsa; p={_WS.sub('', candidate)}",
             )
         )
-        return Status.INVALID, None, None, None, problems
+        return _Status.INVALID, None, None, None, problems
     try:
         rec = parse_dkim(candidate)
     except RecordSyntaxError as err:
         problems.append(_syntax_problem(err, host))
-        return Status.INVALID, None, None, None, problems
+        return _Status.INVALID, None, None, None, problems
     if rec.revoked:
         problems.append(
             _problem(
                 "revoked",
-                Severity.ERROR,
+                _Severity.ERROR,
                 f"the DKIM key at {host} is revoked (empty p=): mail signed with it fails",
                 "publish the current public key in p=, or sign with another selector",
             )
         )
-        return Status.REVOKED, rec, rec.k, None, problems
-    status = Status.INVALID if broken else Status.VALID
+        return _Status.REVOKED, rec, rec.k, None, problems
+    status = _Status.INVALID if broken else _Status.VALID
     try:
         key_type, bits = key_info(rec)
     except RecordSyntaxError as err:
         problems.append(_syntax_problem(err, host))
-        return Status.INVALID, rec, rec.k, None, problems
+        return _Status.INVALID, rec, rec.k, None, problems
     if key_type == "rsa" and bits is not None:
         if bits < MIN_RSA_BITS:
-            status = Status.INVALID
+            status = _Status.INVALID
             problems.append(
                 _problem(
                     "key_too_short",
-                    Severity.ERROR,
+                    _Severity.ERROR,
                     f"the RSA key at {host} has {bits} bits; receivers reject keys under "
                     f"{MIN_RSA_BITS} bits (RFC 8301)",
                     "generate a 2048-bit key (rotate the DKIM key) and publish it",
@@ -253,7 +259,7 @@ def _evaluate(
             problems.append(
                 _problem(
                     "key_weak",
-                    Severity.WARNING,
+                    _Severity.WARNING,
                     f"the RSA key at {host} has {bits} bits; 2048 bits is the current minimum "
                     "recommendation",
                     "rotate to a 2048-bit key",
@@ -263,17 +269,17 @@ def _evaluate(
         problems.append(
             _problem(
                 "unknown_key_type",
-                Severity.WARNING,
+                _Severity.WARNING,
                 f"k={rec.k} is not a key type receivers know (rsa, ed25519): they cannot verify",
                 "publish an rsa (or ed25519) key",
             )
         )
     if not ({"email", "*"} & set(rec.s)):
-        status = Status.INVALID
+        status = _Status.INVALID
         problems.append(
             _problem(
                 "service_type",
-                Severity.ERROR,
+                _Severity.ERROR,
                 f"s={':'.join(rec.s)} excludes email: receivers may not use this key for mail",
                 "remove the s= tag (or set s=email)",
             )
@@ -282,7 +288,7 @@ def _evaluate(
         problems.append(
             _problem(
                 "testing",
-                Severity.WARNING,
+                _Severity.WARNING,
                 "t=y: the domain says it is testing DKIM, so receivers may treat failures as "
                 "if the mail were unsigned",
                 "remove t=y once signing works",
@@ -292,18 +298,18 @@ def _evaluate(
         problems.append(
             _problem(
                 "sha1_only",
-                Severity.WARNING,
+                _Severity.WARNING,
                 f"h={':'.join(rec.h)} does not allow sha256; receivers no longer accept sha1 "
                 "signatures (RFC 8301)",
                 "remove the h= tag (or set h=sha256)",
             )
         )
     if expected is not None and not _same_key(rec.p, expected):
-        status = Status.INVALID
+        status = _Status.INVALID
         problems.append(
             _problem(
                 "key_mismatch",
-                Severity.ERROR,
+                _Severity.ERROR,
                 f"the key published at {host} is not the key this console signs with",
                 f"replace the value at {host} with the DKIM record shown by the console "
                 "(p= must match exactly)",
@@ -318,7 +324,7 @@ async def check_dkim(
     """Look up ``<selector>._domainkey.<domain>`` and judge the key published there."""
     domain = domain.strip().rstrip(".").lower()
     host = f"{selector}._domainkey.{domain}"
-    answer = await resolver.query(host, RType.TXT)
+    answer = await resolver.query(host, _RType.TXT)
     chain = answer.cname_chain
 
     def result(status: Status, *problems: Problem) -> DkimResult:
@@ -329,25 +335,25 @@ async def check_dkim(
         detail = f" ({answer.detail})" if answer.detail else ""
         problem = _problem(
             "unknown",
-            Severity.WARNING,
+            _Severity.WARNING,
             f"the DNS lookup of {host} failed ({answer.status}){detail}: the key could not be "
             "checked",
             "nothing to change in DNS; check again later",
         )
-        return result(Status.UNKNOWN, problem)
+        return result(_Status.UNKNOWN, problem)
     found = [i for i, text in enumerate(answer.records) if _looks_like_dkim(text)]
     if not found:
         problem = await _missing_problem(resolver, domain, host, answer)
-        return result(Status.MISSING, problem)
+        return result(_Status.MISSING, problem)
     if len(found) > 1:
         problem = _problem(
             "multiple_records",
-            Severity.ERROR,
+            _Severity.ERROR,
             f"{len(found)} DKIM records are published at {host}; receivers cannot tell which "
             "key to use",
             f"delete all but one TXT record at {host} (keep the one shown by the console)",
         )
-        return result(Status.INVALID, problem)
+        return result(_Status.INVALID, problem)
     index = found[0]
     text = answer.records[index]
     chunks = answer.chunks[index] if index < len(answer.chunks) else (text,)
@@ -378,7 +384,7 @@ async def _missing_problem(resolver: Resolver, domain: str, host: str, answer: A
         other = f" (the TXT record there is not a DKIM key: {answer.records[0]!r})"
     return _problem(
         "missing",
-        Severity.ERROR,
+        _Severity.ERROR,
         f"no DKIM key is published at {host}{other}",
         f"publish the DKIM TXT record shown by the console at {host}",
     )

@@ -32,11 +32,17 @@ from mailauth_tui.core.dmarc_record import (
     starts_with_dmarc1,
 )
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.psl import org_domain, public_suffix
 from mailauth_tui.core.results import DmarcResult, Problem, Status
 from mailauth_tui.core.txt_diagnostics import find_zone_doubled, zone_doubled_problem
+
+# Enum members as plain class attributes: see core/enum_access.py.
+_AnswerStatus = members(AnswerStatus)
+_RType = members(RType)
+_Status = members(Status)
 
 __all__ = [
     "KNOWN_TAGS",
@@ -159,9 +165,9 @@ async def _external_destinations(
         return []
     names = [f"{policy_domain}._report._dmarc.{dest}" for dest in destinations]
     if len(names) == 1:
-        answers = [await resolver.query(names[0], RType.TXT)]
+        answers = [await resolver.query(names[0], _RType.TXT)]
     else:
-        answers = await asyncio.gather(*(resolver.query(name, RType.TXT) for name in names))
+        answers = await asyncio.gather(*(resolver.query(name, _RType.TXT) for name in names))
     problems: list[Problem] = []
     for dest, name, answer in zip(destinations, names, answers, strict=True):
         if answer.unknown:
@@ -174,8 +180,8 @@ async def _external_destinations(
 async def _domain_missing(resolver: Resolver, domain: str) -> bool:
     # NXDOMAIN is about the name whatever the type asked; TXT at the domain is also what the
     # SPF check asks, so the answer is usually in the resolver's cache already.
-    answer = await resolver.query(domain, RType.TXT)
-    return answer.status is AnswerStatus.NXDOMAIN
+    answer = await resolver.query(domain, _RType.TXT)
+    return answer.status is _AnswerStatus.NXDOMAIN
 
 
 def _disagreement(
@@ -193,7 +199,7 @@ def _disagreement(
 def _unknown(domain: str, psl_org: str, failed: _Level) -> DmarcResult:
     answer = failed.answer
     return DmarcResult(
-        status=Status.UNKNOWN,
+        status=_Status.UNKNOWN,
         org_domain=psl_org,
         problems=(diag.unknown(domain, failed.name, answer.status, answer.detail),),
     )
@@ -210,7 +216,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     # goes: the parents are mostly in the resolver's cache already (_dmarc.com, _dmarc.co.uk,
     # asked for every domain under them) and come back without a pause, where asking them
     # side by side would cost a task each.
-    answers = [await resolver.query(f"_dmarc.{t}", RType.TXT) for t in targets]
+    answers = [await resolver.query(f"_dmarc.{t}", _RType.TXT) for t in targets]
     walk: list[_Level] = []
     for target, answer in zip(targets, answers, strict=True):
         level = _level(target, answer)
@@ -240,7 +246,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         source = levels.get(org)
         if source is None:
             # Only after the 8-label shortcut: the organisational domain was jumped over.
-            source = _level(org, await resolver.query(f"_dmarc.{org}", RType.TXT))
+            source = _level(org, await resolver.query(f"_dmarc.{org}", _RType.TXT))
             levels[org] = source
         if source is not author:
             meant.append(source)
@@ -262,7 +268,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
             reason = str(source.error) if source.error is not None else "it cannot be read"
             problem = diag.unusable(source.host, reason, org_domain(domain))
         return DmarcResult(
-            status=Status.INVALID,
+            status=_Status.INVALID,
             record=source.text,
             source_domain=source.name,
             org_domain=psl_org,
@@ -305,7 +311,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     if walk_org is not None and walk_org != psl_org:
         problems.append(_disagreement(domain, psl_org, walk_org, levels, source.name))
     return DmarcResult(
-        status=Status.VALID,
+        status=_Status.VALID,
         record=source.text,
         source_domain=source.name,
         org_domain=psl_org,
@@ -337,7 +343,7 @@ async def _missing(
         else:
             problems = (diag.missing(domain, host, psl_org),)
     return DmarcResult(
-        status=Status.MISSING,
+        status=_Status.MISSING,
         org_domain=psl_org,
         treewalk_org_domain=walk_org,
         problems=problems,

@@ -15,6 +15,7 @@ from mailauth_tui.core.dmarc_record import (
     corrected_record,
     starts_with_dmarc1,
 )
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.results import Problem, Severity
 from mailauth_tui.core.txt_diagnostics import (
     escaped_semicolons,
@@ -24,7 +25,10 @@ from mailauth_tui.core.txt_diagnostics import (
     repaired_value,
 )
 
-ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+# Enum members as plain class attributes: see core/enum_access.py.
+_Severity = members(Severity)
+
+ERR, WARN, INFO = _Severity.ERROR, _Severity.WARNING, _Severity.INFO
 _VERSION_FIRST = re.compile(r"[ \t\r\n]*v[ \t]*=", re.IGNORECASE)
 
 

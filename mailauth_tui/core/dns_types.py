@@ -53,12 +53,17 @@ class Answer:
     @property
     def unknown(self) -> bool:
         """A transient failure: nothing can be concluded about the record."""
-        return self.status in (AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT)
+        return self.status in _UNKNOWN
 
     @property
     def missing(self) -> bool:
         """The name or the record type does not exist (an authoritative negative answer)."""
-        return self.status in (AnswerStatus.NXDOMAIN, AnswerStatus.NODATA)
+        return self.status in _MISSING
+
+
+# Built once: read for nearly every answer the engine looks at (see core/enum_access.py).
+_UNKNOWN = frozenset({AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT})
+_MISSING = frozenset({AnswerStatus.NXDOMAIN, AnswerStatus.NODATA})
 
 
 class Resolver(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.fastinit import fast_init
 
 
@@ -20,6 +21,9 @@ class Status(StrEnum):
     REVOKED = "revoked"
     MISSING = "missing"
     UNKNOWN = "unknown"
+
+
+_Status = members(Status)
 
 
 @fast_init
@@ -120,10 +124,10 @@ class DomainReport:
     def valid(self) -> bool:
         """SPF and DMARC valid, every asked DKIM selector valid, BIMI absent or valid."""
         return (
-            self.spf.status is Status.VALID
-            and self.dmarc.status is Status.VALID
-            and all(d.status is Status.VALID for d in self.dkim)
-            and self.bimi.status in (Status.VALID, Status.MISSING)
+            self.spf.status is _Status.VALID
+            and self.dmarc.status is _Status.VALID
+            and all(d.status is _Status.VALID for d in self.dkim)
+            and self.bimi.status in (_Status.VALID, _Status.MISSING)
         )
 
 

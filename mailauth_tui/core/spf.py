@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.spf_macros import (
@@ -52,11 +53,13 @@ class Qualifier(StrEnum):
         return _QUALIFIER_RESULT[self]
 
 
+_Qualifier = members(Qualifier)
+
 _QUALIFIER_RESULT = {
-    Qualifier.PASS: "pass",
-    Qualifier.FAIL: "fail",
-    Qualifier.SOFTFAIL: "softfail",
-    Qualifier.NEUTRAL: "neutral",
+    _Qualifier.PASS: "pass",
+    _Qualifier.FAIL: "fail",
+    _Qualifier.SOFTFAIL: "softfail",
+    _Qualifier.NEUTRAL: "neutral",
 }
 
 
@@ -71,15 +74,17 @@ class MechanismKind(StrEnum):
     EXISTS = "exists"
 
 
+_MechanismKind = members(MechanismKind)
+
 # The mechanisms that cost one of the 10 DNS lookups (RFC 7208 4.6.4); redirect= is the
 # modifier that does too.
 DNS_MECHANISMS = frozenset(
     {
-        MechanismKind.INCLUDE,
-        MechanismKind.A,
-        MechanismKind.MX,
-        MechanismKind.PTR,
-        MechanismKind.EXISTS,
+        _MechanismKind.INCLUDE,
+        _MechanismKind.A,
+        _MechanismKind.MX,
+        _MechanismKind.PTR,
+        _MechanismKind.EXISTS,
     }
 )
 
@@ -128,7 +133,7 @@ class Mechanism:
         return self.text or self._canonical()
 
     def _canonical(self) -> str:
-        q = "" if self.qualifier is Qualifier.PASS else self.qualifier.value
+        q = "" if self.qualifier is _Qualifier.PASS else self.qualifier.value
         out = q + self.kind.value
         if self.network is not None:
             out += f":{self.network}"
@@ -176,7 +181,7 @@ class SpfRecord:
     def __post_init__(self) -> None:
         mechanisms = tuple(t for t in self.terms if isinstance(t, Mechanism))
         object.__setattr__(self, "mechanisms", mechanisms)
-        first_all = next((m for m in mechanisms if m.kind is MechanismKind.ALL), None)
+        first_all = next((m for m in mechanisms if m.kind is _MechanismKind.ALL), None)
         object.__setattr__(self, "all", first_all)
 
     def __str__(self) -> str:
@@ -245,10 +250,10 @@ def _err(pos: int, message: str, code: str = "spf.syntax") -> RecordSyntaxError:
 
 
 _QUALIFIERS = {
-    "+": Qualifier.PASS,
-    "-": Qualifier.FAIL,
-    "~": Qualifier.SOFTFAIL,
-    "?": Qualifier.NEUTRAL,
+    "+": _Qualifier.PASS,
+    "-": _Qualifier.FAIL,
+    "~": _Qualifier.SOFTFAIL,
+    "?": _Qualifier.NEUTRAL,
 }
 _KINDS = {k.value: k for k in MechanismKind}
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -279,7 +284,7 @@ def _parse_term(word: str, pos: int) -> Term:
         if not name:
             raise _err(pos, f"term {word!r} has no mechanism name", "spf.unknown_mechanism")
         raise _err(pos, f"unknown mechanism {name!r} in {word!r}", "spf.unknown_mechanism")
-    return _parse_mechanism(qualifier or Qualifier.PASS, kind, rest[k:], pos, word)
+    return _parse_mechanism(qualifier or _Qualifier.PASS, kind, rest[k:], pos, word)
 
 
 def _parse_modifier(name: str, value: str, pos: int, word: str) -> Modifier:
@@ -296,16 +301,16 @@ def _parse_modifier(name: str, value: str, pos: int, word: str) -> Modifier:
 
 
 def _parse_mechanism(q: Qualifier, kind: MechanismKind, arg: str, pos: int, word: str) -> Mechanism:
-    if kind is MechanismKind.ALL:
+    if kind is _MechanismKind.ALL:
         if arg:
             raise _err(pos, f"'all' takes no argument: {word!r}", "spf.unexpected_argument")
         return Mechanism(q, kind, pos=pos, text=word)
-    if kind is MechanismKind.IP4 or kind is MechanismKind.IP6:
+    if kind is _MechanismKind.IP4 or kind is _MechanismKind.IP6:
         return Mechanism(q, kind, ip=_parse_network(kind, arg, pos, word), pos=pos, text=word)
     cidr4 = cidr6 = None
-    if kind is MechanismKind.A or kind is MechanismKind.MX:
+    if kind is _MechanismKind.A or kind is _MechanismKind.MX:
         arg, cidr4, cidr6 = _split_dual_cidr(arg, pos, word)
-    required = kind is MechanismKind.INCLUDE or kind is MechanismKind.EXISTS
+    required = kind is _MechanismKind.INCLUDE or kind is _MechanismKind.EXISTS
     if not arg:
         if required:
             raise _err(
@@ -357,7 +362,7 @@ def _split_dual_cidr(arg: str, pos: int, word: str) -> tuple[str, int | None, in
 
 
 def _parse_network(kind: MechanismKind, arg: str, pos: int, word: str) -> tuple[int, int, int]:
-    v4 = kind is MechanismKind.IP4
+    v4 = kind is _MechanismKind.IP4
     if not arg.startswith(":") or len(arg) == 1:
         example = "ip4:192.0.2.0/24" if v4 else "ip6:2001:db8::/32"
         raise _err(pos, f"{kind.value} needs an address, e.g. {example}: {word!r}", "spf.bad_ip")
@@ -441,7 +446,7 @@ def with_terms(record: SpfRecord, new_terms: Sequence[str]) -> str:
         (
             i
             for i, t in enumerate(record.terms)
-            if isinstance(t, Mechanism) and t.kind is MechanismKind.ALL
+            if isinstance(t, Mechanism) and t.kind is _MechanismKind.ALL
         ),
         next(
             (

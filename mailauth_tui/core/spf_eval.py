@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from mailauth_tui.core import spf_problems as diag
 from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.results import Problem, Severity, SourceVerdict, SpfResult, Status
 from mailauth_tui.core.spf import SpfRecord, parse_spf, with_terms
 from mailauth_tui.core.spf_memo import SpfMemo
@@ -27,6 +28,12 @@ from mailauth_tui.core.spf_walk import (
     normalize_name,
     valid_name,
 )
+
+# Enum members as plain class attributes: see core/enum_access.py.
+_RecordState = members(RecordState)
+_Severity = members(Severity)
+_SpfOutcome = members(SpfOutcome)
+_Status = members(Status)
 
 __all__ = ["SpfEvaluation", "SpfOutcome", "check_host", "check_spf", "spf_lookup_count"]
 
@@ -74,18 +81,23 @@ async def _check_host(
         client = _client(ip)
     except ValueError:
         return SpfEvaluation(
-            SpfOutcome.PERMERROR, name, code="spf.bad_source", reason=f"{ip!r} is not an IP address"
+            _SpfOutcome.PERMERROR,
+            name,
+            code="spf.bad_source",
+            reason=f"{ip!r} is not an IP address",
         )
     if not valid_name(name):
         # RFC 7208 4.3: a malformed domain gives "none" at once.
-        return SpfEvaluation(SpfOutcome.NONE, name, reason=f"{domain!r} is not a valid domain name")
+        return SpfEvaluation(
+            _SpfOutcome.NONE, name, reason=f"{domain!r} is not a valid domain name"
+        )
     walk = Traversal(session, ip=client, sender=sender or f"postmaster@{name}", helo=helo or name)
     result = await walk.run(name)
     if walk.stop is not None:
         reason, code = walk.stop.detail, walk.stop.code
     elif walk.matched is not None:
         reason, code = f"matched {walk.matched.term!r} in the record of {walk.matched.domain}", None
-    elif result is SpfOutcome.NONE:
+    elif result is _SpfOutcome.NONE:
         reason, code = f"{name} publishes no SPF record", "spf.missing"
     else:
         reason, code = "no mechanism matched: the default result", None
@@ -131,14 +143,14 @@ async def check_spf(
     include_name = normalize_name(include.strip()) if include else None
     session = DnsSession(resolver)
     fetched = await session.record(name)
-    if fetched.state is RecordState.OK:
+    if fetched.state is _RecordState.OK:
         result = await _check_record(session, name, fetched, include_name, memo)
     else:
         result = _without_record(name, fetched, include_name, ips)
     if not ips:
         return result  # no sources to judge (what `check` asks): nothing to add
     verdicts = await _sources(session, name, ips)
-    if result.status is Status.VALID and result.record is not None:
+    if result.status is _Status.VALID and result.record is not None:
         bad = _unauthorized_sources(name, parse_spf(result.record), verdicts)
         if bad is not None:
             result = replace(result, problems=(*result.problems, bad))
@@ -162,13 +174,13 @@ def _without_record(
     """No usable record: DNS failed, nothing is published, or what is published is broken."""
     answer = fetched.answer
     state = fetched.state
-    if state is RecordState.UNKNOWN:
+    if state is _RecordState.UNKNOWN:
         why = f"the TXT query for {name} failed ({answer.detail or answer.status.value})"
-        return SpfResult(Status.UNKNOWN, problems=(diag.unknown(name, why),))
+        return SpfResult(_Status.UNKNOWN, problems=(diag.unknown(name, why),))
     chosen = [i for i, t in enumerate(answer.records) if t in fetched.spf_texts]
     stray = [i for i, t in enumerate(answer.records) if diag.looks_like_spf(t)]
     problems: list[Problem] = []
-    if state is RecordState.VOID or state is RecordState.NONE:
+    if state is _RecordState.VOID or state is _RecordState.NONE:
         # RFC 7208 4.5: a value whose version section is not exactly "v=spf1" is discarded, so
         # receivers see no SPF at all (result "none"): the status is "missing". A look-alike
         # (quotes, spaces, a version typo) is what the admin meant to publish, so its problems
@@ -177,17 +189,17 @@ def _without_record(
             problems.extend(diag.published_form(name, answer, i, chosen=True))
         if problems:
             return SpfResult(
-                Status.MISSING,
+                _Status.MISSING,
                 problems=tuple(_unique(problems)),
                 include_authorized=False if include else None,
             )
         return SpfResult(
-            Status.MISSING,
+            _Status.MISSING,
             problems=(diag.missing(name, answer, include, ips),),
             include_authorized=False if include else None,
         )
     texts = fetched.spf_texts
-    if state is RecordState.MULTIPLE:
+    if state is _RecordState.MULTIPLE:
         problems.append(diag.multiple(name, texts))
     else:
         assert fetched.error is not None
@@ -197,7 +209,7 @@ def _without_record(
     for i in stray:
         problems.extend(diag.published_form(name, answer, i, chosen=False))
     return SpfResult(
-        Status.INVALID,
+        _Status.INVALID,
         texts[0],
         problems=tuple(_unique(problems)),
         include_authorized=_mentions(texts, include),
@@ -228,21 +240,21 @@ async def _check_record(
     problems.extend(diag.record_warnings(name, walk.visits, walk))
 
     if (
-        any(f.outcome is SpfOutcome.PERMERROR for f in walk.findings)
+        any(f.outcome is _SpfOutcome.PERMERROR for f in walk.findings)
         or walk.lookups > MAX_LOOKUPS
         or walk.void_lookups > MAX_VOID_LOOKUPS
-        or any(p.severity is Severity.ERROR for p in problems)  # e.g. glued terms
+        or any(p.severity is _Severity.ERROR for p in problems)  # e.g. glued terms
     ):
-        status = Status.INVALID
-    elif any(f.outcome is SpfOutcome.TEMPERROR for f in walk.findings):
-        status = Status.UNKNOWN
+        status = _Status.INVALID
+    elif any(f.outcome is _SpfOutcome.TEMPERROR for f in walk.findings):
+        status = _Status.UNKNOWN
     else:
-        status = Status.VALID
+        status = _Status.VALID
 
     authorized: bool | None = None
     if include is not None:
         authorized = include in walk.targets
-        if not authorized and status is Status.VALID:
+        if not authorized and status is _Status.VALID:
             problems.append(_include_not_authorized(name, record, include))
     return SpfResult(
         status,
@@ -270,7 +282,7 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 def _include_not_authorized(domain: str, record: SpfRecord, include: str) -> Problem:
     return Problem(
         "spf.include_not_authorized",
-        Severity.ERROR,
+        _Severity.ERROR,
         f"the SPF record of {domain} does not include {include}, so mail sent through this "
         "service fails SPF",
         "replace the record (do not add a second one) with: "
@@ -281,7 +293,7 @@ def _include_not_authorized(domain: str, record: SpfRecord, include: str) -> Pro
 def _unauthorized_sources(
     domain: str, record: SpfRecord, verdicts: Sequence[SourceVerdict]
 ) -> Problem | None:
-    bad = [v for v in verdicts if v.result != SpfOutcome.PASS.value]
+    bad = [v for v in verdicts if v.result != _SpfOutcome.PASS.value]
     if not bad:
         return None
     terms = [t for t in (diag.source_term(v.source) for v in bad) if t]
@@ -293,7 +305,7 @@ def _unauthorized_sources(
     )
     return Problem(
         "spf.source_not_authorized",
-        Severity.ERROR,
+        _Severity.ERROR,
         f"the SPF record of {domain} does not authorise these sending addresses: {listed}",
         fix,
     )

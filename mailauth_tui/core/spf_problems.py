@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.results import Problem, Severity
 from mailauth_tui.core.spf import (
@@ -37,9 +38,16 @@ from mailauth_tui.core.spf_walk import (
 )
 from mailauth_tui.core.txt_diagnostics import glued_chunks, literal_quotes, without_quotes
 
+# Enum members as plain class attributes: see core/enum_access.py.
+_AnswerStatus = members(AnswerStatus)
+_MechanismKind = members(MechanismKind)
+_Qualifier = members(Qualifier)
+_Severity = members(Severity)
+_SpfOutcome = members(SpfOutcome)
+
 SIZE_ADVICE = 450  # RFC 7208 3.4: keep the answer within a 512-octet UDP message
 
-ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+ERR, WARN, INFO = _Severity.ERROR, _Severity.WARNING, _Severity.INFO
 
 
 # --- records to publish ------------------------------------------------------------------
@@ -72,7 +80,7 @@ def starting_record(include: str | None, ips: Sequence[str]) -> str:
 
 
 def missing(domain: str, answer: Answer, include: str | None, ips: Sequence[str]) -> Problem:
-    if answer.status is AnswerStatus.NXDOMAIN:
+    if answer.status is _AnswerStatus.NXDOMAIN:
         why = "the name does not exist (NXDOMAIN)"
     elif not answer.records:
         why = "there is no TXT record at all"
@@ -123,7 +131,7 @@ def merge_records(texts: Sequence[str]) -> str | None:
         str(t)
         for r in records[1:]
         for t in r.terms
-        if isinstance(t, Mechanism) and t.kind is not MechanismKind.ALL
+        if isinstance(t, Mechanism) and t.kind is not _MechanismKind.ALL
     ]
     if first.all is None and first.redirect is None:
         tail = next((r.all for r in records[1:] if r.all is not None), None)
@@ -319,7 +327,7 @@ def from_findings(domain: str, findings: Iterable[Finding]) -> list[Problem]:
         if key in seen:
             continue
         seen.add(key)
-        if f.outcome is SpfOutcome.TEMPERROR:
+        if f.outcome is _SpfOutcome.TEMPERROR:
             unknown_parts.append(f.detail)
             continue
         where = f"in the record of {f.domain}" if f.domain != domain else "in your record"
@@ -388,7 +396,7 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
         where = "your record" if visit.role == "top" else f"the record of {visit.domain}"
         if visit.effective:
             out.extend(_effective_warnings(domain, where, record))
-        elif record.all is not None and record.all.qualifier is Qualifier.PASS:
+        elif record.all is not None and record.all.qualifier is _Qualifier.PASS:
             out.append(
                 Problem(
                     "spf.plus_all",
@@ -400,7 +408,7 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
                 )
             )
         for m in record.mechanisms:
-            if m.kind is MechanismKind.PTR:
+            if m.kind is _MechanismKind.PTR:
                 fix = (
                     f"replace {m.text!r} by ip4:/ip6: ranges or a:/mx terms for your servers"
                     if visit.role == "top"
@@ -454,7 +462,7 @@ def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Prob
     all_ = record.all
     if all_ is not None:
         q = all_.qualifier
-        if q is Qualifier.PASS:
+        if q is _Qualifier.PASS:
             out.append(
                 Problem(
                     "spf.plus_all",
@@ -464,7 +472,7 @@ def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Prob
                     f"replace {all_.text!r} by -all (or ~all while you are checking your senders)",
                 )
             )
-        elif q is Qualifier.NEUTRAL:
+        elif q is _Qualifier.NEUTRAL:
             out.append(
                 Problem(
                     "spf.softfail_neutral_all",
@@ -475,7 +483,7 @@ def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Prob
                     "listed",
                 )
             )
-        elif q is Qualifier.SOFTFAIL:
+        elif q is _Qualifier.SOFTFAIL:
             out.append(
                 Problem(
                     "spf.softfail_neutral_all",
@@ -524,7 +532,7 @@ def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Prob
     seen: set[str] = set()
     for t in record.terms:
         low = str(t).lower()
-        if low in seen and not (isinstance(t, Mechanism) and t.kind is MechanismKind.ALL):
+        if low in seen and not (isinstance(t, Mechanism) and t.kind is _MechanismKind.ALL):
             out.append(
                 Problem(
                     "spf.duplicate_term",
@@ -573,7 +581,7 @@ def _network_warnings(where: str, m: Mechanism) -> list[Problem]:
             )
         )
     wide = 8 if version == 4 else 16
-    if prefix <= wide and m.qualifier is Qualifier.PASS:
+    if prefix <= wide and m.qualifier is _Qualifier.PASS:
         addresses = 1 << key[2]  # 2 ** host bits
         out.append(
             Problem(

@@ -25,11 +25,17 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
+from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, is_spf_record, parse_spf
 from mailauth_tui.core.spf_macros import MacroContext, MacroString, expand, parse_macro_string
 from mailauth_tui.core.spf_memo import SpfMemo, Subtree, rebased, relative
+
+# Enum members as plain class attributes: see core/enum_access.py.
+_AnswerStatus = members(AnswerStatus)
+_MechanismKind = members(MechanismKind)
+_RType = members(RType)
 
 MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms per evaluation
 MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: terms whose query answered NXDOMAIN or NODATA
@@ -52,11 +58,13 @@ class SpfOutcome(StrEnum):
     TEMPERROR = "temperror"
 
 
+_SpfOutcome = members(SpfOutcome)
+
 _RESULT = {
-    "+": SpfOutcome.PASS,
-    "-": SpfOutcome.FAIL,
-    "~": SpfOutcome.SOFTFAIL,
-    "?": SpfOutcome.NEUTRAL,
+    "+": _SpfOutcome.PASS,
+    "-": _SpfOutcome.FAIL,
+    "~": _SpfOutcome.SOFTFAIL,
+    "?": _SpfOutcome.NEUTRAL,
 }
 
 
@@ -67,6 +75,9 @@ class RecordState(StrEnum):
     MULTIPLE = "multiple"
     SYNTAX = "syntax"
     UNKNOWN = "unknown"  # SERVFAIL or timeout
+
+
+_RecordState = members(RecordState)
 
 
 @fast_init
@@ -130,14 +141,14 @@ class DnsSession:
 
     def preset(self, domain: str, record: SpfRecord) -> None:
         """Evaluate ``record`` as if it were published at ``domain`` (what-if counting)."""
-        answer = Answer(domain, RType.TXT, AnswerStatus.RECORDS, (record.text,))
-        self._records[domain] = FetchedRecord(RecordState.OK, answer, record, None, (record.text,))
+        answer = Answer(domain, _RType.TXT, _AnswerStatus.RECORDS, (record.text,))
+        self._records[domain] = FetchedRecord(_RecordState.OK, answer, record, None, (record.text,))
 
     async def record(self, domain: str) -> FetchedRecord:
         hit = self._records.get(domain)
         if hit is not None:
             return hit
-        answer = await self.ask(domain, RType.TXT)
+        answer = await self.ask(domain, _RType.TXT)
         fetched = _select(answer)
         self._records[domain] = fetched
         return fetched
@@ -149,19 +160,19 @@ class DnsSession:
 def _select(answer: Answer) -> FetchedRecord:
     """RFC 7208 4.4 / 4.5: keep the TXT values that are SPF records; exactly one must remain."""
     if answer.unknown:
-        return FetchedRecord(RecordState.UNKNOWN, answer)
+        return FetchedRecord(_RecordState.UNKNOWN, answer)
     if not answer.records:
-        return FetchedRecord(RecordState.VOID, answer)
+        return FetchedRecord(_RecordState.VOID, answer)
     texts = tuple(t for t in answer.records if is_spf_record(t))
     if not texts:
-        return FetchedRecord(RecordState.NONE, answer)
+        return FetchedRecord(_RecordState.NONE, answer)
     if len(texts) > 1:
-        return FetchedRecord(RecordState.MULTIPLE, answer, spf_texts=texts)
+        return FetchedRecord(_RecordState.MULTIPLE, answer, spf_texts=texts)
     try:
         record = parse_spf(texts[0])
     except RecordSyntaxError as exc:
-        return FetchedRecord(RecordState.SYNTAX, answer, error=exc, spf_texts=texts)
-    return FetchedRecord(RecordState.OK, answer, record, spf_texts=texts)
+        return FetchedRecord(_RecordState.SYNTAX, answer, error=exc, spf_texts=texts)
+    return FetchedRecord(_RecordState.OK, answer, record, spf_texts=texts)
 
 
 # Both are pure functions of a name, asked for every include target on every walk; the names
@@ -255,7 +266,7 @@ class Traversal:
             raise _Stop(
                 Finding(
                     "spf.too_many_lookups",
-                    SpfOutcome.PERMERROR,
+                    _SpfOutcome.PERMERROR,
                     domain,
                     term,
                     f"more than {MAX_LOOKUPS} DNS-querying terms (at {term!r} in {domain})",
@@ -270,7 +281,7 @@ class Traversal:
             raise _Stop(
                 Finding(
                     "spf.too_many_void_lookups",
-                    SpfOutcome.PERMERROR,
+                    _SpfOutcome.PERMERROR,
                     domain,
                     term,
                     f"more than {MAX_VOID_LOOKUPS} lookups found nothing (the last: {name})",
@@ -282,7 +293,7 @@ class Traversal:
         self._fail(
             Finding(
                 "spf.unknown",
-                SpfOutcome.TEMPERROR,
+                _SpfOutcome.TEMPERROR,
                 domain,
                 term,
                 f"the {answer.rtype.value} query for {answer.name} failed ({why})",
@@ -296,18 +307,18 @@ class Traversal:
     ) -> SpfOutcome:
         fetched = await self.session.record(domain)
         state = fetched.state
-        if state is RecordState.UNKNOWN:
+        if state is _RecordState.UNKNOWN:
             self._unknown(domain, term, fetched.answer)
-            return SpfOutcome.TEMPERROR
-        if state is RecordState.VOID or state is RecordState.NONE:
-            if state is RecordState.VOID and role != "top":
+            return _SpfOutcome.TEMPERROR
+        if state is _RecordState.VOID or state is _RecordState.NONE:
+            if state is _RecordState.VOID and role != "top":
                 self._void(chain[-2], term, domain)
-            return SpfOutcome.NONE
-        if state is RecordState.MULTIPLE:
+            return _SpfOutcome.NONE
+        if state is _RecordState.MULTIPLE:
             self._fail(
                 Finding(
                     "spf.multiple_records" if role == "top" else "spf.include_invalid",
-                    SpfOutcome.PERMERROR,
+                    _SpfOutcome.PERMERROR,
                     domain,
                     term,
                     f"{domain} publishes {len(fetched.spf_texts)} SPF records; exactly one is "
@@ -315,13 +326,13 @@ class Traversal:
                     chain,
                 )
             )
-            return SpfOutcome.PERMERROR
-        if state is RecordState.SYNTAX:
+            return _SpfOutcome.PERMERROR
+        if state is _RecordState.SYNTAX:
             assert fetched.error is not None
             self._fail(
                 Finding(
                     "spf.syntax" if role == "top" else "spf.include_invalid",
-                    SpfOutcome.PERMERROR,
+                    _SpfOutcome.PERMERROR,
                     domain,
                     term,
                     f"the SPF record of {domain} has a syntax error at position "
@@ -329,7 +340,7 @@ class Traversal:
                     chain,
                 )
             )
-            return SpfOutcome.PERMERROR
+            return _SpfOutcome.PERMERROR
         record = fetched.record
         assert record is not None
         self.visits.append(Visit(role, domain, record, chain, effective))
@@ -415,7 +426,7 @@ class Traversal:
                 self.matched = _Match(domain, term.text)
                 return _RESULT[term.qualifier.value]
         if record.redirect is None:
-            return SpfOutcome.NEUTRAL
+            return _SpfOutcome.NEUTRAL
         text = f"redirect={record.redirect}"
         before = self.lookups
         result = await self._follow(record.redirect, domain, chain, text, "redirect", effective)
@@ -428,70 +439,70 @@ class Traversal:
     ) -> SpfOutcome:
         """include:<spec> or redirect=<spec>: check_host() on the target (RFC 7208 5.2, 6.1)."""
         if not self._count(domain, text):
-            return SpfOutcome.NEUTRAL
+            return _SpfOutcome.NEUTRAL
         target = await self._target(spec, domain, text)
         if target is None:
-            return SpfOutcome.NEUTRAL
+            return _SpfOutcome.NEUTRAL
         missing = "spf.include_missing" if role == "include" else "spf.redirect_missing"
         if not valid_name(target):
             self._fail(
                 Finding(
                     missing,
-                    SpfOutcome.PERMERROR,
+                    _SpfOutcome.PERMERROR,
                     domain,
                     text,
                     f"{target!r} is not a valid domain name",
                     chain,
                 )
             )
-            return SpfOutcome.PERMERROR
+            return _SpfOutcome.PERMERROR
         self.targets.append(target)
         if target in chain:
             path = " -> ".join((*chain, target))
             self._fail(
-                Finding("spf.loop", SpfOutcome.PERMERROR, domain, text, f"loop: {path}", chain)
+                Finding("spf.loop", _SpfOutcome.PERMERROR, domain, text, f"loop: {path}", chain)
             )
-            return SpfOutcome.PERMERROR
+            return _SpfOutcome.PERMERROR
         result = await self._check_host(target, (*chain, target), role, text, effective)
-        if result is SpfOutcome.NONE:
+        if result is _SpfOutcome.NONE:
             self._fail(
                 Finding(
                     missing,
-                    SpfOutcome.PERMERROR,
+                    _SpfOutcome.PERMERROR,
                     domain,
                     text,
                     f"{target} has no SPF record",
                     chain,
                 )
             )
-            return SpfOutcome.PERMERROR
+            return _SpfOutcome.PERMERROR
         return result
 
     # --- mechanisms ---------------------------------------------------------------------------
 
     async def _mechanism(self, m: Mechanism, domain: str, chain: tuple[str, ...]) -> bool:
         kind = m.kind
-        if kind is MechanismKind.ALL:
+        if kind is _MechanismKind.ALL:
             return True
-        if kind is MechanismKind.IP4 or kind is MechanismKind.IP6:
+        if kind is _MechanismKind.IP4 or kind is _MechanismKind.IP6:
             return self._in_network(m)
-        if kind is MechanismKind.INCLUDE:
+        if kind is _MechanismKind.INCLUDE:
             assert m.domain_spec is not None
             result = await self._follow(m.domain_spec, domain, chain, m.text, "include", False)
             # RFC 7208 5.2: pass matches; fail, softfail and neutral do not; errors propagate
             # (in a walk they were recorded and the walk goes on).
-            return result is SpfOutcome.PASS
+            return result is _SpfOutcome.PASS
         if not self._count(domain, m.text):
             return False
         target = await self._target(m.domain_spec, domain, m.text)
         if target is None or not valid_name(target):
             # RFC 7208 4.3/4.8: a malformed target name does not match.
             return False
-        if kind is MechanismKind.A:
+        if kind is _MechanismKind.A:
             return await self._a(m, domain, target)
-        if kind is MechanismKind.MX:
+        if kind is _MechanismKind.MX:
             return await self._mx(m, domain, chain, target)
-        if kind is MechanismKind.EXISTS:
+        if kind is _MechanismKind.EXISTS:
             return await self._exists(m, domain, target)
         return await self._ptr_match(m, domain, target)
 
@@ -517,16 +528,16 @@ class Traversal:
         return False
 
     def _address_type(self) -> RType:
-        return RType.AAAA if self.ip is not None and self.ip.version == 6 else RType.A
+        return _RType.AAAA if self.ip is not None and self.ip.version == 6 else _RType.A
 
     async def _a(self, m: Mechanism, domain: str, target: str) -> bool:
         if self.walk:
             # Either family may be asked by a receiver: the term is void only if both are empty.
-            answer = await self.session.ask(target, RType.A)
+            answer = await self.session.ask(target, _RType.A)
             if answer.unknown:
                 self._unknown(domain, m.text, answer)
             elif not answer.records:
-                answer6 = await self.session.ask(target, RType.AAAA)
+                answer6 = await self.session.ask(target, _RType.AAAA)
                 if answer6.unknown:
                     self._unknown(domain, m.text, answer6)
                 elif not answer6.records:
@@ -554,14 +565,14 @@ class Traversal:
         return m.cidr6 if self.ip.version == 6 else m.cidr4
 
     async def _mx(self, m: Mechanism, domain: str, chain: tuple[str, ...], target: str) -> bool:
-        answer = await self._ask_term(m, domain, target, RType.MX)
+        answer = await self._ask_term(m, domain, target, _RType.MX)
         if answer is None:
             return False
         if len(answer.records) > MAX_MX_NAMES:
             self._fail(
                 Finding(
                     "spf.mx_too_many",
-                    SpfOutcome.PERMERROR,
+                    _SpfOutcome.PERMERROR,
                     domain,
                     m.text,
                     f"{target} has {len(answer.records)} MX names; at most {MAX_MX_NAMES} are "
@@ -587,12 +598,12 @@ class Traversal:
 
     async def _exists(self, m: Mechanism, domain: str, target: str) -> bool:
         # RFC 7208 5.7: always an A query, whatever the client's address family.
-        return await self._ask_term(m, domain, target, RType.A) is not None
+        return await self._ask_term(m, domain, target, _RType.A) is not None
 
     async def _ptr_answer(self) -> Answer:
         if self._ptr is None:
             assert self.ip is not None
-            self._ptr = await self.session.ask(self.ip.reverse_pointer, RType.PTR)
+            self._ptr = await self.session.ask(self.ip.reverse_pointer, _RType.PTR)
         return self._ptr
 
     async def _validated_names(self, suffix: str | None) -> list[str]:
