@@ -177,12 +177,17 @@ class SpfRecord:
     mechanisms: tuple[Mechanism, ...] = field(init=False, compare=False, repr=False)
     all: Mechanism | None = field(init=False, compare=False, repr=False)
     """The first ``all`` mechanism: evaluation never goes past it."""
+    discouraged: tuple[Mechanism, ...] = field(init=False, compare=False, repr=False)
+    """``ptr`` terms and terms using the ``%{p}`` macro (RFC 7208 5.5, 7.3): found once per
+    record, not on every walk that meets it."""
 
     def __post_init__(self) -> None:
         mechanisms = tuple(t for t in self.terms if isinstance(t, Mechanism))
         object.__setattr__(self, "mechanisms", mechanisms)
         first_all = next((m for m in mechanisms if m.kind is _MechanismKind.ALL), None)
         object.__setattr__(self, "all", first_all)
+        discouraged = tuple(m for m in mechanisms if m.kind is _MechanismKind.PTR or _p_macro(m))
+        object.__setattr__(self, "discouraged", discouraged)
 
     def __str__(self) -> str:
         return self.text
@@ -190,6 +195,11 @@ class SpfRecord:
     @property
     def modifiers(self) -> tuple[Modifier, ...]:
         return tuple(t for t in self.terms if isinstance(t, Modifier))
+
+
+def _p_macro(m: Mechanism) -> bool:
+    spec = m.domain_spec
+    return spec is not None and "%" in spec and "p" in parse_macro_string(spec).letters
 
 
 def is_spf_record(text: str) -> bool:

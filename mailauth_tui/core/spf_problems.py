@@ -393,10 +393,10 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
     top_text = visits[0].record.text if visits else ""
     for visit in visits:
         record = visit.record
-        where = "your record" if visit.role == "top" else f"the record of {visit.domain}"
         if visit.effective:
-            out.extend(_effective_warnings(domain, where, record))
+            out.extend(_effective_warnings(domain, _where(visit), record))
         elif record.all is not None and record.all.qualifier is _Qualifier.PASS:
+            where = _where(visit)
             out.append(
                 Problem(
                     "spf.plus_all",
@@ -407,7 +407,8 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
                     "or -all",
                 )
             )
-        for m in record.mechanisms:
+        for m in record.discouraged:
+            where = _where(visit)
             if m.kind is _MechanismKind.PTR:
                 fix = (
                     f"replace {m.text!r} by ip4:/ip6: ranges or a:/mx terms for your servers"
@@ -455,6 +456,10 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
             )
         )
     return out
+
+
+def _where(visit: Visit) -> str:
+    return "your record" if visit.role == "top" else f"the record of {visit.domain}"
 
 
 def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Problem]:
