@@ -343,10 +343,15 @@ def from_findings(domain: str, findings: Iterable[Finding]) -> list[Problem]:
     return out
 
 
+def _breakdown(walk: Traversal) -> str:
+    """The lookups of each top-level term, costliest first."""
+    costs = sorted(walk.top_costs, key=lambda c: -c[1])
+    return ", ".join(f"{term} ({n})" for term, n in costs if n)
+
+
 def limits(domain: str, walk: Traversal) -> list[Problem]:
     out: list[Problem] = []
-    costs = sorted(walk.top_costs, key=lambda c: -c[1])
-    breakdown = ", ".join(f"{term} ({n})" for term, n in costs if n)
+    breakdown = _breakdown(walk) if walk.lookups >= MAX_LOOKUPS - 1 else ""
     if walk.lookups > MAX_LOOKUPS:
         count = f"at least {walk.lookups}" if walk.lookups > WALK_LOOKUP_CAP else str(walk.lookups)
         out.append(
