@@ -30,16 +30,20 @@ def fast_init(cls: type[T]) -> type[T]:
     signature: list[str] = []
     body: list[str] = []
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if not f.init:
-            continue  # set by __post_init__, as dataclasses leaves it
         if f.default_factory is not dataclasses.MISSING or f.kw_only:
             raise TypeError(f"{cls.__name__}.{f.name}: default_factory / kw_only not supported")
+        names[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        if f.default is not dataclasses.MISSING:
+            names[f"_default_{f.name}"] = f.default
+        if not f.init:
+            # As dataclasses does: a default is stored, otherwise __post_init__ sets the field.
+            if f.default is not dataclasses.MISSING:
+                body.append(f"    _set_{f.name}(self, _default_{f.name})")
+            continue
         if f.default is dataclasses.MISSING:
             signature.append(f.name)
         else:
-            names[f"_default_{f.name}"] = f.default
             signature.append(f"{f.name}=_default_{f.name}")
-        names[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
         body.append(f"    _set_{f.name}(self, {f.name})")
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")

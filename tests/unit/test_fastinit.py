@@ -23,6 +23,7 @@ class _Sample:
     count: int = 0
     tags: tuple[str, ...] = ()
     doubled: int = field(init=False, compare=False, repr=False)
+    fixed: str = field(init=False, default="set")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "doubled", self.count * 2)
@@ -34,6 +35,7 @@ class _Reference:
     count: int = 0
     tags: tuple[str, ...] = ()
     doubled: int = field(init=False, compare=False, repr=False)
+    fixed: str = field(init=False, default="set")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "doubled", self.count * 2)
@@ -49,8 +51,8 @@ def test_same_values_as_the_generated_init() -> None:
     for args, kwargs in calls:
         fast, ref = _Sample(*args, **kwargs), _Reference(*args, **kwargs)
         assert dataclasses.astuple(fast) == dataclasses.astuple(ref)
-        assert fast.doubled == ref.doubled
-    assert repr(_Sample("a", 1)) == "_Sample(name='a', count=1, tags=())"
+        assert fast.doubled == ref.doubled and fast.fixed == ref.fixed == "set"
+    assert repr(_Sample("a", 1)) == "_Sample(name='a', count=1, tags=(), fixed='set')"
 
 
 def test_same_argument_errors() -> None:
