@@ -353,4 +353,5 @@ def disagreement(
 
 
 def unique(problems: Sequence[Problem]) -> tuple[Problem, ...]:
-    return tuple(dict.fromkeys(problems))
+    # Most domains have one problem or none: nothing to hash then.
+    return tuple(problems) if len(problems) < 2 else tuple(dict.fromkeys(problems))

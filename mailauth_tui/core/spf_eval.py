@@ -276,7 +276,8 @@ def _mentions(texts: Sequence[str], include: str | None) -> bool | None:
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
-    return list(dict.fromkeys(problems))
+    # Most domains have one problem or none: nothing to hash then.
+    return problems if len(problems) < 2 else list(dict.fromkeys(problems))
 
 
 def _include_not_authorized(domain: str, record: SpfRecord, include: str) -> Problem:
