@@ -27,7 +27,9 @@ from mailauth_tui.core.results import (
 )
 
 
-def _report(domain: str = "example.com", unicode: str = "example.com", record: str = "v=spf1 -all"):
+def _report(
+    domain: str = "example.com", unicode: str = "example.com", record: str = "v=spf1 -all"
+) -> DomainReport:
     problem = Problem("spf.x", Severity.WARNING, f"about {record}", "fix it")
     return DomainReport(
         domain=domain,
