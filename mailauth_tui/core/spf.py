@@ -149,6 +149,12 @@ class Mechanism:
     def queries_dns(self) -> bool:
         return self.kind in DNS_MECHANISMS
 
+    @property
+    def uses_p_macro(self) -> bool:
+        """A domain-spec with the ``%{p}`` macro, which RFC 7208 7.3 says not to use."""
+        spec = self.domain_spec
+        return spec is not None and "%" in spec and "p" in parse_macro_string(spec).letters
+
 
 @fast_init
 @dataclass(frozen=True, slots=True)
@@ -186,7 +192,7 @@ class SpfRecord:
         object.__setattr__(self, "mechanisms", mechanisms)
         first_all = next((m for m in mechanisms if m.kind is _MechanismKind.ALL), None)
         object.__setattr__(self, "all", first_all)
-        discouraged = tuple(m for m in mechanisms if m.kind is _MechanismKind.PTR or _p_macro(m))
+        discouraged = tuple(m for m in mechanisms if m.kind is _MechanismKind.PTR or m.uses_p_macro)
         object.__setattr__(self, "discouraged", discouraged)
 
     def __str__(self) -> str:
@@ -195,11 +201,6 @@ class SpfRecord:
     @property
     def modifiers(self) -> tuple[Modifier, ...]:
         return tuple(t for t in self.terms if isinstance(t, Modifier))
-
-
-def _p_macro(m: Mechanism) -> bool:
-    spec = m.domain_spec
-    return spec is not None and "%" in spec and "p" in parse_macro_string(spec).letters
 
 
 def is_spf_record(text: str) -> bool:

@@ -26,7 +26,6 @@ from mailauth_tui.core.spf import (
     parse_term,
     with_terms,
 )
-from mailauth_tui.core.spf_macros import parse_macro_string
 from mailauth_tui.core.spf_walk import (
     MAX_LOOKUPS,
     MAX_VOID_LOOKUPS,
@@ -351,7 +350,6 @@ def _breakdown(walk: Traversal) -> str:
 
 def limits(domain: str, walk: Traversal) -> list[Problem]:
     out: list[Problem] = []
-    breakdown = _breakdown(walk) if walk.lookups >= MAX_LOOKUPS - 1 else ""
     if walk.lookups > MAX_LOOKUPS:
         count = f"at least {walk.lookups}" if walk.lookups > WALK_LOOKUP_CAP else str(walk.lookups)
         out.append(
@@ -360,7 +358,7 @@ def limits(domain: str, walk: Traversal) -> list[Problem]:
                 ERR,
                 f"the SPF record of {domain} needs {count} DNS lookups (include, a, mx, ptr, "
                 f"exists, redirect, nested includes counted); the limit is {MAX_LOOKUPS}, past "
-                f"it receivers answer permerror. Per term: {breakdown}",
+                f"it receivers answer permerror. Per term: {_breakdown(walk)}",
                 "bring it to 10 or fewer: remove includes of services that no longer send, "
                 "replace a, mx and ptr by ip4:/ip6: ranges, and replace an include by the "
                 "ip4:/ip6: ranges it lists (keep those up to date)",
@@ -372,7 +370,7 @@ def limits(domain: str, walk: Traversal) -> list[Problem]:
                 "spf.lookups_near_limit",
                 INFO,
                 f"the SPF record of {domain} needs {walk.lookups} of the {MAX_LOOKUPS} allowed "
-                f"DNS lookups ({breakdown}); one more include will break it",
+                f"DNS lookups ({_breakdown(walk)}); one more include will break it",
                 "before adding a sending service, replace an a/mx term or an include by ip4:/ip6: "
                 "ranges",
             )
@@ -429,8 +427,7 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
                         fix,
                     )
                 )
-            spec = m.domain_spec
-            if spec is not None and "%" in spec and "p" in parse_macro_string(spec).letters:
+            if m.uses_p_macro:
                 out.append(
                     Problem(
                         "spf.p_macro",
