@@ -39,17 +39,12 @@ def _dkim(result: DkimResult, problems: list[dict[str, object]]) -> dict[str, ob
 def report_to_dict(report: DomainReport) -> dict[str, object]:
     """Every field the issue names, plus a few that scripts find useful (``valid``, hosts,
     SPF source verdicts, DMARC organisational domains and report addresses, BIMI URLs).
-    ``problems`` at the top holds all problems, the domain's and every record's (in the order
-    of ``DomainReport.all_problems``; each problem's dict is made once and appears in both)."""
+    ``problems`` at the top holds all problems, the domain's and every record's, in the order of
+    ``DomainReport.all_problems``; each problem's dict is made once and appears in both."""
     spf, dmarc, bimi = report.spf, report.dmarc, report.bimi
-    spf_problems = _problems(spf.problems)
-    dmarc_problems = _problems(dmarc.problems)
-    dkim_problems = [_problems(d.problems) for d in report.dkim]
-    bimi_problems = _problems(bimi.problems)
-    every = _problems(report.problems) + spf_problems + dmarc_problems
-    for problems in dkim_problems:
-        every += problems
-    every += bimi_problems
+    groups = [_problems(group) for group in report.problem_groups()]
+    _, spf_problems, dmarc_problems, *dkim_problems, bimi_problems = groups
+    every = [p for group in groups for p in group]
     return {
         "domain": report.domain,
         "domain_unicode": report.domain_unicode,

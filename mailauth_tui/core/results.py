@@ -112,13 +112,20 @@ class DomainReport:
     dkim: tuple[DkimResult, ...] = ()
     problems: tuple[Problem, ...] = field(default=())  # domain-level problems (not per record)
 
+    def problem_groups(self) -> tuple[tuple[Problem, ...], ...]:
+        """The domain's own problems, then SPF's, DMARC's, each DKIM selector's, BIMI's: the
+        order of :attr:`all_problems`."""
+        return (
+            self.problems,
+            self.spf.problems,
+            self.dmarc.problems,
+            *(d.problems for d in self.dkim),
+            self.bimi.problems,
+        )
+
     @property
     def all_problems(self) -> tuple[Problem, ...]:
-        out = list(self.problems) + list(self.spf.problems) + list(self.dmarc.problems)
-        for d in self.dkim:
-            out.extend(d.problems)
-        out.extend(self.bimi.problems)
-        return tuple(out)
+        return tuple(p for group in self.problem_groups() for p in group)
 
     @property
     def valid(self) -> bool:

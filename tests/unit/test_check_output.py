@@ -49,6 +49,36 @@ def test_line_is_the_report_as_json() -> None:
     assert line.startswith('{"domain":"example.com","domain_unicode":"example.com","valid":')
 
 
+def test_top_level_problems_are_every_record_s_in_report_order() -> None:
+    def problem(code: str) -> Problem:
+        return Problem(code, Severity.WARNING, f"about {code}", "fix it")
+
+    report = DomainReport(
+        domain="example.com",
+        domain_unicode="example.com",
+        spf=SpfResult(Status.INVALID, problems=(problem("spf.a"), problem("spf.b"))),
+        dmarc=DmarcResult(Status.MISSING, problems=(problem("dmarc.a"),)),
+        bimi=BimiResult(Status.MISSING, problems=(problem("bimi.a"),)),
+        dkim=(
+            DkimResult("s1", Status.MISSING, problems=(problem("dkim.s1"),)),
+            DkimResult("s2", Status.VALID),
+            DkimResult("s3", Status.MISSING, problems=(problem("dkim.s3"),)),
+        ),
+        problems=(problem("domain.a"),),
+    )
+    data = json.loads(report_line(report))
+    codes = ["domain.a", "spf.a", "spf.b", "dmarc.a", "dkim.s1", "dkim.s3", "bimi.a"]
+    assert [p["code"] for p in data["problems"]] == [p.code for p in report.all_problems] == codes
+    assert [p["code"] for p in data["spf"]["problems"]] == ["spf.a", "spf.b"]
+    assert [[p["code"] for p in d["problems"]] for d in data["dkim"]] == [
+        ["dkim.s1"],
+        [],
+        ["dkim.s3"],
+    ]
+    assert [p["code"] for p in data["dmarc"]["problems"]] == ["dmarc.a"]
+    assert [p["code"] for p in data["bimi"]["problems"]] == ["bimi.a"]
+
+
 def test_idn_and_c1_controls_leave_as_escapes() -> None:
     report = _report("xn--bcher-kva.example", "bücher.example", "v=spf1 \x9b31m\x1b[2J -all")
     line = report_line(report)
