@@ -32,7 +32,8 @@ def fast_init(cls: type[T]) -> type[T]:
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.default_factory is not dataclasses.MISSING or f.kw_only:
             raise TypeError(f"{cls.__name__}.{f.name}: default_factory / kw_only not supported")
-        names[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        # The slot's member descriptor, on this class or the dataclass it extends.
+        names[f"_set_{f.name}"] = getattr(cls, f.name).__set__
         if f.default is not dataclasses.MISSING:
             names[f"_default_{f.name}"] = f.default
         if not f.init:
