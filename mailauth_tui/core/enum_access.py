@@ -1,8 +1,8 @@
 """Quick reads of enum members in the engine's hot paths.
 
 On Python 3.11 ``EnumType`` defines ``__getattr__``, which puts every attribute read on an enum
-class (``Status.VALID``) through CPython's slow attribute hook: about 0.1 µs, four times a plain
-class attribute. The engine reads some seventy members per domain checked (``kind is
+class (``Status.VALID``) through CPython's slow attribute hook: about 0.12 µs, nearly five times
+a plain class attribute. The engine reads some seventy members per domain checked (``kind is
 MechanismKind.ALL``, ``Status.VALID``...), about 6 % of its instructions. :func:`members` returns
 a plain class holding the same members, for the modules that read them often:
 ``_Kind = members(MechanismKind)`` then ``_Kind.ALL`` is the member itself, read at the normal
