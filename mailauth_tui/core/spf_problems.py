@@ -467,19 +467,43 @@ def _where(visit: Visit) -> str:
 def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Problem]:
     out: list[Problem] = []
     all_ = record.all
+    if all_ is not None and all_.qualifier is _Qualifier.PASS:
+        out.append(
+            Problem(
+                "spf.plus_all",
+                WARN,
+                f"{where} ends with {all_.text!r}: every server on the internet may send as "
+                f"{domain}; SPF then proves nothing",
+                f"replace {all_.text!r} by -all (or ~all while you are checking your senders)",
+            )
+        )
+    out.extend(_record_advice(where, record))
+    return out
+
+
+# The advice on a record that does not name the domain checked, by (where, record text): most
+# domains of a run publish one of a few records ("v=spf1 include:<provider> ~all"), and
+# the record is a function of its text.
+_ADVICE: dict[tuple[str, str], tuple[Problem, ...]] = {}
+_ADVICE_MAX = 4096
+
+
+def _record_advice(where: str, record: SpfRecord) -> tuple[Problem, ...]:
+    key = (where, record.text)
+    advice = _ADVICE.get(key)
+    if advice is None:
+        if len(_ADVICE) >= _ADVICE_MAX:
+            _ADVICE.clear()
+        advice = _ADVICE[key] = tuple(_advice(where, record))
+    return advice
+
+
+def _advice(where: str, record: SpfRecord) -> list[Problem]:
+    out: list[Problem] = []
+    all_ = record.all
     if all_ is not None:
         q = all_.qualifier
-        if q is _Qualifier.PASS:
-            out.append(
-                Problem(
-                    "spf.plus_all",
-                    WARN,
-                    f"{where} ends with {all_.text!r}: every server on the internet may send as "
-                    f"{domain}; SPF then proves nothing",
-                    f"replace {all_.text!r} by -all (or ~all while you are checking your senders)",
-                )
-            )
-        elif q is _Qualifier.NEUTRAL:
+        if q is _Qualifier.NEUTRAL:
             out.append(
                 Problem(
                     "spf.softfail_neutral_all",
