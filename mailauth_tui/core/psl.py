@@ -74,7 +74,7 @@ def _rules() -> _Rules:
     return _Rules(ascii_rules, tuple(sorted(unicode)))
 
 
-def _public_labels(labels: list[str]) -> int:
+def _public_labels(name: str, labels: list[str]) -> int:
     """How many trailing labels form the public suffix (publicsuffixlist ``_countpublic``
     with ``accept_unknown``): the checks run from the longest candidate, wildcard before
     exact before exception, so that a wildcard's exception can be backtracked."""
@@ -82,10 +82,9 @@ def _public_labels(labels: list[str]) -> int:
     if count == 1:
         return 1
     table = _rules()
-    if all(label.isascii() and not label.startswith("xn--") for label in labels):
-        rules = table.ascii
-    else:
-        rules = table.idn()
+    # Tested on the whole name: an "xn--" inside a label only sends the name to the full
+    # table, which answers ASCII names as the ASCII one does.
+    rules = table.ascii if name.isascii() and "xn--" not in name else table.idn()
     # From the whole name down: candidates longer than any rule cost a join and a miss each,
     # which is cheaper than counting the labels of every rule when the list is read.
     for i in range(count):
@@ -109,7 +108,7 @@ def public_suffix(domain: str) -> str:
     labels = name.split(".")
     if "" in labels:
         return name
-    return ".".join(labels[-_public_labels(labels) :])
+    return ".".join(labels[-_public_labels(name, labels) :])
 
 
 @lru_cache(maxsize=65536)
@@ -119,5 +118,5 @@ def org_domain(domain: str) -> str:
     labels = name.split(".")
     if "" in labels:
         return name
-    count = _public_labels(labels)
+    count = _public_labels(name, labels)
     return ".".join(labels[-(count + 1) :]) if len(labels) > count else name
