@@ -8,6 +8,7 @@ caches its results, since the same provider records are met across thousands of 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -267,7 +268,10 @@ _QUALIFIERS = {
     "?": _Qualifier.NEUTRAL,
 }
 _KINDS = {k.value: k for k in MechanismKind}
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+# modifier = name "=" ...; name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." )
+_MODIFIER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*=")
+# A mechanism's name runs up to its ":" argument or "/" prefix length.
+_MECHANISM_NAME = re.compile(r"[^:/]*")
 _IP4_CHARS = frozenset("0123456789.")
 _IP6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 
@@ -279,19 +283,14 @@ def _parse_term(word: str, pos: int) -> Term:
     if not (word.isascii() and word.isprintable()):
         bad = next(c for c in word if not ("!" <= c <= "~"))
         raise _err(pos, f"term {word!r} contains the character {bad!r}", "spf.bad_char")
-    # modifier = name "=" ...; name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." )
-    if word[0].isalpha():
-        i = 1
-        n = len(word)
-        while i < n and word[i] in _NAME_CHARS:
-            i += 1
-        if i < n and word[i] == "=":
-            return _parse_modifier(word[:i].lower(), word[i + 1 :], pos, word)
+    modifier = _MODIFIER_NAME.match(word)
+    if modifier is not None:
+        i = modifier.end()
+        return _parse_modifier(word[: i - 1].lower(), word[i:], pos, word)
     qualifier = _QUALIFIERS.get(word[0])
     rest = word[1:] if qualifier is not None else word
-    k = 0
-    while k < len(rest) and rest[k] not in ":/":
-        k += 1
+    head = _MECHANISM_NAME.match(rest)  # matches always, if only the empty string
+    k = head.end() if head is not None else 0
     name = rest[:k]
     kind = _KINDS.get(name.lower())
     if kind is None:
@@ -394,22 +393,18 @@ def _parse_network(kind: MechanismKind, arg: str, pos: int, word: str) -> tuple[
         raise _err(pos, f"{address!r} is not an {what} address in {word!r}", "spf.bad_ip") from None
 
 
+# qnum = DIGIT / %x31-39 DIGIT / "1" 2DIGIT / "2" %x30-34 DIGIT / "25" %x30-35 (RFC 7208 5.6)
+_QNUM = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IP4 = re.compile(rf"(?:{_QNUM}\.){{3}}{_QNUM}")
+
+
 def _ip4_int(address: str) -> int:
-    """ip4-network = qnum "." qnum "." qnum "." qnum (RFC 7208 5.6): four decimal octets of
-    0-255 without leading zeros, as ``ipaddress`` reads them, in a fifth of its time."""
-    octets = address.split(".")
-    if len(octets) != 4:
+    """ip4-network = qnum "." qnum "." qnum "." qnum: four decimal octets of 0-255 without
+    leading zeros, as ``ipaddress`` reads them; one regex match instead of a loop per octet."""
+    if _IP4.fullmatch(address) is None:
         raise ValueError(address)
-    value = 0
-    for octet in octets:
-        # The caller allowed only digits and dots, so each part is empty or ASCII digits.
-        if not octet or len(octet) > 3 or (octet[0] == "0" and len(octet) > 1):
-            raise ValueError(address)
-        number = int(octet)
-        if number > 255:
-            raise ValueError(address)
-        value = value << 8 | number
-    return value
+    a, b, c, d = address.split(".")
+    return int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)
 
 
 @lru_cache(maxsize=1024)
