@@ -36,10 +36,45 @@ class _Sample(_Reference):
     """The same fields, with the quicker constructor (the slots are _Reference's)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _SmallReference:
+    name: str
+    count: int = 0
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class _Small(_SmallReference):
+    """Too few fields for the twin-class swap: stored through the slot descriptors."""
+
+
 def _is_fast(cls: type) -> bool:
-    """The constructor is fast_init's (it stores through the slot setters it names)."""
+    """The constructor is fast_init's."""
     init = cls.__dict__.get("__init__")
-    return init is not None and any(name.startswith("_set_") for name in init.__code__.co_names)
+    return init is not None and getattr(init, "fast_init", False)
+
+
+def _swaps(cls: type) -> bool:
+    """fast_init's constructor stores through a twin class (else through slot descriptors)."""
+    return "_Twin" in cls.__dict__["__init__"].__code__.co_names
+
+
+def test_both_ways_of_storing() -> None:
+    assert _is_fast(_Small) and not _swaps(_Small)
+    assert _is_fast(_Sample) and _swaps(_Sample)
+    small = _Small("a", 2)
+    assert type(small) is _Small and dataclasses.astuple(small) == ("a", 2)
+    assert small == _Small("a", 2) != _SmallReference("a", 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        small.count = 3  # type: ignore[misc]
+    # The twin class is only worn inside __init__, and only by the class's own instances.
+    assert type(_Sample("a")) is _Sample and isinstance(_Sample("a"), _Reference)
+
+    class Sub(_Sample):
+        __slots__ = ()
+
+    sub = Sub("b", 1)
+    assert type(sub) is Sub and (sub.name, sub.count, sub.doubled) == ("b", 1, 2)
 
 
 def test_same_values_as_the_generated_init() -> None:
