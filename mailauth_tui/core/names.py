@@ -10,7 +10,11 @@ import idna
 from mailauth_tui.core.errors import InvalidDomainError
 from mailauth_tui.core.fastinit import fast_init
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_LABEL_TEXT = r"(?!-)[a-z0-9_-]{1,63}(?<!-)"
+_LABEL = re.compile(rf"^{_LABEL_TEXT}$")
+# Two or more valid labels: the whole name checked by one match (the labels one by one only
+# to name the bad one).
+_LABELS = re.compile(rf"(?:{_LABEL_TEXT}\.)+{_LABEL_TEXT}")
 # ASCII letters, digits, '-', '_' and dots only: what the fast path of normalize_domain takes.
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -69,9 +73,13 @@ def _via_idna(name: str) -> DomainName:
 
 
 def _check_labels(name: str, ascii_name: str) -> None:
-    labels = ascii_name.split(".")
     if len(ascii_name) > 253:
         raise InvalidDomainError(f"{name!r} is longer than 253 characters")
+    if _LABELS.fullmatch(ascii_name) is not None:
+        if ascii_name.rpartition(".")[2].isdigit():
+            raise InvalidDomainError(f"{name!r} looks like an IP address, not a domain")
+        return
+    labels = ascii_name.split(".")
     if len(labels) < 2:
         raise InvalidDomainError(f"{name!r} has no dot: give a full domain such as example.com")
     for label in labels:
