@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import mailauth_tui.core
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,26 @@ def test_still_frozen_and_a_dataclass() -> None:
     assert pickle.loads(pickle.dumps(sample)) == sample
 
 
+def test_the_constructor_function_builds_what_the_class_builds() -> None:
+    for cls, args, kwargs in (
+        (_Sample, ("a",), {}),
+        (_Sample, ("a", 3), {"tags": ("x",)}),
+        (_Small, ("b",), {"count": 4}),
+    ):
+        new = constructor(cls)
+        made, called = new(*args, **kwargs), cls(*args, **kwargs)
+        assert type(made) is cls and made == called and hash(made) == hash(called)
+        assert dataclasses.astuple(made) == dataclasses.astuple(called)
+        assert repr(made) == repr(called)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.name = "z"  # type: ignore[misc]
+    assert constructor(_Sample)("a", 3).doubled == 6  # __post_init__ ran
+    with pytest.raises(TypeError):
+        constructor(_Sample)()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        constructor(_Reference)
+
+
 def test_refuses_what_it_cannot_speed_up() -> None:
     @dataclass(slots=True)
     class Mutable:
@@ -153,5 +173,6 @@ def test_engine_classes_keep_their_signatures() -> None:
             for f in dataclasses.fields(cls)
             if f.init
         ]
-        params = list(inspect.signature(cls).parameters.values())
-        assert [(p.name, p.default) for p in params] == expected, cls
+        for build in (cls, constructor(cls)):
+            params = list(inspect.signature(build).parameters.values())
+            assert [(p.name, p.default) for p in params] == expected, build
