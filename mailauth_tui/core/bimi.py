@@ -10,9 +10,17 @@ from urllib.parse import urlsplit
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
 from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.psl import org_domain
-from mailauth_tui.core.results import BimiResult, DmarcResult, Problem, Severity, Status
+from mailauth_tui.core.results import (
+    BimiResult,
+    DmarcResult,
+    Problem,
+    Severity,
+    Status,
+    new_bimi_result,
+    new_problem,
+)
 from mailauth_tui.core.tagvalue import Tag, parse_tag_list, tags_by_name
 from mailauth_tui.core.txt_diagnostics import (
     escaped_semicolons,
@@ -46,6 +54,9 @@ class BimiRecord:
     def declined(self) -> bool:
         """``v=BIMI1; l=; a=;``: the domain says it has no logo on purpose."""
         return not self.logo_urls and self.authority_url is None
+
+
+new_bimi_record = constructor(BimiRecord)
 
 
 def _https_url(url: str, tag: Tag) -> str:
@@ -84,7 +95,7 @@ def parse_bimi(text: str) -> BimiRecord:
     avp = by.get("avp")
     if avp is not None and avp.value.lower() not in ("brand", "personal"):
         raise RecordSyntaxError(avp.value_pos, f"avp= must be brand or personal: {avp.value!r}")
-    return BimiRecord(
+    return new_bimi_record(
         logo_urls=logos,
         authority_url=authority_url,
         avatar_preference=avp.value.lower() if avp is not None else None,
@@ -97,7 +108,7 @@ def looks_like_bimi(text: str) -> bool:
 
 
 def _problem(code: str, severity: Severity, message: str, fix: str = "") -> Problem:
-    return Problem(f"bimi.{code}", severity, message, fix)
+    return new_problem(f"bimi.{code}", severity, message, fix)
 
 
 def _bimi_texts(answer: Answer) -> list[int]:
@@ -114,7 +125,7 @@ def _dmarc_enforced(dmarc: DmarcResult) -> bool:
 
 
 def _unknown(host: str, answer: Answer) -> BimiResult:
-    return BimiResult(
+    return new_bimi_result(
         status=_Status.UNKNOWN,
         problems=(
             _problem(
@@ -148,7 +159,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
                 return _unknown(host, answer)
             found = _bimi_texts(answer)
     if not found:
-        return BimiResult(
+        return new_bimi_result(
             status=_Status.MISSING,
             problems=(
                 _problem(
@@ -162,7 +173,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
             ),
         )
     if len(found) > 1:
-        return BimiResult(
+        return new_bimi_result(
             status=_Status.INVALID,
             problems=(
                 _problem(
@@ -197,7 +208,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
                 "a=https://<your site>/vmc.pem (both URLs https)",
             )
         )
-        return BimiResult(status=_Status.INVALID, record=text, problems=tuple(problems))
+        return new_bimi_result(status=_Status.INVALID, record=text, problems=tuple(problems))
     if host != f"default._bimi.{domain}":
         problems.append(
             _problem(
@@ -250,7 +261,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
     status = (
         _Status.INVALID if any(p.severity is _Severity.ERROR for p in problems) else _Status.VALID
     )
-    return BimiResult(
+    return new_bimi_result(
         status=status,
         record=text,
         logo_url=rec.logo_url,

@@ -20,6 +20,8 @@ from mailauth_tui.core.results import (
     Severity,
     SpfResult,
     Status,
+    new_domain_report,
+    new_problem,
 )
 from mailauth_tui.core.spf_eval import check_spf
 from mailauth_tui.core.spf_memo import SpfMemo
@@ -96,7 +98,7 @@ def _report(
     dmarc: DmarcResult,
     bimi: BimiResult,
 ) -> DomainReport:
-    return DomainReport(
+    return new_domain_report(
         domain=domain, domain_unicode=unicode, spf=spf, dmarc=dmarc, bimi=bimi, dkim=tuple(dkim)
     )
 
@@ -109,7 +111,7 @@ def _retrieve(task: asyncio.Task[object]) -> None:
 
 def invalid_domain_report(domain: str, reason: str, selectors: Sequence[str] = ()) -> DomainReport:
     """The report for a name that could not be checked at all (not a valid domain name)."""
-    problem = Problem(
+    problem = new_problem(
         code="domain.invalid",
         severity=Severity.ERROR,
         message=reason,
@@ -124,7 +126,7 @@ def internal_error_report(
 ) -> DomainReport:
     """The report for a domain whose check failed inside mailauth-tui (a bug): every record
     unknown, so a run over thousands of domains reports it and goes on."""
-    problem = Problem(
+    problem = new_problem(
         "check.internal_error",
         Severity.ERROR,
         f"the check of this domain failed inside mailauth-tui: {type(exc).__name__}: {exc}",
@@ -136,7 +138,7 @@ def internal_error_report(
 def _unchecked_report(
     domain: str, status: Status, problem: Problem, selectors: Sequence[str]
 ) -> DomainReport:
-    return DomainReport(
+    return new_domain_report(
         domain=domain,
         domain_unicode=domain,
         spf=SpfResult(status),

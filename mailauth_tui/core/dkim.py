@@ -12,7 +12,14 @@ from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.psl import org_domain
-from mailauth_tui.core.results import DkimResult, Problem, Severity, Status
+from mailauth_tui.core.results import (
+    DkimResult,
+    Problem,
+    Severity,
+    Status,
+    new_dkim_result,
+    new_problem,
+)
 from mailauth_tui.core.rsa_der import NotRsaKey, rsa_modulus_bits
 from mailauth_tui.core.tagvalue import parse_tag_list, tags_by_name
 from mailauth_tui.core.txt_diagnostics import (
@@ -186,7 +193,7 @@ def _same_key(a: str, b: str) -> bool:
 
 
 def _problem(code: str, severity: Severity, message: str, fix: str = "") -> Problem:
-    return Problem(f"dkim.{code}", severity, message, fix)
+    return new_problem(f"dkim.{code}", severity, message, fix)
 
 
 def _syntax_problem(err: RecordSyntaxError, host: str) -> Problem:
@@ -329,7 +336,7 @@ async def check_dkim(
 
     def result(status: Status, *problems: Problem) -> DkimResult:
         # Built directly: dataclasses.replace costs more than the rest of a cached check.
-        return DkimResult(selector, status, host, cname_chain=chain, problems=problems)
+        return new_dkim_result(selector, status, host, cname_chain=chain, problems=problems)
 
     if answer.unknown:
         detail = f" ({answer.detail})" if answer.detail else ""
@@ -358,7 +365,7 @@ async def check_dkim(
     text = answer.records[index]
     chunks = answer.chunks[index] if index < len(answer.chunks) else (text,)
     status, rec, key_type, bits, problems = _evaluate(text, chunks, host, expected_public_key)
-    return DkimResult(
+    return new_dkim_result(
         selector,
         status,
         host,

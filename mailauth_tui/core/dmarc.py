@@ -34,9 +34,9 @@ from mailauth_tui.core.dmarc_record import (
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.psl import org_domain, public_suffix
-from mailauth_tui.core.results import DmarcResult, Problem, Status
+from mailauth_tui.core.results import DmarcResult, Problem, Status, new_dmarc_result
 from mailauth_tui.core.txt_diagnostics import find_zone_doubled, zone_doubled_problem
 
 # Enum members as plain class attributes: see core/enum_access.py.
@@ -114,6 +114,9 @@ class _Level:
         return out
 
 
+_new_level = constructor(_Level)
+
+
 def _level(name: str, answer: Answer) -> _Level:
     records: list[int] = []
     lookalikes: list[int] = []
@@ -123,12 +126,12 @@ def _level(name: str, answer: Answer) -> _Level:
         elif looks_like_dmarc(text):
             lookalikes.append(i)
     if len(records) != 1:
-        return _Level(name, answer, tuple(records), tuple(lookalikes))
+        return _new_level(name, answer, tuple(records), tuple(lookalikes))
     try:
         record = parse_dmarc(answer.records[records[0]])
     except RecordSyntaxError as err:
-        return _Level(name, answer, tuple(records), tuple(lookalikes), error=err)
-    return _Level(name, answer, tuple(records), tuple(lookalikes), record=record)
+        return _new_level(name, answer, tuple(records), tuple(lookalikes), error=err)
+    return _new_level(name, answer, tuple(records), tuple(lookalikes), record=record)
 
 
 def _one_label_below(upper: str, domain: str) -> str:
@@ -198,7 +201,7 @@ def _disagreement(
 
 def _unknown(domain: str, psl_org: str, failed: _Level) -> DmarcResult:
     answer = failed.answer
-    return DmarcResult(
+    return new_dmarc_result(
         status=_Status.UNKNOWN,
         org_domain=psl_org,
         problems=(diag.unknown(domain, failed.name, answer.status, answer.detail),),
@@ -267,7 +270,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         else:
             reason = str(source.error) if source.error is not None else "it cannot be read"
             problem = diag.unusable(source.host, reason, org_domain(domain))
-        return DmarcResult(
+        return new_dmarc_result(
             status=_Status.INVALID,
             record=source.text,
             source_domain=source.name,
@@ -310,7 +313,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     problems.extend(external)
     if walk_org is not None and walk_org != psl_org:
         problems.append(_disagreement(domain, psl_org, walk_org, levels, source.name))
-    return DmarcResult(
+    return new_dmarc_result(
         status=_Status.VALID,
         record=source.text,
         source_domain=source.name,
@@ -342,7 +345,7 @@ async def _missing(
             problems = (zone_doubled_problem("dmarc", host, doubled[0], doubled[1]),)
         else:
             problems = (diag.missing(domain, host, psl_org),)
-    return DmarcResult(
+    return new_dmarc_result(
         status=_Status.MISSING,
         org_domain=psl_org,
         treewalk_org_domain=walk_org,

@@ -16,7 +16,7 @@ from mailauth_tui.core.dmarc_record import (
     starts_with_dmarc1,
 )
 from mailauth_tui.core.enum_access import members
-from mailauth_tui.core.results import Problem, Severity
+from mailauth_tui.core.results import Problem, Severity, new_problem
 from mailauth_tui.core.txt_diagnostics import (
     escaped_semicolons,
     glued_chunks,
@@ -33,7 +33,7 @@ _VERSION_FIRST = re.compile(r"[ \t\r\n]*v[ \t]*=", re.IGNORECASE)
 
 
 def problem(code: str, severity: Severity, message: str, fix: str = "") -> Problem:
-    return Problem(f"dmarc.{code}", severity, message, fix)
+    return new_problem(f"dmarc.{code}", severity, message, fix)
 
 
 def starting_record(org: str) -> str:
@@ -87,7 +87,7 @@ def lookalike(host: str, text: str, chunks: tuple[str, ...]) -> list[Problem]:
 
 def demoted(p: Problem, host: str) -> Problem:
     """A look-alike's problem when a real record applies all the same."""
-    return Problem(
+    return new_problem(
         p.code,
         WARN,
         f"an extra TXT value at {host} looks like a broken DMARC record and is ignored: "

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.txt_diagnostics import repaired_value
 
 POLICIES = ("none", "quarantine", "reject")
@@ -69,6 +69,9 @@ class ReportUri:
     max_size: str | None = None  # the RFC 7489 "!size" suffix (ignored by RFC 9989 reporters)
 
 
+new_report_uri = constructor(ReportUri)
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class IgnoredTag:
@@ -84,6 +87,9 @@ class IgnoredTag:
     reason: str
     default: str
     replacement: str | None = None
+
+
+new_ignored_tag = constructor(IgnoredTag)
 
 
 @fast_init
@@ -106,6 +112,9 @@ class DmarcRecord:
     unknown_tags: tuple[str, ...] = ()
     ignored: tuple[IgnoredTag, ...] = ()  # tags whose value receivers discard
     corrected: str = ""  # the record with every ignored tag replaced or removed
+
+
+new_dmarc_record = constructor(DmarcRecord)
 
 
 class _Bad(Exception):
@@ -199,7 +208,7 @@ def _uri(uri: str) -> ReportUri:
         raise _Bad(f"{uri!r} is not a URI: it has no scheme{hint}", fixed)
     scheme = scheme_match.group(1).lower()
     if scheme != "mailto":
-        return ReportUri(uri=uri, scheme=scheme)
+        return new_report_uri(uri=uri, scheme=scheme)
     rest = uri[scheme_match.end() :]
     size: str | None = None
     if "!" in rest:
@@ -216,7 +225,9 @@ def _uri(uri: str) -> ReportUri:
         cleaned = uri.rstrip("\\\"'.,")
         fixed = _usable(cleaned) if cleaned != uri else None
         raise _Bad(f"{uri!r} is not a valid mailto: address", fixed)
-    return ReportUri(uri=uri, scheme="mailto", address=address, domain=host.lower(), max_size=size)
+    return new_report_uri(
+        uri=uri, scheme="mailto", address=address, domain=host.lower(), max_size=size
+    )
 
 
 def _usable(uri: str) -> str | None:
@@ -329,7 +340,9 @@ def _parse_cached(text: str) -> DmarcRecord:
         match = _TAG.fullmatch(part)
         if match is None:
             ignored.append(
-                IgnoredTag("", part, pos, "it is not a tag=value pair", "nothing: it is ignored")
+                new_ignored_tag(
+                    "", part, pos, "it is not a tag=value pair", "nothing: it is ignored"
+                )
             )
             continue
         name, value = match.group(1), match.group(2).rstrip(_WS)
@@ -353,7 +366,9 @@ def _parse_cached(text: str) -> DmarcRecord:
         except _Bad as exc:
             if exc.partial is not None:
                 values[key] = exc.partial
-            ignored.append(IgnoredTag(key, part, pos, exc.reason, _DEFAULTS[key], exc.replacement))
+            ignored.append(
+                new_ignored_tag(key, part, pos, exc.reason, _DEFAULTS[key], exc.replacement)
+            )
             if exc.replacement is not None:
                 terms.append(exc.replacement)
             continue
@@ -364,7 +379,7 @@ def _parse_cached(text: str) -> DmarcRecord:
     policy, sp, np, psd = get("p"), get("sp"), get("np"), get("psd")
     pct, ri, adkim, aspf = get("pct"), get("ri"), get("adkim"), get("aspf")
     rua, ruf, fo, rf = get("rua"), get("ruf"), get("fo"), get("rf")
-    return DmarcRecord(
+    return new_dmarc_record(
         policy=policy if isinstance(policy, str) else "none",
         policy_explicit=isinstance(policy, str),
         subdomain_policy=sp if isinstance(sp, str) else None,

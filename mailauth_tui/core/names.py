@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import idna
 
 from mailauth_tui.core.errors import InvalidDomainError
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 
 _LABEL_TEXT = r"(?!-)[a-z0-9_-]{1,63}(?<!-)"
 _LABEL = re.compile(rf"^{_LABEL_TEXT}$")
@@ -36,6 +36,9 @@ class DomainName:
         return f"{self.unicode} ({self.ascii})"
 
 
+new_domain_name = constructor(DomainName)
+
+
 def normalize_domain(text: str) -> DomainName:
     """Validate a user-given domain and return both forms; raise InvalidDomainError."""
     name = text.strip().rstrip(".")
@@ -49,7 +52,7 @@ def normalize_domain(text: str) -> DomainName:
         # unchanged, so both forms are the lower-case name; the labels are still checked.
         ascii_name = name.lower()
         _check_labels(name, ascii_name)
-        return DomainName(ascii=ascii_name, unicode=ascii_name)
+        return new_domain_name(ascii=ascii_name, unicode=ascii_name)
     return _via_idna(name)
 
 
@@ -69,7 +72,7 @@ def _via_idna(name: str) -> DomainName:
         unicode_name = idna.decode(ascii_name)
     except (idna.IDNAError, UnicodeError):
         unicode_name = ascii_name
-    return DomainName(ascii=ascii_name, unicode=unicode_name)
+    return new_domain_name(ascii=ascii_name, unicode=unicode_name)
 
 
 def _check_labels(name: str, ascii_name: str) -> None:

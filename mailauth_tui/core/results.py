@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from mailauth_tui.core.enum_access import members
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 
 
 class Severity(StrEnum):
@@ -136,6 +136,16 @@ class DomainReport:
             and all(d.status is _Status.VALID for d in self.dkim)
             and self.bimi.status in (_Status.VALID, _Status.MISSING)
         )
+
+
+# The classes' constructors without the class call, for the engine's hot paths (see
+# core/fastinit.py); elsewhere the classes are called as usual.
+new_problem = constructor(Problem)
+new_spf_result = constructor(SpfResult)
+new_dkim_result = constructor(DkimResult)
+new_dmarc_result = constructor(DmarcResult)
+new_bimi_result = constructor(BimiResult)
+new_domain_report = constructor(DomainReport)
 
 
 @dataclass(frozen=True, slots=True)

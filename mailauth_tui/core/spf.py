@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.spf_macros import (
     MacroContext,
     MacroString,
@@ -157,6 +157,9 @@ class Mechanism:
         return spec is not None and "%" in spec and "p" in parse_macro_string(spec).letters
 
 
+new_mechanism = constructor(Mechanism)
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Modifier:
@@ -168,6 +171,9 @@ class Modifier:
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+new_modifier = constructor(Modifier)
 
 
 Term = Mechanism | Modifier
@@ -202,6 +208,9 @@ class SpfRecord:
     @property
     def modifiers(self) -> tuple[Modifier, ...]:
         return tuple(t for t in self.terms if isinstance(t, Modifier))
+
+
+new_spf_record = constructor(SpfRecord)
 
 
 def is_spf_record(text: str) -> bool:
@@ -241,7 +250,7 @@ def _parse_cached(text: str) -> SpfRecord:
                     exp = term
             terms.append(term)
         pos += len(word) + 1
-    return SpfRecord(
+    return new_spf_record(
         terms=tuple(terms),
         redirect=redirect.value if redirect else None,
         exp=exp.value if exp else None,
@@ -310,16 +319,16 @@ def _parse_modifier(name: str, value: str, pos: int, word: str) -> Modifier:
             parse_macro_string(value, exp=True)
         except RecordSyntaxError as exc:
             raise _err(pos, f"modifier {word!r}: {exc.message}", exc.code) from None
-    return Modifier(name, value, pos)
+    return new_modifier(name, value, pos)
 
 
 def _parse_mechanism(q: Qualifier, kind: MechanismKind, arg: str, pos: int, word: str) -> Mechanism:
     if kind is _MechanismKind.ALL:
         if arg:
             raise _err(pos, f"'all' takes no argument: {word!r}", "spf.unexpected_argument")
-        return Mechanism(q, kind, pos=pos, text=word)
+        return new_mechanism(q, kind, pos=pos, text=word)
     if kind is _MechanismKind.IP4 or kind is _MechanismKind.IP6:
-        return Mechanism(q, kind, ip=_parse_network(kind, arg, pos, word), pos=pos, text=word)
+        return new_mechanism(q, kind, ip=_parse_network(kind, arg, pos, word), pos=pos, text=word)
     cidr4 = cidr6 = None
     if kind is _MechanismKind.A or kind is _MechanismKind.MX:
         arg, cidr4, cidr6 = _split_dual_cidr(arg, pos, word)
@@ -329,7 +338,7 @@ def _parse_mechanism(q: Qualifier, kind: MechanismKind, arg: str, pos: int, word
             raise _err(
                 pos, f"{kind.value} needs ':' and a domain name: {word!r}", "spf.missing_domain"
             )
-        return Mechanism(q, kind, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
+        return new_mechanism(q, kind, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
     if arg[0] != ":":
         raise _err(
             pos, f"unexpected {arg!r} after {kind.value!r} in {word!r}", "spf.unexpected_argument"
@@ -338,7 +347,7 @@ def _parse_mechanism(q: Qualifier, kind: MechanismKind, arg: str, pos: int, word
     if not spec:
         raise _err(pos, f"empty domain after ':' in {word!r}", "spf.missing_domain")
     _check_domain_spec(spec, pos, word)
-    return Mechanism(q, kind, domain_spec=spec, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
+    return new_mechanism(q, kind, domain_spec=spec, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
 
 
 def _cidr(digits: str, maximum: int, pos: int, word: str) -> int:

@@ -14,7 +14,15 @@ from dataclasses import dataclass, replace
 from mailauth_tui.core import spf_problems as diag
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.enum_access import members
-from mailauth_tui.core.results import Problem, Severity, SourceVerdict, SpfResult, Status
+from mailauth_tui.core.results import (
+    Problem,
+    Severity,
+    SourceVerdict,
+    SpfResult,
+    Status,
+    new_problem,
+    new_spf_result,
+)
 from mailauth_tui.core.spf import SpfRecord, parse_spf, with_terms
 from mailauth_tui.core.spf_memo import SpfMemo
 from mailauth_tui.core.spf_walk import (
@@ -176,7 +184,7 @@ def _without_record(
     state = fetched.state
     if state is _RecordState.UNKNOWN:
         why = f"the TXT query for {name} failed ({answer.detail or answer.status.value})"
-        return SpfResult(_Status.UNKNOWN, problems=(diag.unknown(name, why),))
+        return new_spf_result(_Status.UNKNOWN, problems=(diag.unknown(name, why),))
     chosen = [i for i, t in enumerate(answer.records) if t in fetched.spf_texts]
     stray = [i for i, t in enumerate(answer.records) if diag.looks_like_spf(t)]
     problems: list[Problem] = []
@@ -188,12 +196,12 @@ def _without_record(
         for i in stray:
             problems.extend(diag.published_form(name, answer, i, chosen=True))
         if problems:
-            return SpfResult(
+            return new_spf_result(
                 _Status.MISSING,
                 problems=tuple(_unique(problems)),
                 include_authorized=False if include else None,
             )
-        return SpfResult(
+        return new_spf_result(
             _Status.MISSING,
             problems=(diag.missing(name, answer, include, ips),),
             include_authorized=False if include else None,
@@ -208,7 +216,7 @@ def _without_record(
         problems.extend(diag.published_form(name, answer, i, chosen=True))
     for i in stray:
         problems.extend(diag.published_form(name, answer, i, chosen=False))
-    return SpfResult(
+    return new_spf_result(
         _Status.INVALID,
         texts[0],
         problems=tuple(_unique(problems)),
@@ -256,7 +264,7 @@ async def _check_record(
         authorized = include in walk.targets
         if not authorized and status is _Status.VALID:
             problems.append(_include_not_authorized(name, record, include))
-    return SpfResult(
+    return new_spf_result(
         status,
         record.text,
         walk.lookups,
@@ -281,7 +289,7 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 
 def _include_not_authorized(domain: str, record: SpfRecord, include: str) -> Problem:
-    return Problem(
+    return new_problem(
         "spf.include_not_authorized",
         _Severity.ERROR,
         f"the SPF record of {domain} does not include {include}, so mail sent through this "
@@ -304,7 +312,7 @@ def _unauthorized_sources(
         if terms
         else "correct the sending addresses in the settings"
     )
-    return Problem(
+    return new_problem(
         "spf.source_not_authorized",
         _Severity.ERROR,
         f"the SPF record of {domain} does not authorise these sending addresses: {listed}",

@@ -14,7 +14,7 @@ from functools import lru_cache
 from mailauth_tui.core.dns_types import Answer, AnswerStatus
 from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.results import Problem, Severity
+from mailauth_tui.core.results import Problem, Severity, new_problem
 from mailauth_tui.core.spf import (
     Mechanism,
     MechanismKind,
@@ -85,7 +85,7 @@ def missing(domain: str, answer: Answer, include: str | None, ips: Sequence[str]
         why = "there is no TXT record at all"
     else:
         why = "none of its TXT records starts with v=spf1"
-    return Problem(
+    return new_problem(
         "spf.missing",
         ERR,
         f"{domain} has no SPF record: {why}; receivers get SPF 'none' and cannot tell your "
@@ -95,7 +95,7 @@ def missing(domain: str, answer: Answer, include: str | None, ips: Sequence[str]
 
 
 def unknown(domain: str, detail: str) -> Problem:
-    return Problem(
+    return new_problem(
         "spf.unknown",
         WARN,
         f"the SPF check of {domain} could not finish: {detail}; this is a DNS failure, not a "
@@ -110,7 +110,7 @@ def multiple(domain: str, texts: Sequence[str]) -> Problem:
     merged = merge_records(texts)
     fix = f"delete all but one and publish a single TXT record at {domain}"
     fix += f" that keeps every sender, e.g.: {merged}" if merged else " listing every sender"
-    return Problem(
+    return new_problem(
         "spf.multiple_records",
         ERR,
         f"{domain} publishes {len(texts)} SPF records ({listed}); RFC 7208 allows exactly one, "
@@ -160,7 +160,7 @@ _SYNTAX_HINTS = {
 def syntax(domain: str, text: str, err: RecordSyntaxError) -> Problem:
     term = _word_at(text, err.pos)
     hint = _SYNTAX_HINTS.get(err.code, "correct the term")
-    return Problem(
+    return new_problem(
         "spf.syntax",
         ERR,
         f"the SPF record of {domain} has a syntax error at position {err.pos} ({term!r}): "
@@ -203,7 +203,7 @@ def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> 
     stripped = cleaned.strip()
     if stripped != cleaned.rstrip(" ") or (cleaned != stripped and not is_spf_record(cleaned)):
         problems.append(
-            Problem(
+            new_problem(
                 "txt.whitespace",
                 ERR,
                 f"the SPF record of {domain} has whitespace (space, tab or line break) before "
@@ -225,7 +225,7 @@ def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> 
 
 
 def _demote(p: Problem, domain: str) -> Problem:
-    return Problem(
+    return new_problem(
         p.code,
         WARN,
         f"an extra TXT record at {domain} looks like a broken SPF record and is ignored: "
@@ -256,7 +256,7 @@ def _version_typo(domain: str, text: str) -> Problem | None:
     else:
         return None
     fixed = f"v=spf1 {rest}".rstrip()
-    return Problem(
+    return new_problem(
         "spf.version_typo",
         ERR,
         f"the TXT record of {domain} starts with {version!r} instead of 'v=spf1 ' (lower-case "
@@ -282,7 +282,7 @@ def glued_term(text: str) -> Problem | None:
             i = match.start()
             left, right = word[:i], word[i:]
             if _is_term(left) and _is_term(right):
-                return Problem(
+                return new_problem(
                     "txt.glued_terms",
                     ERR,
                     f"the SPF record holds {word!r}, which reads as the two terms {left!r} and "
@@ -333,7 +333,7 @@ def from_findings(domain: str, findings: Iterable[Finding]) -> list[Problem]:
         via = f" (reached through {' -> '.join(f.chain)})" if len(f.chain) > 2 else ""
         fix = _FINDING_FIX.get(f.code, "correct the term {term!r}").format(term=f.term)
         out.append(
-            Problem(
+            new_problem(
                 f.code, ERR, f"{f.term!r} {where}{via}: {f.detail}; receivers answer permerror", fix
             )
         )
@@ -353,7 +353,7 @@ def limits(domain: str, walk: Traversal) -> list[Problem]:
     if walk.lookups > MAX_LOOKUPS:
         count = f"at least {walk.lookups}" if walk.lookups > WALK_LOOKUP_CAP else str(walk.lookups)
         out.append(
-            Problem(
+            new_problem(
                 "spf.too_many_lookups",
                 ERR,
                 f"the SPF record of {domain} needs {count} DNS lookups (include, a, mx, ptr, "
@@ -366,7 +366,7 @@ def limits(domain: str, walk: Traversal) -> list[Problem]:
         )
     elif walk.lookups >= MAX_LOOKUPS - 1:
         out.append(
-            Problem(
+            new_problem(
                 "spf.lookups_near_limit",
                 INFO,
                 f"the SPF record of {domain} needs {walk.lookups} of the {MAX_LOOKUPS} allowed "
@@ -378,7 +378,7 @@ def limits(domain: str, walk: Traversal) -> list[Problem]:
     if walk.void_lookups > MAX_VOID_LOOKUPS:
         names = ", ".join(f"{term} -> {name}" for _, term, name in walk.voids)
         out.append(
-            Problem(
+            new_problem(
                 "spf.too_many_void_lookups",
                 ERR,
                 f"{walk.void_lookups} lookups of the SPF record of {domain} find nothing "
@@ -401,7 +401,7 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
         elif record.all is not None and record.all.qualifier is _Qualifier.PASS:
             where = _where(visit)
             out.append(
-                Problem(
+                new_problem(
                     "spf.plus_all",
                     WARN,
                     f"{where} (included from {visit.chain[-2]}) ends with {record.all.text!r}: "
@@ -419,7 +419,7 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
                     else f"ask the owner of {visit.domain} to drop ptr"
                 )
                 out.append(
-                    Problem(
+                    new_problem(
                         "spf.ptr",
                         WARN,
                         f"{where} uses {m.text!r}: RFC 7208 5.5 says not to (slow, unreliable, "
@@ -429,7 +429,7 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
                 )
             if m.uses_p_macro:
                 out.append(
-                    Problem(
+                    new_problem(
                         "spf.p_macro",
                         INFO,
                         f"{where} uses the %{{p}} macro in {m.text!r}, which RFC 7208 7.3 says "
@@ -439,7 +439,7 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
                 )
     for d, term in dict.fromkeys(walk.unchecked):
         out.append(
-            Problem(
+            new_problem(
                 "spf.macro_unchecked",
                 INFO,
                 f"{term!r} in the record of {d} depends on the sending address or sender, so "
@@ -449,7 +449,7 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
         )
     if len(top_text.encode()) > SIZE_ADVICE:
         out.append(
-            Problem(
+            new_problem(
                 "spf.long_record",
                 INFO,
                 f"the SPF record of {domain} is {len(top_text.encode())} bytes; over {SIZE_ADVICE} "
@@ -469,7 +469,7 @@ def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Prob
     all_ = record.all
     if all_ is not None and all_.qualifier is _Qualifier.PASS:
         out.append(
-            Problem(
+            new_problem(
                 "spf.plus_all",
                 WARN,
                 f"{where} ends with {all_.text!r}: every server on the internet may send as "
@@ -505,7 +505,7 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
         q = all_.qualifier
         if q is _Qualifier.NEUTRAL:
             out.append(
-                Problem(
+                new_problem(
                     "spf.softfail_neutral_all",
                     WARN,
                     f"{where} ends with '?all': mail from servers not listed gets 'neutral', "
@@ -516,7 +516,7 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
             )
         elif q is _Qualifier.SOFTFAIL:
             out.append(
-                Problem(
+                new_problem(
                     "spf.softfail_neutral_all",
                     INFO,
                     f"{where} ends with '~all': unlisted servers only softfail; DMARC's policy "
@@ -532,7 +532,7 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
         ]
         if record.redirect is not None:
             out.append(
-                Problem(
+                new_problem(
                     "spf.redirect_ignored",
                     WARN,
                     f"{where} has both {all_.text!r} and redirect=: redirect is never used (RFC "
@@ -542,7 +542,7 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
             )
         elif after:
             out.append(
-                Problem(
+                new_problem(
                     "spf.terms_after_all",
                     WARN,
                     f"{where} has terms after {all_.text!r} ({' '.join(after)}); evaluation stops "
@@ -552,7 +552,7 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
             )
     elif record.redirect is None:
         out.append(
-            Problem(
+            new_problem(
                 "spf.no_all",
                 WARN,
                 f"{where} has no 'all' and no redirect=: mail from servers not listed gets "
@@ -565,7 +565,7 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
         low = str(t).lower()
         if low in seen and not (isinstance(t, Mechanism) and t.kind is _MechanismKind.ALL):
             out.append(
-                Problem(
+                new_problem(
                     "spf.duplicate_term",
                     INFO,
                     f"{where} lists {str(t)!r} twice"
@@ -580,7 +580,7 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
         seen.add(low)
         if isinstance(t, Modifier) and t.name not in ("redirect", "exp"):
             out.append(
-                Problem(
+                new_problem(
                     "spf.unknown_modifier",
                     INFO,
                     f"{where} has the modifier {str(t)!r}, which SPF does not define; receivers "
@@ -603,7 +603,7 @@ def _network_warnings(where: str, m: Mechanism) -> list[Problem]:
         net = m.network
         written = m.text.split(":", 1)[1].split("/", 1)[0]
         out.append(
-            Problem(
+            new_problem(
                 "spf.ip_host_bits",
                 INFO,
                 f"{where} has {m.text!r}: the address has host bits set, so it means {net}",
@@ -615,7 +615,7 @@ def _network_warnings(where: str, m: Mechanism) -> list[Problem]:
     if prefix <= wide and m.qualifier is _Qualifier.PASS:
         addresses = 1 << key[2]  # 2 ** host bits
         out.append(
-            Problem(
+            new_problem(
                 "spf.wide_range",
                 WARN,
                 f"{where} authorises {m.text!r}, {addresses:,} addresses",

@@ -27,7 +27,7 @@ from typing import NamedTuple
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, is_spf_record, parse_spf
 from mailauth_tui.core.spf_macros import MacroContext, MacroString, expand, parse_macro_string
 from mailauth_tui.core.spf_memo import SpfMemo, Subtree, rebased, relative
@@ -90,6 +90,9 @@ class FetchedRecord:
     spf_texts: tuple[str, ...] = ()
 
 
+new_fetched_record = constructor(FetchedRecord)
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -102,6 +105,9 @@ class Finding:
     term: str
     detail: str
     chain: tuple[str, ...] = ()
+
+
+new_finding = constructor(Finding)
 
 
 class Visit(NamedTuple):
@@ -142,7 +148,9 @@ class DnsSession:
     def preset(self, domain: str, record: SpfRecord) -> None:
         """Evaluate ``record`` as if it were published at ``domain`` (what-if counting)."""
         answer = Answer(domain, _RType.TXT, _AnswerStatus.RECORDS, (record.text,))
-        self._records[domain] = FetchedRecord(_RecordState.OK, answer, record, None, (record.text,))
+        self._records[domain] = new_fetched_record(
+            _RecordState.OK, answer, record, None, (record.text,)
+        )
 
     async def record(self, domain: str) -> FetchedRecord:
         hit = self._records.get(domain)
@@ -160,19 +168,19 @@ class DnsSession:
 def _select(answer: Answer) -> FetchedRecord:
     """RFC 7208 4.4 / 4.5: keep the TXT values that are SPF records; exactly one must remain."""
     if answer.unknown:
-        return FetchedRecord(_RecordState.UNKNOWN, answer)
+        return new_fetched_record(_RecordState.UNKNOWN, answer)
     if not answer.records:
-        return FetchedRecord(_RecordState.VOID, answer)
+        return new_fetched_record(_RecordState.VOID, answer)
     texts = tuple(t for t in answer.records if is_spf_record(t))
     if not texts:
-        return FetchedRecord(_RecordState.NONE, answer)
+        return new_fetched_record(_RecordState.NONE, answer)
     if len(texts) > 1:
-        return FetchedRecord(_RecordState.MULTIPLE, answer, spf_texts=texts)
+        return new_fetched_record(_RecordState.MULTIPLE, answer, spf_texts=texts)
     try:
         record = parse_spf(texts[0])
     except RecordSyntaxError as exc:
-        return FetchedRecord(_RecordState.SYNTAX, answer, error=exc, spf_texts=texts)
-    return FetchedRecord(_RecordState.OK, answer, record, spf_texts=texts)
+        return new_fetched_record(_RecordState.SYNTAX, answer, error=exc, spf_texts=texts)
+    return new_fetched_record(_RecordState.OK, answer, record, spf_texts=texts)
 
 
 # Both are pure functions of a name, asked for every include target on every walk; the names
@@ -264,7 +272,7 @@ class Traversal:
         self.lookups += 1
         if self.lookups > MAX_LOOKUPS and not self.walk:
             raise _Stop(
-                Finding(
+                new_finding(
                     "spf.too_many_lookups",
                     _SpfOutcome.PERMERROR,
                     domain,
@@ -279,7 +287,7 @@ class Traversal:
         self.voids.append((domain, term, name))
         if self.void_lookups > MAX_VOID_LOOKUPS and not self.walk:
             raise _Stop(
-                Finding(
+                new_finding(
                     "spf.too_many_void_lookups",
                     _SpfOutcome.PERMERROR,
                     domain,
@@ -291,7 +299,7 @@ class Traversal:
     def _unknown(self, domain: str, term: str, answer: Answer) -> None:
         why = answer.detail or answer.status.value
         self._fail(
-            Finding(
+            new_finding(
                 "spf.unknown",
                 _SpfOutcome.TEMPERROR,
                 domain,
@@ -316,7 +324,7 @@ class Traversal:
             return _SpfOutcome.NONE
         if state is _RecordState.MULTIPLE:
             self._fail(
-                Finding(
+                new_finding(
                     "spf.multiple_records" if role == "top" else "spf.include_invalid",
                     _SpfOutcome.PERMERROR,
                     domain,
@@ -330,7 +338,7 @@ class Traversal:
         if state is _RecordState.SYNTAX:
             assert fetched.error is not None
             self._fail(
-                Finding(
+                new_finding(
                     "spf.syntax" if role == "top" else "spf.include_invalid",
                     _SpfOutcome.PERMERROR,
                     domain,
@@ -450,7 +458,7 @@ class Traversal:
         missing = "spf.include_missing" if role == "include" else "spf.redirect_missing"
         if not valid_name(target):
             self._fail(
-                Finding(
+                new_finding(
                     missing,
                     _SpfOutcome.PERMERROR,
                     domain,
@@ -464,13 +472,13 @@ class Traversal:
         if target in chain:
             path = " -> ".join((*chain, target))
             self._fail(
-                Finding("spf.loop", _SpfOutcome.PERMERROR, domain, text, f"loop: {path}", chain)
+                new_finding("spf.loop", _SpfOutcome.PERMERROR, domain, text, f"loop: {path}", chain)
             )
             return _SpfOutcome.PERMERROR
         result = await self._check_host(target, (*chain, target), role, text, effective)
         if result is _SpfOutcome.NONE:
             self._fail(
-                Finding(
+                new_finding(
                     missing,
                     _SpfOutcome.PERMERROR,
                     domain,
@@ -574,7 +582,7 @@ class Traversal:
             return False
         if len(answer.records) > MAX_MX_NAMES:
             self._fail(
-                Finding(
+                new_finding(
                     "spf.mx_too_many",
                     _SpfOutcome.PERMERROR,
                     domain,

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import fast_init
+from mailauth_tui.core.fastinit import constructor, fast_init
 
 # FWS is folding white space; in a TXT value a pasted CR/LF is folding too, so all four count.
 _WS = " \t\r\n"
@@ -35,6 +35,9 @@ class Tag:
     value: str
     pos: int
     value_pos: int = 0
+
+
+new_tag = constructor(Tag)
 
 
 def _skip_ws(text: str, i: int) -> int:
@@ -85,7 +88,7 @@ def parse_tag_list(text: str) -> tuple[Tag, ...]:
                 name_pos, f"the tag {name!r} appears twice: keep one", code="duplicate_tag"
             )
         seen.add(name)
-        tags.append(Tag(name, value, name_pos, i))
+        tags.append(new_tag(name, value, name_pos, i))
         if end == n:
             break
         # A trailing ";" (optionally followed by whitespace) ends the list.

@@ -13,7 +13,7 @@ from itertools import pairwise
 
 from mailauth_tui.core.dns_types import Resolver, RType
 from mailauth_tui.core.enum_access import members
-from mailauth_tui.core.results import Problem, Severity
+from mailauth_tui.core.results import Problem, Severity, new_problem
 
 _KIND_LABEL = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "bimi": "BIMI"}
 
@@ -70,7 +70,7 @@ def literal_quotes(value: str, kind: str = "") -> Problem | None:
     if '"' not in value:
         return None
     what = f"{_label(kind)} record" if kind else "record"
-    return Problem(
+    return new_problem(
         code="txt.literal_quotes",
         severity=_Severity.ERROR,
         message=(
@@ -86,7 +86,7 @@ def escaped_semicolons(value: str, kind: str = "") -> Problem | None:
     if "\\;" not in value:
         return None
     what = f"{_label(kind)} record" if kind else "record"
-    return Problem(
+    return new_problem(
         code="txt.escaped_semicolon",
         severity=_Severity.ERROR,
         message=(
@@ -133,7 +133,7 @@ def glued_chunks(chunks: tuple[str, ...], kind: str) -> Problem | None:
     joined = left[-_SHOW:] + right[:_SHOW]
     separator = "a space" if kind == "spf" else "';'"
     more = f" ({len(glued)} boundaries are affected)" if len(glued) > 1 else ""
-    return Problem(
+    return new_problem(
         code="txt.glued_terms",
         severity=_Severity.ERROR,
         message=(
@@ -177,7 +177,7 @@ def relative_host(name: str, zone: str) -> str:
 def zone_doubled_problem(prefix: str, host: str, doubled: str, zone: str) -> Problem:
     """The ``<prefix>.zone_doubled`` error for a record found at ``doubled`` instead of ``host``."""
     relative = relative_host(host, zone)
-    return Problem(
+    return new_problem(
         code=f"{prefix}.zone_doubled",
         severity=_Severity.ERROR,
         message=(
