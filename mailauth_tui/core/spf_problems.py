@@ -201,6 +201,7 @@ def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> 
         problems.append(quoted)
     cleaned = without_quotes(text) if quoted else text
     stripped = cleaned.strip()
+    is_record = is_spf_record(stripped)
     if stripped != cleaned.rstrip(" ") or (cleaned != stripped and not is_spf_record(cleaned)):
         problems.append(
             new_problem(
@@ -211,11 +212,11 @@ def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> 
                 f"edit the record and enter the value without it: {stripped}",
             )
         )
-    if not is_spf_record(stripped) and glued is None:
+    if not is_record and glued is None:
         typo = _version_typo(domain, stripped)
         if typo is not None:
             problems.append(typo)
-    if glued is None and is_spf_record(stripped):
+    if glued is None and is_record:
         inner = glued_term(stripped)
         if inner is not None:
             problems.append(inner)
@@ -524,7 +525,8 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
                     "once DMARC reports show every legitimate sender passing, '-all' is stricter",
                 )
             )
-        index = record.terms.index(all_)
+        # By identity: tuple.index would compare each term before it field by field.
+        index = next(i for i, t in enumerate(record.terms) if t is all_)
         after = [
             str(t)
             for t in record.terms[index + 1 :]
