@@ -22,6 +22,7 @@ import orjson
 from mailauth_tui.cli.argtypes import nameserver_arg, positive_int, seconds_arg
 from mailauth_tui.cli.gc_policy import batch_gc
 from mailauth_tui.core.check import check_domain, internal_error_report
+from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.report_json import report_to_dict
 from mailauth_tui.core.results import (
     DmarcResult,
@@ -43,6 +44,9 @@ RESOLVER_IN_FLIGHT = 128
 # then), so this many keep the resolver busy and stay under its bound: a question that has to
 # queue for a slot costs a future and a wake-up more, and once one queues, all behind it do.
 DEFAULT_CONCURRENCY = 100
+# Reports ready are written out at most this long after the first of them (seconds): a run
+# still streams, without a write to the output per domain.
+FLUSH_DELAY = 0.05
 # Fewer domains in flight than this overlap each domain's own lookups (a task per domain).
 OVERLAP_BELOW = RESOLVER_IN_FLIGHT // 2
 _SELECTOR = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*$")
@@ -166,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _check_all(
-    resolver: DnsResolver,
+    resolver: Resolver,
     domains: Sequence[str],
     selectors: Sequence[str],
     concurrency: int,
@@ -184,9 +188,16 @@ async def _check_all(
     # The resolver keeps every answer for the run, so a provider's include tree walked for one
     # domain is the same for the next.
     memo = SpfMemo()
+    loop = asyncio.get_running_loop()
+    flush: asyncio.TimerHandle | None = None
+
+    def flush_now() -> None:
+        nonlocal flush
+        flush = None
+        writer.flush()
 
     async def worker() -> None:
-        nonlocal next_out, all_valid
+        nonlocal next_out, all_valid, flush
         for index, domain in todo:
             done[index] = await _check_one(resolver, domain, selectors, overlap, memo)
             if next_out not in done:
@@ -196,14 +207,20 @@ async def _check_all(
                 all_valid = all_valid and report.valid
                 writer.write(report)
                 next_out += 1
-            writer.flush()
+            if flush is None:
+                flush = loop.call_later(FLUSH_DELAY, flush_now)
 
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    try:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    finally:
+        if flush is not None:
+            flush.cancel()
+    writer.flush()
     return all_valid
 
 
 async def _check_one(
-    resolver: DnsResolver,
+    resolver: Resolver,
     domain: str,
     selectors: Sequence[str],
     overlap: bool,
@@ -222,7 +239,7 @@ class _Writer:
         raise NotImplementedError
 
     def flush(self) -> None:
-        """Called after each run of reports that were ready together (a run streams)."""
+        """Called once reports have waited FLUSH_DELAY, and at the end (a run streams)."""
 
     def finish(self) -> None:
         """Called once after the last report."""

@@ -1,0 +1,58 @@
+"""`check` streams: reports ready early are written out while later domains still wait on DNS,
+in input order, and nothing is left unwritten at the end."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mailauth_tui.cli.check_cmd import FLUSH_DELAY, _check_all, _Writer
+from mailauth_tui.core.dns_types import Answer, RType
+from mailauth_tui.core.results import DomainReport
+from tests.unit.dns_fakes import FakeResolver
+
+
+class _GatedResolver(FakeResolver):
+    """Answers at once, except for names under ``slow``, which wait for ``gate``."""
+
+    def __init__(self, slow: str, gate: asyncio.Event) -> None:
+        super().__init__()
+        self.slow = slow
+        self.gate = gate
+
+    async def query(self, name: str, rtype: RType) -> Answer:
+        if name.rstrip(".").endswith(self.slow):
+            await self.gate.wait()
+        return await super().query(name, rtype)
+
+
+class _Recorder(_Writer):
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.flushed: list[list[str]] = []  # what had been written at each flush
+
+    def write(self, report: DomainReport) -> None:
+        self.written.append(report.domain)
+
+    def flush(self) -> None:
+        self.flushed.append(list(self.written))
+
+
+def test_ready_reports_are_flushed_while_a_slow_domain_waits() -> None:
+    async def scenario() -> tuple[_Recorder, list[list[str]], bool]:
+        gate = asyncio.Event()
+        writer = _Recorder()
+        domains = ["a.example", "b.example", "slow.example"]
+        run = asyncio.create_task(
+            _check_all(_GatedResolver("slow.example", gate), domains, [], 10, writer)
+        )
+        await asyncio.sleep(FLUSH_DELAY * 5)
+        while_waiting = list(writer.flushed)
+        gate.set()
+        all_valid = await run
+        return writer, while_waiting, all_valid
+
+    writer, while_waiting, all_valid = asyncio.run(scenario())
+    assert while_waiting == [["a.example", "b.example"]]  # one flush for the two, not one each
+    assert writer.written == ["a.example", "b.example", "slow.example"]
+    assert writer.flushed[-1] == writer.written
+    assert all_valid is False  # nothing is published: every record is missing
