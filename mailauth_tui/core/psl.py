@@ -18,12 +18,34 @@ from functools import cache, lru_cache
 
 
 class _Rules:
-    __slots__ = ("_idn", "ascii", "unicode")
+    __slots__ = ("_idn", "_unicode", "lookup")
 
-    def __init__(self, ascii_rules: frozenset[str], unicode: tuple[str, ...]):
-        self.ascii = ascii_rules
-        self.unicode = unicode  # non-ASCII rules, as written in the list
+    def __init__(self, lookup: frozenset[str]):
+        # Every rule; the non-ASCII ones still as their UTF-8 bytes read as Latin-1, which no
+        # ASCII name can equal: the table for ASCII names as it is.
+        self.lookup = lookup
+        self._unicode: tuple[str, ...] | None = None
         self._idn: frozenset[str] | None = None
+
+    @property
+    def ascii(self) -> frozenset[str]:
+        """The ASCII rules."""
+        return frozenset(rule for rule in self.lookup if rule.isascii())
+
+    @property
+    def unicode(self) -> tuple[str, ...]:
+        """The non-ASCII rules, as written in the list (only names with an IDN label need them)."""
+        if self._unicode is None:
+            self._unicode = tuple(
+                sorted(
+                    {
+                        rule.encode("latin-1").decode("utf-8", errors="surrogateescape").lower()
+                        for rule in self.lookup
+                        if not rule.isascii()
+                    }
+                )
+            )
+        return self._unicode
 
     def idn(self) -> frozenset[str]:
         """Every rule, the non-ASCII ones also in punycode (as the package's parser keeps)."""
@@ -53,10 +75,11 @@ def _list_path() -> str:
 
 # A rule is a line's text up to the first whitespace; "//" starts a comment line. Matched on the
 # file's bytes read as Latin-1: one byte per character keeps the text compact for the regex, and
-# the few non-ASCII rules are decoded from UTF-8 afterwards. Twice as fast as decoding
-# the file and splitting it into lines, on the ~10,000 rules a check loads once. Lines are found
-# by their newline (the text read gets one in front), which the regex engine scans for, rather
-# than by a multi-line "^" tried at every character: a third faster.
+# the few non-ASCII rules are decoded from UTF-8 only when a name with an IDN label needs them.
+# Twice as fast as decoding the file and splitting it into lines, on the ~10,000 rules a check
+# loads once. Lines are found by their newline (the text read gets one in front), which the
+# regex engine scans for, rather than by a multi-line "^" tried at every character: a third
+# faster.
 _RULE = re.compile(r"\n([^/\s]\S*)", re.ASCII)
 
 
@@ -64,14 +87,7 @@ _RULE = re.compile(r"\n([^/\s]\S*)", re.ASCII)
 def _rules() -> _Rules:
     with open(_list_path(), "rb") as fh:
         data = fh.read().lower().decode("latin-1")  # bytes.lower: ASCII letters only
-    found = _RULE.findall("\n" + data)
-    raw_unicode = [rule for rule in found if not rule.isascii()]
-    ascii_rules = frozenset(found).difference(raw_unicode)
-    unicode = {
-        rule.encode("latin-1").decode("utf-8", errors="surrogateescape").lower()
-        for rule in raw_unicode
-    }
-    return _Rules(ascii_rules, tuple(sorted(unicode)))
+    return _Rules(frozenset(_RULE.findall("\n" + data)))
 
 
 def _public_labels(name: str, labels: list[str]) -> int:
@@ -84,7 +100,7 @@ def _public_labels(name: str, labels: list[str]) -> int:
     table = _rules()
     # Tested on the whole name: an "xn--" inside a label only sends the name to the full
     # table, which answers ASCII names as the ASCII one does.
-    rules = table.ascii if name.isascii() and "xn--" not in name else table.idn()
+    rules = table.lookup if name.isascii() and "xn--" not in name else table.idn()
     # From the whole name down: candidates longer than any rule cost a join and a miss each,
     # which is cheaper than counting the labels of every rule when the list is read.
     for i in range(count):
