@@ -243,18 +243,21 @@ async def _check_record(
             problems.extend(diag.published_form(name, answer, i, chosen=False))
     walk = Traversal(session, sender=f"postmaster@{name}", helo=name, memo=memo)
     await walk.run(name)
-    problems.extend(diag.from_findings(name, walk.findings))
+    findings = walk.findings  # nearly always empty: no work for them then
+    if findings:
+        problems.extend(diag.from_findings(name, findings))
     problems.extend(diag.limits(name, walk))
     problems.extend(diag.record_warnings(name, walk.visits, walk))
 
+    outcomes = {f.outcome for f in findings} if findings else ()
     if (
-        any(f.outcome is _SpfOutcome.PERMERROR for f in walk.findings)
+        _SpfOutcome.PERMERROR in outcomes
         or walk.lookups > MAX_LOOKUPS
         or walk.void_lookups > MAX_VOID_LOOKUPS
         or any(p.severity is _Severity.ERROR for p in problems)  # e.g. glued terms
     ):
         status = _Status.INVALID
-    elif any(f.outcome is _SpfOutcome.TEMPERROR for f in walk.findings):
+    elif _SpfOutcome.TEMPERROR in outcomes:
         status = _Status.UNKNOWN
     else:
         status = _Status.VALID
