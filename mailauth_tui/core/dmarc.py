@@ -214,15 +214,13 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     psl_org = org_domain(domain)
     targets = tree_walk_targets(domain)
 
-    # Ask every level, the domain's first: the walk nearly always runs to the top-level
-    # domain anyway (only a psd= tag stops it early). One after the other, as the RFC's walk
-    # goes: the parents are mostly in the resolver's cache already (_dmarc.com, _dmarc.co.uk,
-    # asked for every domain under them) and come back without a pause, where asking them
-    # side by side would cost a task each.
-    answers = [await resolver.query(f"_dmarc.{t}", _RType.TXT) for t in targets]
+    # Every level, the domain's first, until a psd= tag stops the walk. One after the other, as
+    # the RFC's walk goes: the parents are mostly in the resolver's cache already (_dmarc.com,
+    # _dmarc.co.uk, asked for every domain under them) and come back without a pause, where
+    # asking them side by side would cost a task each.
     walk: list[_Level] = []
-    for target, answer in zip(targets, answers, strict=True):
-        level = _level(target, answer)
+    for target in targets:
+        level = _level(target, await resolver.query(f"_dmarc.{target}", _RType.TXT))
         walk.append(level)
         if level.present and level.psd in ("y", "n"):
             break
