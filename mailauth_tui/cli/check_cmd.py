@@ -1,7 +1,8 @@
 """``mailauth-tui check``: SPF, DKIM, DMARC and BIMI of many domains, headless.
 
 Domains are checked concurrently; results are written in input order, each as soon as it and
-every domain before it are done (so a long run streams, and two runs diff cleanly).
+every domain before it are done, and flushed within FLUSH_DELAY (so a long run streams, and two
+runs diff cleanly).
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import TextIO
+from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO, cast
 
 import orjson
 
@@ -252,25 +254,54 @@ class _Writer:
 _ASCII_JSON = json.JSONEncoder(ensure_ascii=True, check_circular=False, separators=(",", ":"))
 
 
-def report_line(report: DomainReport) -> str:
-    """One report as one line of ASCII JSON (no newline)."""
+def report_json(report: DomainReport) -> bytes:
+    """One report as one line of ASCII JSON, newline included."""
     data = report_to_dict(report)
     try:
-        encoded = orjson.dumps(data)
+        encoded = orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
         # A lone surrogate (a command-line argument that was not UTF-8) is no UTF-8 either.
-        return _ASCII_JSON.encode(data)
-    if encoded.isascii():
-        return encoded.decode("ascii")
-    return _ASCII_JSON.encode(data)
+        encoded = b""
+    if encoded.isascii() and encoded:
+        return encoded
+    return (_ASCII_JSON.encode(data) + "\n").encode("ascii")
+
+
+def report_line(report: DomainReport) -> str:
+    """One report as one line of ASCII JSON (no newline)."""
+    return report_json(report)[:-1].decode("ascii")
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    try:
+        return "{}\n".encode(encoding) == b"{}\n"
+    except (LookupError, ValueError):
+        return False
 
 
 @dataclass
 class _JsonWriter(_Writer):
     out: TextIO
+    # The bytes under a text stream (a file, a pipe, a terminal), written to directly: the
+    # JSON is ASCII bytes already, which the text layer would decode and encode again.
+    binary: BinaryIO | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        binary = getattr(self.out, "buffer", None)
+        encoding = getattr(self.out, "encoding", None) or ""
+        if (
+            isinstance(binary, io.BufferedIOBase)
+            and _ascii_compatible(encoding)
+            and os.linesep == "\n"  # else the text layer would translate the newline
+        ):
+            self.out.flush()  # anything written as text so far goes first
+            self.binary = cast(BinaryIO, binary)
 
     def write(self, report: DomainReport) -> None:
-        self.out.write(report_line(report) + "\n")
+        if self.binary is not None:
+            self.binary.write(report_json(report))
+        else:
+            self.out.write(report_line(report) + "\n")
 
     def flush(self) -> None:
         self.out.flush()
