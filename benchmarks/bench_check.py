@@ -66,8 +66,11 @@ def child_env(out_dir: Path) -> dict[str, str]:
     """The environment of every measured process: compiled bytecode kept (under
     ``<out>/pycache``, not in the source tree), as an installed package has it. Without this a
     PYTHONDONTWRITEBYTECODE=1 in the caller's environment makes every run compile the whole
-    package from source first, which no user's run does."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    package from source first, which no user's run does. Likewise PYTHONUNBUFFERED=1 (set on
+    some development machines) would make the check's output a write to the file per line,
+    where a user's is buffered."""
+    dropped = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PYTHONPYCACHEPREFIX"] = str((out_dir / "pycache").resolve())
     return env
 
