@@ -4,6 +4,7 @@ JSON, always ASCII, with every control character escaped."""
 from __future__ import annotations
 
 import gc
+import io
 import json
 
 import pytest
@@ -125,3 +126,28 @@ def test_a_check_that_fails_inside_gives_an_unknown_report_and_the_run_goes_on(
     assert [(d["selector"], d["status"]) for d in data["dkim"]] == [("s1", "unknown")]
     assert [p["code"] for p in data["problems"]] == ["check.internal_error"]
     assert "KeyError" in data["problems"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "binary"), [("utf-8", True), ("ascii", True), ("utf-16", False)]
+)
+def test_the_json_writer_writes_the_same_lines_through_bytes_or_text(
+    encoding: str, binary: bool
+) -> None:
+    reports = [_report(), _report("b\u00fccher.example", record="v=spf1 \x1b[31m -all")]
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    stream.write("")  # nothing pending, but the writer must flush text before bytes anyway
+    writer = check_cmd._JsonWriter(stream)
+    assert (writer.binary is not None) is binary
+    for report in reports:
+        writer.write(report)
+    writer.flush()
+    expected = "".join(report_line(r) + "\n" for r in reports)
+    assert raw.getvalue().decode(encoding) == expected
+    text = io.StringIO()  # no bytes underneath: text
+    text_writer = check_cmd._JsonWriter(text)
+    assert text_writer.binary is None
+    for report in reports:
+        text_writer.write(report)
+    assert text.getvalue() == expected
