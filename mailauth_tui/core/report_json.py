@@ -31,7 +31,7 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
     spf, dmarc, bimi = report.spf, report.dmarc, report.bimi
     # Inline: most groups are empty, and a function call per group and per problem was a
     # tenth of this function.
-    groups = [
+    groups: list[list[dict[str, object]]] = [
         [
             {"code": p.code, "severity": p.severity, "message": p.message, "fix": p.fix}
             for p in group
