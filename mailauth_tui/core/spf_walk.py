@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
@@ -219,34 +219,61 @@ class _Match(NamedTuple):
     term: str
 
 
-@dataclass(slots=True)
 class Traversal:
-    """One check_host() evaluation; see the module docstring for the two modes."""
+    """One check_host() evaluation; see the module docstring for the two modes.
 
-    session: DnsSession
-    ip: Address | None = None
-    sender: str = ""
-    helo: str = ""
-    lookups: int = 0
-    void_lookups: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    visits: list[Visit] = field(default_factory=list)
-    targets: list[str] = field(default_factory=list)  # include / redirect targets met
-    voids: list[tuple[str, str, str]] = field(default_factory=list)  # (domain, term, name)
-    unchecked: list[tuple[str, str]] = field(default_factory=list)  # terms a walk cannot follow
-    top_costs: list[tuple[str, int]] = field(default_factory=list)  # lookups per top-level term
-    matched: _Match | None = None
-    stop: Finding | None = None
-    memo: SpfMemo | None = None  # include trees of earlier walks in the run (spf_memo.py)
-    _contexts: dict[str, MacroContext] = field(default_factory=dict)
-    _ptr: Answer | None = None
-    _ip_int: int = 0
-    _ip_version: int = 0
+    (A plain class: one is made per domain checked, and a dataclass's list fields cost a
+    factory call each.)"""
 
-    def __post_init__(self) -> None:
-        if self.ip is not None:
-            self._ip_int = int(self.ip)
-            self._ip_version = self.ip.version
+    __slots__ = (
+        "_contexts",
+        "_ip_int",
+        "_ip_version",
+        "_ptr",
+        "findings",
+        "helo",
+        "ip",
+        "lookups",
+        "matched",
+        "memo",
+        "sender",
+        "session",
+        "stop",
+        "targets",
+        "top_costs",
+        "unchecked",
+        "visits",
+        "void_lookups",
+        "voids",
+    )
+
+    def __init__(
+        self,
+        session: DnsSession,
+        ip: Address | None = None,
+        sender: str = "",
+        helo: str = "",
+        memo: SpfMemo | None = None,
+    ) -> None:
+        self.session = session
+        self.ip = ip
+        self.sender = sender
+        self.helo = helo
+        self.memo = memo  # include trees of earlier walks in the run (spf_memo.py)
+        self.lookups = 0
+        self.void_lookups = 0
+        self.findings: list[Finding] = []
+        self.visits: list[Visit] = []
+        self.targets: list[str] = []  # include / redirect targets met
+        self.voids: list[tuple[str, str, str]] = []  # (domain, term, name)
+        self.unchecked: list[tuple[str, str]] = []  # terms a walk cannot follow
+        self.top_costs: list[tuple[str, int]] = []  # lookups per top-level term
+        self.matched: _Match | None = None
+        self.stop: Finding | None = None
+        self._contexts: dict[str, MacroContext] = {}
+        self._ptr: Answer | None = None
+        self._ip_int = int(ip) if ip is not None else 0
+        self._ip_version = ip.version if ip is not None else 0
 
     @property
     def walk(self) -> bool:
