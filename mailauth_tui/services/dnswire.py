@@ -69,6 +69,20 @@ def _name(data: bytes, pos: int) -> tuple[str, int]:
     return text, end
 
 
+def _skip_name(data: bytes, pos: int) -> int:
+    """The position after the name at ``pos``, which is not read: the owners of authority and
+    additional records (an NXDOMAIN's SOA) only have to be stepped over."""
+    while True:
+        length = data[pos]
+        if length == 0:
+            return pos + 1
+        if length >= 0xC0:
+            return pos + 2
+        if length > 63:
+            raise _Unusual
+        pos += 1 + length
+
+
 def read_answer(
     qname: str, rtype: RType, data: bytes, where: str = "", question_len: int | None = None
 ) -> Answer | None:
@@ -114,7 +128,7 @@ def _read(
                     values.append(value)
         pos = end
     for _ in range(nscount + arcount):
-        _, pos = _name(data, pos)
+        pos = _skip_name(data, pos)
         rr_type, _cls, ttl, rdlen = _RR.unpack_from(data, pos)
         if rr_type == _OPT and ttl >> 24:  # extended rcode: leave to dnspython
             return None
