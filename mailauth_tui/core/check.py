@@ -53,54 +53,56 @@ async def check_domain(
         return invalid_domain_report(domain, str(exc), selectors)
     keys = expected_keys or {}
     domain_ascii = name.ascii
-
-    async def dmarc_then_bimi() -> tuple[DmarcResult, BimiResult]:
-        dmarc = await check_dmarc(resolver, domain_ascii)
-        return dmarc, await check_bimi(resolver, domain_ascii, dmarc)
-
-    async def spf_then_dkim() -> tuple[SpfResult, list[DkimResult]]:
-        spf = await check_spf(resolver, domain_ascii, ips=ips, include=include, memo=spf_memo)
-        wanted = tuple(dict.fromkeys(selectors))
-        if len(wanted) > 1:
-            dkim = await asyncio.gather(
-                *(check_dkim(resolver, domain_ascii, s, keys.get(s)) for s in wanted)
-            )
-        else:
-            dkim = [await check_dkim(resolver, domain_ascii, s, keys.get(s)) for s in wanted]
-        return spf, dkim
-
     if not overlap:
-        spf, dkim = await spf_then_dkim()
-        dmarc, bimi = await dmarc_then_bimi()
-        return _report(domain_ascii, name.unicode, spf, dkim, dmarc, bimi)
+        spf, dkim = await _spf_then_dkim(
+            resolver, domain_ascii, selectors, ips, include, keys, spf_memo
+        )
+        dmarc, bimi = await _dmarc_then_bimi(resolver, domain_ascii)
+        return new_domain_report(domain_ascii, name.unicode, spf, dmarc, bimi, tuple(dkim))
     # DMARC (then BIMI, which depends on it) runs in a task of its own while this one checks
     # SPF, then the DKIM key: their lookups overlap, and a domain costs one task. (A task costs
     # about as much as parsing a DNS answer: a gather of every branch made four per domain.)
     # The DKIM lookup waits for SPF's: one round trip more for a single domain at worst, none
     # when many are checked at once, which keeps the resolver busy either way.
-    dmarc_task = asyncio.get_running_loop().create_task(dmarc_then_bimi())
+    dmarc_task = asyncio.get_running_loop().create_task(_dmarc_then_bimi(resolver, domain_ascii))
     try:
-        spf, dkim = await spf_then_dkim()
+        spf, dkim = await _spf_then_dkim(
+            resolver, domain_ascii, selectors, ips, include, keys, spf_memo
+        )
         dmarc, bimi = await dmarc_task
     except BaseException:
         # Cancelled (or a bug): the DMARC branch must not outlive the check.
         dmarc_task.cancel()
         dmarc_task.add_done_callback(_retrieve)
         raise
-    return _report(domain_ascii, name.unicode, spf, dkim, dmarc, bimi)
+    return new_domain_report(domain_ascii, name.unicode, spf, dmarc, bimi, tuple(dkim))
 
 
-def _report(
+async def _dmarc_then_bimi(resolver: Resolver, domain: str) -> tuple[DmarcResult, BimiResult]:
+    dmarc = await check_dmarc(resolver, domain)
+    return dmarc, await check_bimi(resolver, domain, dmarc)
+
+
+async def _spf_then_dkim(
+    resolver: Resolver,
     domain: str,
-    unicode: str,
-    spf: SpfResult,
-    dkim: Sequence[DkimResult],
-    dmarc: DmarcResult,
-    bimi: BimiResult,
-) -> DomainReport:
-    return new_domain_report(
-        domain=domain, domain_unicode=unicode, spf=spf, dmarc=dmarc, bimi=bimi, dkim=tuple(dkim)
-    )
+    selectors: Sequence[str],
+    ips: Sequence[str],
+    include: str | None,
+    keys: Mapping[str, str],
+    memo: SpfMemo | None,
+) -> tuple[SpfResult, list[DkimResult]]:
+    spf = await check_spf(resolver, domain, ips=ips, include=include, memo=memo)
+    wanted = tuple(dict.fromkeys(selectors))
+    if len(wanted) > 1:
+        dkim = list(
+            await asyncio.gather(*(check_dkim(resolver, domain, s, keys.get(s)) for s in wanted))
+        )
+    else:
+        dkim = []
+        for selector in wanted:
+            dkim.append(await check_dkim(resolver, domain, selector, keys.get(selector)))
+    return spf, dkim
 
 
 def _retrieve(task: asyncio.Task[object]) -> None:
