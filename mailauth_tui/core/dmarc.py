@@ -85,19 +85,13 @@ class _Level:
     lookalikes: tuple[int, ...]  # values meant as DMARC that receivers discard
     record: DmarcRecord | None = None  # parsed, when exactly one record is there
     error: RecordSyntaxError | None = None
+    # Read for every level of every walk, so stored rather than properties:
+    present: bool = False  # a single record (RFC 9989 4.10 steps 2 and 6)
+    psd: str = "u"  # its psd= ("u" when there is no parsed record)
 
     @property
     def host(self) -> str:
         return f"_dmarc.{self.name}"
-
-    @property
-    def present(self) -> bool:
-        """A single record (RFC 9989 4.10 steps 2 and 6)."""
-        return len(self.records) == 1
-
-    @property
-    def psd(self) -> str:
-        return self.record.psd if self.record is not None else "u"
 
     @property
     def text(self) -> str | None:
@@ -130,8 +124,10 @@ def _level(name: str, answer: Answer) -> _Level:
     try:
         record = parse_dmarc(answer.records[records[0]])
     except RecordSyntaxError as err:
-        return _new_level(name, answer, tuple(records), tuple(lookalikes), error=err)
-    return _new_level(name, answer, tuple(records), tuple(lookalikes), record=record)
+        return _new_level(name, answer, tuple(records), tuple(lookalikes), error=err, present=True)
+    return _new_level(
+        name, answer, tuple(records), tuple(lookalikes), record=record, present=True, psd=record.psd
+    )
 
 
 def _one_label_below(upper: str, domain: str) -> str:
