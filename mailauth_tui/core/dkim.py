@@ -135,15 +135,16 @@ def key_info(rec: DkimRecord) -> tuple[str, int | None]:
 
     Raise RecordSyntaxError(code="bad_key") when the key data does not hold such a key.
     """
-    return _key_info_cached(rec)
+    # Keyed by the two tags the answer depends on: hashing the whole record costs a call.
+    return _key_info_cached(rec.k, rec.p)
 
 
 @lru_cache(maxsize=4096)
-def _key_info_cached(rec: DkimRecord) -> tuple[str, int | None]:
-    if rec.revoked:
-        return rec.k, None
-    if rec.k == "rsa":
-        der = _decode(rec.p)
+def _key_info_cached(k: str, p: str) -> tuple[str, int | None]:
+    if not p:  # revoked
+        return k, None
+    if k == "rsa":
+        der = _decode(p)
         try:
             return "rsa", rsa_modulus_bits(der)
         except NotRsaKey as exc:
@@ -154,8 +155,8 @@ def _key_info_cached(rec: DkimRecord) -> tuple[str, int | None]:
             raise RecordSyntaxError(
                 0, "p= does not hold an RSA public key (DER SubjectPublicKeyInfo)", code="bad_key"
             ) from None
-    if rec.k == "ed25519":
-        raw = _decode(rec.p)
+    if k == "ed25519":
+        raw = _decode(p)
         if len(raw) == 44 and raw.startswith(_ED25519_SPKI_PREFIX):
             fixed = binascii.b2a_base64(raw[-32:], newline=False).decode("ascii")
             raise RecordSyntaxError(
@@ -169,7 +170,7 @@ def _key_info_cached(rec: DkimRecord) -> tuple[str, int | None]:
                 0, f"an Ed25519 key is 32 bytes (RFC 8463), p= holds {len(raw)}", code="bad_key"
             )
         return "ed25519", 256
-    return rec.k, None
+    return k, None
 
 
 @lru_cache(maxsize=4096)
