@@ -393,13 +393,14 @@ class Traversal:
         if (
             tree is not None
             and self.lookups + tree.lookups <= WALK_LOOKUP_CAP
-            and not any(name in tree.names for name in base)
+            and tree.names.isdisjoint(base)
         ):
             self.lookups += tree.lookups
             self.void_lookups += tree.void_lookups
-            self.findings.extend(
-                dataclasses.replace(f, chain=rebased(f.chain, base)) for f in tree.findings
-            )
+            if tree.findings:
+                self.findings.extend(
+                    dataclasses.replace(f, chain=rebased(f.chain, base)) for f in tree.findings
+                )
             # Built directly: a named tuple's _replace costs four times as much.
             self.visits.extend(
                 Visit(role, name, rec, rebased(path, base), effective)
@@ -420,7 +421,7 @@ class Traversal:
         found = self.findings[n_findings:]
         if (
             self.lookups <= WALK_LOOKUP_CAP
-            and not any(name in names for name in base)
+            and names.isdisjoint(base)
             # A loop's message spells the whole path, the part above the target included.
             and not any(f.code == "spf.loop" for f in found)
         ):
