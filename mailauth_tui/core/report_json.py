@@ -5,6 +5,8 @@ them as their values (reading ``.value`` is an Enum property call, a dozen per r
 
 from __future__ import annotations
 
+from itertools import chain
+
 from mailauth_tui.core.results import DkimResult, DomainReport
 
 __all__ = ["report_to_dict"]
@@ -41,7 +43,7 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
         for group in report.problem_groups()
     ]
     _, spf_problems, dmarc_problems, *dkim_problems, bimi_problems = groups
-    every = [p for group in groups for p in group]
+    every = list(chain.from_iterable(groups))
     return {
         "domain": report.domain,
         "domain_unicode": report.domain_unicode,
