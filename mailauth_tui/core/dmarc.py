@@ -252,10 +252,12 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         if source is None:
             # Several records somewhere on the path explain a "missing" policy better.
             source = next((lv for lv in walk if lv.records), None)
-    lookalikes = [(level.host, p) for level in meant for p in level.lookalike_problems()]
+    lookalikes = [
+        (level.host, p) for level in meant if level.lookalikes for p in level.lookalike_problems()
+    ]
     if source is None:
         return await _missing(resolver, domain, psl_org, walk_org, [p for _, p in lookalikes])
-    stray = [diag.demoted(p, host) for host, p in lookalikes]
+    stray = [diag.demoted(p, host) for host, p in lookalikes] if lookalikes else []
 
     rec = source.record
     if rec is None:
