@@ -23,9 +23,7 @@ from mailauth_tui.core.results import (
 )
 from mailauth_tui.core.tagvalue import Tag, parse_tag_list, tags_by_name
 from mailauth_tui.core.txt_diagnostics import (
-    escaped_semicolons,
-    glued_chunks,
-    literal_quotes,
+    entry_problems,
     repaired_value,
 )
 
@@ -187,15 +185,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
     index = found[0]
     text = answer.records[index]
     chunks = answer.chunks[index] if index < len(answer.chunks) else (text,)
-    problems = [
-        p
-        for p in (
-            literal_quotes(text, "bimi"),
-            escaped_semicolons(text, "bimi"),
-            glued_chunks(chunks, "bimi"),
-        )
-        if p is not None
-    ]
+    problems = entry_problems(text, chunks, "bimi")
     try:
         rec = parse_bimi(repaired_value(text) if problems else text)
     except RecordSyntaxError as err:

@@ -23,10 +23,8 @@ from mailauth_tui.core.results import (
 from mailauth_tui.core.rsa_der import NotRsaKey, rsa_modulus_bits
 from mailauth_tui.core.tagvalue import parse_tag_list, tags_by_name
 from mailauth_tui.core.txt_diagnostics import (
-    escaped_semicolons,
+    entry_problems,
     find_zone_doubled,
-    glued_chunks,
-    literal_quotes,
     repaired_value,
     zone_doubled_problem,
 )
@@ -211,13 +209,7 @@ def _syntax_problem(err: RecordSyntaxError, host: str) -> Problem:
 def _evaluate(
     text: str, chunks: tuple[str, ...], host: str, expected: str | None
 ) -> tuple[Status, DkimRecord | None, str | None, int | None, list[Problem]]:
-    problems: list[Problem] = []
-    for diag in (literal_quotes(text, "dkim"), escaped_semicolons(text, "dkim")):
-        if diag is not None:
-            problems.append(diag)
-    glued = glued_chunks(chunks, "dkim")
-    if glued is not None:
-        problems.append(glued)
+    problems = entry_problems(text, chunks, "dkim")
     broken = bool(problems)
     candidate = repaired_value(text) if broken else text
     if _BARE_KEY.fullmatch(candidate.strip()):

@@ -18,9 +18,7 @@ from mailauth_tui.core.dmarc_record import (
 from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.results import Problem, Severity, new_problem
 from mailauth_tui.core.txt_diagnostics import (
-    escaped_semicolons,
-    glued_chunks,
-    literal_quotes,
+    entry_problems,
     reglued,
     repaired_value,
 )
@@ -41,12 +39,7 @@ def starting_record(org: str) -> str:
 
 
 def _publishing(text: str, chunks: tuple[str, ...]) -> list[Problem]:
-    found = (
-        literal_quotes(text, "dmarc"),
-        escaped_semicolons(text, "dmarc"),
-        glued_chunks(chunks, "dmarc"),
-    )
-    return [p for p in found if p is not None]
+    return entry_problems(text, chunks, "dmarc")
 
 
 def lookalike(host: str, text: str, chunks: tuple[str, ...]) -> list[Problem]:

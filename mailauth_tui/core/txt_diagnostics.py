@@ -97,6 +97,26 @@ def escaped_semicolons(value: str, kind: str = "") -> Problem | None:
     )
 
 
+def entry_problems(text: str, chunks: tuple[str, ...], kind: str) -> list[Problem]:
+    """How a tag-value record (DKIM, DMARC, BIMI) was entered wrongly: literal quotes, ``\\;``
+    escapes, strings glued without their separator. Each test is skipped when the text cannot
+    show it, which is nearly always."""
+    problems: list[Problem] = []
+    if '"' in text:
+        quoted = literal_quotes(text, kind)
+        if quoted is not None:
+            problems.append(quoted)
+    if "\\;" in text:
+        escaped = escaped_semicolons(text, kind)
+        if escaped is not None:
+            problems.append(escaped)
+    if len(chunks) > 1:
+        glued = glued_chunks(chunks, kind)
+        if glued is not None:
+            problems.append(glued)
+    return problems
+
+
 def _glued_boundary(left: str, right: str, kind: str) -> bool:
     if not left.strip() or not right.strip():
         return False
