@@ -201,7 +201,12 @@ async def _check_all(
     async def worker() -> None:
         nonlocal next_out, all_valid, flush
         for index, domain in todo:
-            done[index] = await _check_one(resolver, domain, selectors, overlap, memo)
+            try:
+                done[index] = await check_domain(
+                    resolver, domain, selectors=selectors, overlap=overlap, spf_memo=memo
+                )
+            except Exception as exc:  # one domain's failure must not end a run over thousands
+                done[index] = internal_error_report(domain, exc, selectors)
             if next_out not in done:
                 continue
             while next_out in done:
@@ -219,21 +224,6 @@ async def _check_all(
             flush.cancel()
     writer.flush()
     return all_valid
-
-
-async def _check_one(
-    resolver: Resolver,
-    domain: str,
-    selectors: Sequence[str],
-    overlap: bool,
-    memo: SpfMemo,
-) -> DomainReport:
-    try:
-        return await check_domain(
-            resolver, domain, selectors=selectors, overlap=overlap, spf_memo=memo
-        )
-    except Exception as exc:  # one domain's failure must not end a run over thousands
-        return internal_error_report(domain, exc, selectors)
 
 
 class _Writer:
