@@ -318,6 +318,12 @@ def _evaluate(
     return status, rec, key_type, bits, problems
 
 
+def _without_key(
+    selector: str, host: str, chain: tuple[str, ...], status: Status, problem: Problem
+) -> DkimResult:
+    return new_dkim_result(selector, status, host, cname_chain=chain, problems=(problem,))
+
+
 async def check_dkim(
     resolver: Resolver, domain: str, selector: str, expected_public_key: str | None = None
 ) -> DkimResult:
@@ -326,11 +332,6 @@ async def check_dkim(
     host = f"{selector}._domainkey.{domain}"
     answer = await resolver.query(host, _RType.TXT)
     chain = answer.cname_chain
-
-    def result(status: Status, *problems: Problem) -> DkimResult:
-        # Built directly: dataclasses.replace costs more than the rest of a cached check.
-        return new_dkim_result(selector, status, host, cname_chain=chain, problems=problems)
-
     if answer.unknown:
         detail = f" ({answer.detail})" if answer.detail else ""
         problem = _problem(
@@ -340,11 +341,11 @@ async def check_dkim(
             "checked",
             "nothing to change in DNS; check again later",
         )
-        return result(_Status.UNKNOWN, problem)
+        return _without_key(selector, host, chain, _Status.UNKNOWN, problem)
     found = [i for i, text in enumerate(answer.records) if _looks_like_dkim(text)]
     if not found:
         problem = await _missing_problem(resolver, domain, host, answer)
-        return result(_Status.MISSING, problem)
+        return _without_key(selector, host, chain, _Status.MISSING, problem)
     if len(found) > 1:
         problem = _problem(
             "multiple_records",
@@ -353,7 +354,7 @@ async def check_dkim(
             "key to use",
             f"delete all but one TXT record at {host} (keep the one shown by the console)",
         )
-        return result(_Status.INVALID, problem)
+        return _without_key(selector, host, chain, _Status.INVALID, problem)
     index = found[0]
     text = answer.records[index]
     chunks = answer.chunks[index] if index < len(answer.chunks) else (text,)
