@@ -207,7 +207,6 @@ def _unknown(domain: str, psl_org: str, failed: _Level) -> DmarcResult:
 async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     """Find the DMARC policy that applies to ``domain`` and judge it."""
     domain = domain.strip().rstrip(".").lower()
-    psl_org = org_domain(domain)
     targets = tree_walk_targets(domain)
 
     # Every level, the domain's first, until a psd= tag stops the walk. One after the other, as
@@ -220,6 +219,9 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         walk.append(level)
         if level.present and level.psd in ("y", "n"):
             break
+    # Only now: the first use in a run reads the Public Suffix List (~6 ms), which must not
+    # hold back the walk's first question (`check` reads it while its first questions wait).
+    psl_org = org_domain(domain)
     author = walk[0]
     if author.answer.unknown:
         return _unknown(domain, psl_org, author)

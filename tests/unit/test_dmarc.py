@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mailauth_tui.core import dmarc as dmarc_module
+from mailauth_tui.core import psl
 from mailauth_tui.core.dmarc import (
     ReportUri,
     check_dmarc,
@@ -718,3 +720,21 @@ async def test_org_domain_jumped_over_by_the_shortcut_is_asked_once_more() -> No
     assert walk == [f"_dmarc.{t}" for t in tree_walk_targets(domain)[:2]] + [
         "_dmarc.a.b.c.d.e.f.example.com"
     ]
+
+
+async def test_the_walks_first_question_goes_out_before_the_suffix_list_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The list's first reading in a run takes milliseconds: the question must not wait for it.
+    dns = FakeResolver().txt("_dmarc.example.com", "v=DMARC1; p=reject")
+    asked_at_first_use: list[int] = []
+    real = psl.org_domain
+
+    def spy(name: str) -> str:
+        asked_at_first_use.append(len(dns.queries))
+        return real(name)
+
+    monkeypatch.setattr(dmarc_module, "org_domain", spy)
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID
+    assert asked_at_first_use and asked_at_first_use[0] >= 1
