@@ -23,6 +23,7 @@ import orjson
 
 from mailauth_tui.cli.argtypes import nameserver_arg, positive_int, seconds_arg
 from mailauth_tui.cli.gc_policy import batch_gc
+from mailauth_tui.core import psl
 from mailauth_tui.core.check import check_domain, internal_error_report
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.report_json import report_to_dict
@@ -217,8 +218,13 @@ async def _check_all(
             if flush is None:
                 flush = loop.call_later(FLUSH_DELAY, flush_now)
 
+    runs = [loop.create_task(worker()) for _ in range(workers)]
+    # The Public Suffix List is read while the first questions are out, not before one of
+    # them: a round of steps after the workers' first, each of which sends a question or
+    # starts the task that does.
+    loop.call_soon(loop.call_soon, psl.load)
     try:
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        await asyncio.gather(*runs)
     finally:
         if flush is not None:
             flush.cancel()

@@ -90,6 +90,11 @@ def _rules() -> _Rules:
     return _Rules(frozenset(_RULE.findall("\n" + data)))
 
 
+def load() -> None:
+    """Read the list now (once per process), rather than at the first lookup."""
+    _rules()
+
+
 def _public_labels(name: str, labels: list[str]) -> int:
     """How many trailing labels form the public suffix (publicsuffixlist ``_countpublic``
     with ``accept_unknown``): the checks run from the longest candidate, wildcard before

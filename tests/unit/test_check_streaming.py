@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from mailauth_tui.cli.check_cmd import FLUSH_DELAY, _check_all, _Writer
+from mailauth_tui.core import psl
 from mailauth_tui.core.dns_types import Answer, RType
 from mailauth_tui.core.results import DomainReport
 from tests.unit.dns_fakes import FakeResolver
@@ -18,8 +21,10 @@ class _GatedResolver(FakeResolver):
         super().__init__()
         self.slow = slow
         self.gate = gate
+        self.queries_started: list[str] = []
 
     async def query(self, name: str, rtype: RType) -> Answer:
+        self.queries_started.append(name)
         if name.rstrip(".").endswith(self.slow):
             await self.gate.wait()
         return await super().query(name, rtype)
@@ -56,3 +61,26 @@ def test_ready_reports_are_flushed_while_a_slow_domain_waits() -> None:
     assert writer.written == ["a.example", "b.example", "slow.example"]
     assert writer.flushed[-1] == writer.written
     assert all_valid is False  # nothing is published: every record is missing
+
+
+def test_the_public_suffix_list_is_read_while_the_first_questions_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every question waits until the list has been read: then the count at reading time is
+    # what went out before it. Each domain's first two questions (SPF, and DMARC in its own
+    # task) must be out, the DMARC one not held back by the reading.
+    asked_before: list[int] = []
+
+    async def scenario() -> None:
+        gate = asyncio.Event()
+        resolver = _GatedResolver("", gate)  # every name is under ""
+
+        def load() -> None:
+            asked_before.append(len(resolver.queries_started))
+            gate.set()
+
+        monkeypatch.setattr(psl, "load", load)
+        await _check_all(resolver, ["a.example", "b.example"], [], 10, _Recorder())
+
+    asyncio.run(scenario())
+    assert asked_before == [4]
