@@ -341,6 +341,19 @@ class Traversal:
         self, domain: str, chain: tuple[str, ...], role: str, term: str, effective: bool
     ) -> SpfOutcome:
         fetched = await self.session.record(domain)
+        record = fetched.record  # set exactly when the state is OK: nearly always
+        if record is None:
+            return self._without_record(fetched, domain, chain, role, term)
+        self.visits.append(Visit(role, domain, record, chain, effective))
+        if self.memo is not None and role == "include" and self.ip is None:
+            return await self._evaluate_include(self.memo, record, domain, chain)
+        return await self._evaluate(record, domain, chain, effective)
+
+    def _without_record(
+        self, fetched: FetchedRecord, domain: str, chain: tuple[str, ...], role: str, term: str
+    ) -> SpfOutcome:
+        """check_host() at a name without one usable record: a DNS failure, none, several, or
+        one with a syntax error."""
         state = fetched.state
         if state is _RecordState.UNKNOWN:
             self._unknown(domain, term, fetched.answer)
@@ -362,26 +375,19 @@ class Traversal:
                 )
             )
             return _SpfOutcome.PERMERROR
-        if state is _RecordState.SYNTAX:
-            assert fetched.error is not None
-            self._fail(
-                new_finding(
-                    "spf.syntax" if role == "top" else "spf.include_invalid",
-                    _SpfOutcome.PERMERROR,
-                    domain,
-                    term,
-                    f"the SPF record of {domain} has a syntax error at position "
-                    f"{fetched.error.pos}: {fetched.error.message}",
-                    chain,
-                )
+        assert state is _RecordState.SYNTAX and fetched.error is not None
+        self._fail(
+            new_finding(
+                "spf.syntax" if role == "top" else "spf.include_invalid",
+                _SpfOutcome.PERMERROR,
+                domain,
+                term,
+                f"the SPF record of {domain} has a syntax error at position "
+                f"{fetched.error.pos}: {fetched.error.message}",
+                chain,
             )
-            return _SpfOutcome.PERMERROR
-        record = fetched.record
-        assert record is not None
-        self.visits.append(Visit(role, domain, record, chain, effective))
-        if self.memo is not None and role == "include" and self.ip is None:
-            return await self._evaluate_include(self.memo, record, domain, chain)
-        return await self._evaluate(record, domain, chain, effective)
+        )
+        return _SpfOutcome.PERMERROR
 
     async def _evaluate_include(
         self, memo: SpfMemo, record: SpfRecord, domain: str, chain: tuple[str, ...]
