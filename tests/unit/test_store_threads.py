@@ -131,23 +131,25 @@ def test_write_soon_commits_what_waits_together_and_undoes_a_failure_alone(
     store: Store,
 ) -> None:
     gate, holding = threading.Event(), threading.Event()
-    txs: list[int] = []
+    # The transactions themselves, kept alive: an id() can be reused once its object is gone,
+    # so ids of a finished and a later transaction may be equal.
+    txs: list[StoreTx] = []
 
     def blocker(tx: StoreTx) -> None:
-        txs.append(id(tx))
+        txs.append(tx)
         holding.set()
         gate.wait(10)
 
     def write(domain: str) -> Callable[[StoreTx], str]:
         def fn(tx: StoreTx) -> str:
-            txs.append(id(tx))
+            txs.append(tx)
             _insert(tx, domain)
             return domain
 
         return fn
 
     def fails(tx: StoreTx) -> None:
-        txs.append(id(tx))
+        txs.append(tx)
         _insert(tx, "undone.example")
         raise ValueError("bad result")
 
@@ -163,7 +165,7 @@ def test_write_soon_commits_what_waits_together_and_undoes_a_failure_alone(
         failed.result(10)
     assert b.result(10) == "b.example"
     # The three that waited shared one transaction (one fsync), not the blocker's.
-    assert txs[1] == txs[2] == txs[3] != txs[0]
+    assert txs[1] is txs[2] is txs[3] and txs[1] is not txs[0]
     names = {r.domain for r in store.list_domains()}
     assert {"a.example", "b.example"} <= names
     assert "undone.example" not in names
