@@ -256,10 +256,10 @@ def report_json(report: DomainReport) -> bytes:
     try:
         encoded = orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
-        # A lone surrogate (a command-line argument that was not UTF-8) is no UTF-8 either.
-        encoded = b""
-    if encoded.isascii() and encoded:
-        return encoded
+        pass  # a lone surrogate (a command-line argument that was not UTF-8) is no UTF-8 either
+    else:
+        if encoded.isascii():
+            return encoded
     return (_ASCII_JSON.encode(data) + "\n").encode("ascii")
 
 
