@@ -95,7 +95,7 @@ class _Level:
 
     @property
     def text(self) -> str | None:
-        return self.answer.records[self.records[0]] if len(self.records) == 1 else None
+        return self.answer.records[self.records[0]] if self.present else None
 
     def chunks(self, index: int) -> tuple[str, ...]:
         chunks = self.answer.chunks
@@ -267,7 +267,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
             problem = diag.multiple(source.host, len(source.records))
         else:
             reason = str(source.error) if source.error is not None else "it cannot be read"
-            problem = diag.unusable(source.host, reason, org_domain(domain))
+            problem = diag.unusable(source.host, reason, psl_org)
         return new_dmarc_result(
             status=_Status.INVALID,
             record=source.text,

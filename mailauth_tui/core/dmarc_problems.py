@@ -38,10 +38,6 @@ def starting_record(org: str) -> str:
     return f"v=DMARC1; p=none; rua=mailto:dmarc-reports@{org}"
 
 
-def _publishing(text: str, chunks: tuple[str, ...]) -> list[Problem]:
-    return entry_problems(text, chunks, "dmarc")
-
-
 def lookalike(host: str, text: str, chunks: tuple[str, ...]) -> list[Problem]:
     """Why a TXT value meant as DMARC is not a DMARC record (receivers discard it: RFC 7489
     6.6.3, RFC 9989 4.10) and the exact record to publish instead. Errors: a caller for whom
@@ -50,7 +46,7 @@ def lookalike(host: str, text: str, chunks: tuple[str, ...]) -> list[Problem]:
     exact = f": {corrected}" if corrected is not None else ""
     problems = [
         replace(p, fix=f"edit the record at {host} to read{exact}") if corrected else p
-        for p in _publishing(text, chunks)
+        for p in entry_problems(text, chunks, "dmarc")
     ]
     repaired = repaired_value(text)
     if starts_with_dmarc1(repaired) and problems:
@@ -114,7 +110,7 @@ def record_warnings(
 ) -> list[Problem]:
     """A record receivers use, but not as published: publishing mistakes, values they discard
     (RFC 9989 4.8), no usable p=. Warnings: the record applies, with the defaults."""
-    publishing = _publishing(text, chunks)
+    publishing = entry_problems(text, chunks, "dmarc")
     # The record once every mistake is undone: quotes and "\;" first, and a glued boundary
     # gets its ';' back, so that the values they spoil are kept rather than dropped.
     best = rec.corrected
