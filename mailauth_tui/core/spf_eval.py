@@ -10,9 +10,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from mailauth_tui.core import spf_problems as diag
-from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.dns_types import Answer, Resolver
 from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.results import (
     Problem,
@@ -23,7 +24,7 @@ from mailauth_tui.core.results import (
     new_problem,
     new_spf_result,
 )
-from mailauth_tui.core.spf import SpfRecord, parse_spf, with_terms
+from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, parse_spf, with_terms
 from mailauth_tui.core.spf_memo import SpfMemo
 from mailauth_tui.core.spf_walk import (
     MAX_LOOKUPS,
@@ -152,11 +153,29 @@ async def check_spf(
     session = DnsSession(resolver)
     fetched = await session.record(name)
     if fetched.state is _RecordState.OK:
-        result = await _check_record(session, name, fetched, include_name, memo)
-    else:
-        result = _without_record(name, fetched, include_name, ips)
+        record = fetched.record
+        if memo is None or ips or record is None or not portable(record.text):
+            result, _ = await _check_record(session, name, fetched, include_name, memo)
+            return result if not ips else await _with_sources(session, name, ips, result)
+        key = (_published(fetched.answer, record), fetched.answer.cname_chain, include_name)
+        kept = memo.result(key, name)
+        if kept is not None:
+            return kept
+        result, walk = await _check_record(session, name, fetched, include_name, memo)
+        # Not after a DNS failure below, which the next domain's walk may not meet.
+        if not any(f.outcome is _SpfOutcome.TEMPERROR for f in walk.findings):
+            names = (*walk.targets, *(void for _, _, void in walk.voids))
+            memo.keep_result(key, name, result, names)
+        return result
+    result = _without_record(name, fetched, include_name, ips)
     if not ips:
         return result  # no sources to judge (what `check` asks): nothing to add
+    return await _with_sources(session, name, ips, result)
+
+
+async def _with_sources(
+    session: DnsSession, name: str, ips: Sequence[str], result: SpfResult
+) -> SpfResult:
     verdicts = await _sources(session, name, ips)
     if result.status is _Status.VALID and result.record is not None:
         bad = _unauthorized_sources(name, parse_spf(result.record), verdicts)
@@ -230,7 +249,7 @@ async def _check_record(
     fetched: FetchedRecord,
     include: str | None,
     memo: SpfMemo | None = None,
-) -> SpfResult:
+) -> tuple[SpfResult, Traversal]:
     """One parsed record: walk its whole tree."""
     record = fetched.record
     assert record is not None
@@ -267,7 +286,7 @@ async def _check_record(
         authorized = include in walk.targets
         if not authorized and status is _Status.VALID:
             problems.append(_include_not_authorized(name, record, include))
-    return new_spf_result(
+    result = new_spf_result(
         status,
         record.text,
         walk.lookups,
@@ -275,6 +294,40 @@ async def _check_record(
         tuple(_unique(problems)),
         include_authorized=authorized,
     )
+    return result, walk
+
+
+def _published(answer: Answer, record: SpfRecord) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The TXT values (with their strings) that a check of ``record`` in ``answer`` reads; the
+    others (a site verification token ...) do not change the result."""
+    chunks = answer.chunks
+    return tuple(
+        (text, chunks[i] if i < len(chunks) else ())
+        for i, text in enumerate(answer.records)
+        if text == record.text or diag.looks_like_spf(text)
+    )
+
+
+@lru_cache(maxsize=8192)
+def portable(text: str) -> bool:
+    """Whether the SPF record ``text`` evaluates the same wherever it is published: no term
+    reads the domain (``a``, ``mx`` or ``ptr`` without a name, a macro), so a result for one
+    domain holds for another publishing the same (see spf_memo.py for the rest)."""
+    for term in parse_spf(text).terms:
+        if isinstance(term, Mechanism):
+            spec = term.domain_spec
+            if spec is None:
+                if term.kind in _DOMAIN_DEFAULT:
+                    return False
+            elif "%" in spec:
+                return False
+        elif "%" in term.value:
+            return False
+    return True
+
+
+# Mechanisms that, without a domain-spec, act on the domain checked (RFC 7208 5.3-5.5).
+_DOMAIN_DEFAULT = frozenset({MechanismKind.A, MechanismKind.MX, MechanismKind.PTR})
 
 
 def _mentions(texts: Sequence[str], include: str | None) -> bool | None:
