@@ -4,6 +4,7 @@ raises, whatever text DNS hands them."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import random
 
 from hypothesis import HealthCheck, given, settings
@@ -374,3 +375,46 @@ def test_a_tree_past_the_walk_cap_is_walked_not_replayed() -> None:
     with_memo, without = asyncio.run(run(SpfMemo())), asyncio.run(run(None))
     assert with_memo == without
     assert [(r.lookups, r.void_lookups) for r in without] == [(31, 29), (62, 29 + 17)]
+
+
+_octet = st.one_of(st.integers(0, 255).map(str), st.sampled_from(["256", "01", "00", "1a", ""]))
+_prefix = st.one_of(
+    st.just(""), st.integers(0, 40).map(lambda n: f"/{n}"), st.sampled_from(["/", "/05", "//8"])
+)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["", "+", "-", "~", "?"]),
+    st.sampled_from(["ip4", "IP4", "iP4"]),
+    st.lists(_octet, min_size=3, max_size=5),
+    _prefix,
+)
+def test_ip4_terms_are_read_as_the_rfc_grammar_says(
+    qualifier: str, name: str, octets: list[str], prefix: str
+) -> None:
+    # ip4-network = qnum "." qnum "." qnum "." qnum (no leading zeros), ip4-cidr-length =
+    # "/" ("0" / %x31-39 0*1DIGIT) up to 32: what ipaddress reads, checked term by term.
+    address = ".".join(octets)
+    word = f"{qualifier}{name}:{address}{prefix}"
+    digits = prefix[1:]
+    valid = (
+        len(octets) == 4
+        and all(o.isdigit() and int(o) <= 255 and (o == "0" or o[0] != "0") for o in octets)
+        and (
+            not prefix
+            or (digits.isdigit() and int(digits) <= 32 and (digits == "0" or digits[0] != "0"))
+        )
+    )
+    try:
+        term = parse_spf(f"v=spf1 {word}").terms[0]
+    except RecordSyntaxError as exc:
+        assert not valid, word
+        assert exc.code in ("spf.bad_ip", "spf.bad_cidr")
+        return
+    assert valid, word
+    assert isinstance(term, Mechanism)
+    assert (term.qualifier.value, term.kind.value, term.text) == (qualifier or "+", "ip4", word)
+    width = int(digits) if prefix else 32
+    assert term.network == ipaddress.IPv4Network(f"{address}/{width}", strict=False)
+    assert term.ip == (4, int(ipaddress.IPv4Address(address)), width)
