@@ -195,12 +195,25 @@ class SpfRecord:
     record, not on every walk that meets it."""
 
     def __post_init__(self) -> None:
-        mechanisms = tuple(t for t in self.terms if isinstance(t, Mechanism))
-        object.__setattr__(self, "mechanisms", mechanisms)
-        first_all = next((m for m in mechanisms if m.kind is _MechanismKind.ALL), None)
+        # One pass (records of many ip4 terms are common): the p macro needs a '%' first.
+        mechanisms: list[Mechanism] = []
+        discouraged: list[Mechanism] = []
+        first_all = None
+        for t in self.terms:
+            if not isinstance(t, Mechanism):
+                continue
+            mechanisms.append(t)
+            kind = t.kind
+            if kind is _MechanismKind.ALL:
+                if first_all is None:
+                    first_all = t
+            elif kind is _MechanismKind.PTR or (
+                t.domain_spec is not None and "%" in t.domain_spec and t.uses_p_macro
+            ):
+                discouraged.append(t)
+        object.__setattr__(self, "mechanisms", tuple(mechanisms))
         object.__setattr__(self, "all", first_all)
-        discouraged = tuple(m for m in mechanisms if m.kind is _MechanismKind.PTR or m.uses_p_macro)
-        object.__setattr__(self, "discouraged", discouraged)
+        object.__setattr__(self, "discouraged", tuple(discouraged))
 
     def __str__(self) -> str:
         return self.text
