@@ -708,6 +708,10 @@ class DelayResult:
     # Each turn's check against the raw pass just before it: the machine's speed drifts less
     # between two neighbouring passes than between the best of each, which may be far apart.
     fraction_turns: list[float] = field(default_factory=list)
+    # The two sides of each turn, to tell a fast raw pass from a slow check.
+    raw_qps_turns: list[float] = field(default_factory=list)
+    check_dps_turns: list[float] = field(default_factory=list)
+    check_cpu_turns: list[float] = field(default_factory=list)
     mailauth_e2e_on_subset_dps: float | None = None
     profile: dict[str, list[dict[str, Any]]] | None = None
     notes: list[str] = field(default_factory=list)
@@ -764,6 +768,13 @@ def run_delay(
         raw = max(raws, key=lambda r: r.qps)
         check_in = min(steady, key=lambda r: r.seconds)
         print(f"   raw: {raw.qps:,.0f} queries/s (cold server: {raw_cold.qps:,.0f})", flush=True)
+        for n, (r, c) in enumerate(zip(raws, steady, strict=True), 1):
+            print(
+                f"   turn {n}: raw {r.qps:,.0f} queries/s, check {c.domains_per_s:,.0f} "
+                f"domains/s ({c.cpu_seconds or 0:.2f} CPU s), fraction "
+                f"{c.domains_per_s * c.queries_per_domain / r.qps:.2f}",
+                flush=True,
+            )
         check_e2e = best_check(
             args, server, corpus_paths["domains"], len(domains),
             out_dir / f"mailauth_{tag}.jsonl", mode="e2e",
@@ -826,6 +837,9 @@ def run_delay(
             fraction_of_bound=fraction,
             ratio_e2e=ratio,
             fraction_turns=turns,
+            raw_qps_turns=[r.qps for r in raws],
+            check_dps_turns=[c.domains_per_s for c in steady],
+            check_cpu_turns=[c.cpu_seconds or 0.0 for c in steady],
             mailauth_e2e_on_subset_dps=subset_dps,
             notes=notes,
         )
