@@ -184,6 +184,14 @@ _TERM_START_TEXT = r"(?:include:|ip4:|ip6:|exists:|redirect=|exp=|a:|mx:|ptr:|[-
 # engine skip every position whose character starts none of them, twice as fast as re.I.
 _TERM_START = re.compile(_TERM_START_TEXT)
 _TERM_START_ANY_CASE = re.compile(_TERM_START_TEXT, re.I)  # lower() may change a length
+# The same starts inside a word of the whole value (after a character other than a space, and
+# "all" at a word's end), which is where a glued pair can be: one search of the value rules out
+# nearly every record, whose words (twenty address terms, some) are then not searched each.
+_INNER_TERM_START_TEXT = (
+    r"(?<=[^ ])(?:include:|ip4:|ip6:|exists:|redirect=|exp=|a:|mx:|ptr:|[-~?+]all(?=\n?(?: |\Z)))"
+)
+_INNER_TERM_START = re.compile(_INNER_TERM_START_TEXT)
+_INNER_TERM_START_ANY_CASE = re.compile(_INNER_TERM_START_TEXT, re.I)
 
 
 def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> list[Problem]:
@@ -270,6 +278,12 @@ def _version_typo(domain: str, text: str) -> Problem | None:
 def glued_term(text: str) -> Problem | None:
     """Two terms written with no space between them inside one string, like
     ``include:a.exampleinclude:b.example`` (a lost space when the value was assembled)."""
+    if text.isascii():
+        inner = _INNER_TERM_START.search(text.lower())
+    else:
+        inner = _INNER_TERM_START_ANY_CASE.search(text)
+    if inner is None:
+        return None
     for word in text.split(" "):
         if len(word) > _GLUE_WORD_MAX:
             continue

@@ -16,7 +16,12 @@ from mailauth_tui.core.results import SpfResult, Status
 from mailauth_tui.core.spf import Mechanism, Modifier, expand_macros, parse_spf
 from mailauth_tui.core.spf_eval import check_spf, portable
 from mailauth_tui.core.spf_memo import SpfMemo
-from mailauth_tui.core.spf_problems import _TERM_START, _TERM_START_ANY_CASE
+from mailauth_tui.core.spf_problems import (
+    _INNER_TERM_START,
+    _INNER_TERM_START_ANY_CASE,
+    _TERM_START,
+    _TERM_START_ANY_CASE,
+)
 from tests.unit.spf_fakes import FakeResolver, zone
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -418,3 +423,27 @@ def test_ip4_terms_are_read_as_the_rfc_grammar_says(
     width = int(digits) if prefix else 32
     assert term.network == ipaddress.IPv4Network(f"{address}/{width}", strict=False)
     assert term.ip == (4, int(ipaddress.IPv4Address(address)), width)
+
+
+_GLUE_TEXT = st.lists(
+    st.one_of(_GLUE_ALPHABET, st.sampled_from([" ", "  ", "\n", "\t", "\n "])), max_size=12
+).map("".join)
+
+
+@SETTINGS
+@given(_GLUE_TEXT)
+def test_the_search_of_the_whole_value_finds_every_word_with_a_term_start_inside(
+    text: str,
+) -> None:
+    # glued_term searches the words one by one only when one search of the whole value finds
+    # a term start inside a word: it must find one whenever a word has one.
+    inside = any(
+        _TERM_START_ANY_CASE.search(word, 1) is not None for word in text.split(" ") if word
+    )
+    whole = (
+        _INNER_TERM_START.search(text.lower())
+        if text.isascii()
+        else _INNER_TERM_START_ANY_CASE.search(text)
+    )
+    if inside:
+        assert whole is not None, text
