@@ -102,20 +102,38 @@ def _public_labels(name: str, labels: list[str]) -> int:
     count = len(labels)
     if count == 1:
         return 1
-    table = _rules()
     # Tested on the whole name: an "xn--" inside a label only sends the name to the full
     # table, which answers ASCII names as the ASCII one does.
-    rules = table.lookup if name.isascii() and "xn--" not in name else table.idn()
-    # From the whole name down: candidates longer than any rule cost a join and a miss each,
+    idn = not name.isascii() or "xn--" in name
+    rules = _rules().idn() if idn else _rules().lookup
+    # The whole name here; its parent's candidates are the same for every name under it (all
+    # of a run's domains under .com), so they are counted once (_below).
+    if "!" + name in rules:
+        return count - 1
+    if "*." + name in rules:
+        return count
+    if name in rules:
+        return count
+    return _below(name.split(".", 1)[1], idn)
+
+
+@lru_cache(maxsize=65536)
+def _below(suffix: str, idn: bool) -> int:
+    """:func:`_public_labels` for a name whose parent is ``suffix``, from the parent down: a
+    wildcard rule there covers the label to its left too."""
+    rules = _rules().idn() if idn else _rules().lookup
+    labels = suffix.split(".")
+    count = len(labels)
+    # From the longest candidate down: those longer than any rule cost a join and a miss each,
     # which is cheaper than counting the labels of every rule when the list is read.
     for i in range(count):
         depth = count - i
-        suffix = ".".join(labels[i:])
-        if "!" + suffix in rules:
+        candidate = suffix if i == 0 else ".".join(labels[i:])
+        if "!" + candidate in rules:
             return depth - 1
-        if "*." + suffix in rules:
-            return depth + 1 if i > 0 else depth
-        if suffix in rules:
+        if "*." + candidate in rules:
+            return depth + 1
+        if candidate in rules:
             return depth
     return 1
 
