@@ -578,35 +578,50 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
         )
     seen: set[str] = set()
     for t in record.terms:
-        low = str(t).lower()
+        # A parsed mechanism's text is its str(); read directly, as this runs for every term
+        # of every record a run meets for the first time.
+        word = (t.text or str(t)) if isinstance(t, Mechanism) else str(t)
+        low = word.lower()
         if low in seen and not (isinstance(t, Mechanism) and t.kind is _MechanismKind.ALL):
             out.append(
                 new_problem(
                     "spf.duplicate_term",
                     INFO,
-                    f"{where} lists {str(t)!r} twice"
+                    f"{where} lists {word!r} twice"
                     + (
                         " (each costs a DNS lookup)"
                         if isinstance(t, Mechanism) and t.queries_dns
                         else ""
                     ),
-                    f"remove the second {str(t)!r}",
+                    f"remove the second {word!r}",
                 )
             )
         seen.add(low)
-        if isinstance(t, Modifier) and t.name not in ("redirect", "exp"):
-            out.append(
-                new_problem(
-                    "spf.unknown_modifier",
-                    INFO,
-                    f"{where} has the modifier {str(t)!r}, which SPF does not define; receivers "
-                    "ignore it",
-                    f"remove {str(t)!r} unless a tool of yours reads it",
+        if not isinstance(t, Mechanism):
+            if t.name not in ("redirect", "exp"):
+                out.append(
+                    new_problem(
+                        "spf.unknown_modifier",
+                        INFO,
+                        f"{where} has the modifier {word!r}, which SPF does not define; "
+                        "receivers ignore it",
+                        f"remove {word!r} unless a tool of yours reads it",
+                    )
                 )
-            )
-        if isinstance(t, Mechanism) and t.ip is not None:
+        elif t.ip is not None and _network_notable(t):
             out.extend(_network_warnings(where, t))
     return out
+
+
+def _network_notable(m: Mechanism) -> bool:
+    """Whether :func:`_network_warnings` has anything to say (mostly not), from the integers."""
+    ip, key = m.ip, m.prefix_key
+    if ip is None or key is None:
+        return False
+    version, value, prefix = ip
+    if key[1] << key[2] != value:  # host bits set
+        return True
+    return prefix <= (8 if version == 4 else 16) and m.qualifier is _Qualifier.PASS
 
 
 def _network_warnings(where: str, m: Mechanism) -> list[Problem]:

@@ -21,6 +21,8 @@ from mailauth_tui.core.spf_problems import (
     _INNER_TERM_START_ANY_CASE,
     _TERM_START,
     _TERM_START_ANY_CASE,
+    _network_notable,
+    _network_warnings,
 )
 from tests.unit.spf_fakes import FakeResolver, zone
 
@@ -447,3 +449,27 @@ def test_the_search_of_the_whole_value_finds_every_word_with_a_term_start_inside
     )
     if inside:
         assert whole is not None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["", "+", "-", "~", "?"]),
+    st.one_of(
+        st.builds(
+            lambda a, p: f"ip4:{ipaddress.IPv4Address(a)}/{p}",
+            st.integers(0, 2**32 - 1),
+            st.integers(0, 32),
+        ),
+        st.builds(
+            lambda a, p: f"ip6:{ipaddress.IPv6Address(a)}/{p}",
+            st.integers(0, 2**128 - 1),
+            st.integers(0, 128),
+        ),
+    ),
+)
+def test_address_terms_are_passed_over_only_when_they_have_no_warning(
+    qualifier: str, term: str
+) -> None:
+    mechanism = parse_spf(f"v=spf1 {qualifier}{term}").terms[0]
+    assert isinstance(mechanism, Mechanism)
+    assert _network_notable(mechanism) == bool(_network_warnings("your record", mechanism))
