@@ -183,14 +183,22 @@ async def _domain_missing(resolver: Resolver, domain: str) -> bool:
     return answer.status is _AnswerStatus.NXDOMAIN
 
 
+def _named(levels: list[_Level], name: str) -> _Level | None:
+    """The level of ``name`` that the walk asked (the first, as a dict of them kept)."""
+    for level in levels:
+        if level.name == name:
+            return level
+    return None
+
+
 def _disagreement(
-    domain: str, psl_org: str, walk_org: str, levels: dict[str, _Level], source: str
+    domain: str, psl_org: str, walk_org: str, levels: list[_Level], source: str
 ) -> Problem:
-    author = levels.get(domain)
+    author = _named(levels, domain)
     if author is not None and author.present:
         legacy_source: str | None = domain
     else:
-        legacy = levels.get(psl_org)
+        legacy = _named(levels, psl_org)
         legacy_source = psl_org if legacy is not None and legacy.present else None
     return diag.disagreement(domain, psl_org, walk_org, legacy_source, source)
 
@@ -225,9 +233,13 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     author = walk[0]
     if author.answer.unknown:
         return _unknown(domain, psl_org, author)
-    failed = next((level for level in walk if level.answer.unknown), None)
+    failed = None
+    for level in walk:  # a loop, not next() over a generator: this runs for every domain
+        if level.answer.unknown:
+            failed = level
+            break
     walk_org = _treewalk_org(walk, domain) if failed is None else None
-    levels = {level.name: level for level in walk}
+    jumped: _Level | None = None  # the organisational domain's level, when the walk skipped it
     # Look-alikes are no records, but they are what the admin meant: they explain a missing
     # policy, or sit beside the record that applies. Those at the domain and at the
     # organisational domain (whose record a subdomain falls back to) are the ones that count.
@@ -242,11 +254,10 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         # No record at the domain: RFC 9989 4.10.1 applies the organisational domain's record,
         # or failing that the public suffix operator's (psd=y).
         org = _treewalk_org(walk, domain)
-        source = levels.get(org)
+        source = _named(walk, org)
         if source is None:
             # Only after the 8-label shortcut: the organisational domain was jumped over.
-            source = _level(org, await resolver.query(f"_dmarc.{org}", _RType.TXT))
-            levels[org] = source
+            source = jumped = _level(org, await resolver.query(f"_dmarc.{org}", _RType.TXT))
         if source is not author:
             meant.append(source)
         if not source.present:
@@ -254,9 +265,10 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         if source is None:
             # Several records somewhere on the path explain a "missing" policy better.
             source = next((lv for lv in walk if lv.records), None)
-    lookalikes = [
-        (level.host, p) for level in meant if level.lookalikes for p in level.lookalike_problems()
-    ]
+    lookalikes: list[tuple[str, Problem]] = []
+    for level in meant:  # nearly always none: no comprehension's frame for nothing
+        if level.lookalikes:
+            lookalikes.extend((level.host, p) for p in level.lookalike_problems())
     if source is None:
         return await _missing(resolver, domain, psl_org, walk_org, [p for _, p in lookalikes])
     stray = [diag.demoted(p, host) for host, p in lookalikes] if lookalikes else []
@@ -310,7 +322,8 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     problems.extend(diag.policy_warnings(rec, effective, pct, psl_org))
     problems.extend(external)
     if walk_org is not None and walk_org != psl_org:
-        problems.append(_disagreement(domain, psl_org, walk_org, levels, source.name))
+        asked = walk if jumped is None else [*walk, jumped]
+        problems.append(_disagreement(domain, psl_org, walk_org, asked, source.name))
     return new_dmarc_result(
         status=_Status.VALID,
         record=source.text,
@@ -321,8 +334,8 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         subdomain_policy=rec.subdomain_policy or rec.policy,
         effective_policy=effective,
         pct=pct,
-        rua=tuple(uri.uri for uri in rec.rua),
-        ruf=tuple(uri.uri for uri in rec.ruf),
+        rua=tuple([uri.uri for uri in rec.rua]) if rec.rua else (),
+        ruf=tuple([uri.uri for uri in rec.ruf]) if rec.ruf else (),
         problems=diag.unique(problems),
     )
 
