@@ -156,7 +156,12 @@ class DnsSession:
         hit = self._records.get(domain)
         if hit is not None:
             return hit
-        answer = await self.ask(domain, _RType.TXT)
+        # ask() inline: a coroutine level less for the TXT query every check makes.
+        key = (domain, _RType.TXT)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = await self._resolver.query(domain, _RType.TXT)
+            self._answers[key] = answer
         fetched = _select(answer)
         self._records[domain] = fetched
         return fetched
