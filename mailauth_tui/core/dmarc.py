@@ -198,7 +198,7 @@ async def _domain_missing(resolver: Resolver, domain: str) -> bool:
 
 
 def _named(levels: list[_Level], name: str) -> _Level | None:
-    """The level of ``name`` that the walk asked (the first, as a dict of them kept)."""
+    """The level of ``name`` among those asked (a walk asks each name once)."""
     for level in levels:
         if level.name == name:
             return level
