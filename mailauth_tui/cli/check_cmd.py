@@ -281,6 +281,9 @@ class _JsonWriter(_Writer):
     # The bytes under a text stream (a file, a pipe, a terminal), written to directly: the
     # JSON is ASCII bytes already, which the text layer would decode and encode again.
     binary: BinaryIO | None = field(init=False, default=None)
+    # Lines waiting for the next flush, written to the bytes as one: a stream's buffer (8 KB)
+    # holds two or three lines, so writing each made a system call for nearly every domain.
+    pending: list[bytes] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         binary = getattr(self.out, "buffer", None)
@@ -295,11 +298,16 @@ class _JsonWriter(_Writer):
 
     def write(self, report: DomainReport) -> None:
         if self.binary is not None:
-            self.binary.write(report_json(report))
+            self.pending.append(report_json(report))
         else:
             self.out.write(report_line(report) + "\n")
 
     def flush(self) -> None:
+        if self.pending:
+            assert self.binary is not None
+            lines = b"".join(self.pending)
+            self.pending.clear()
+            self.binary.write(lines)
         self.out.flush()
 
 

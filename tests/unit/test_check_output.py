@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -151,3 +152,28 @@ def test_the_json_writer_writes_the_same_lines_through_bytes_or_text(
     for report in reports:
         text_writer.write(report)
     assert text.getvalue() == expected
+
+
+def test_the_json_writer_writes_the_lines_ready_at_a_flush_as_one() -> None:
+    # A stream's buffer holds two or three lines: written one by one, nearly every domain
+    # cost a system call.
+    class Counting(io.BytesIO):
+        writes = 0
+
+        def write(self, data: Any) -> int:
+            self.writes += 1
+            return super().write(data)
+
+    raw = Counting()
+    writer = check_cmd._JsonWriter(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+    reports = [_report(f"d{i}.example", f"d{i}.example") for i in range(5)]
+    for report in reports[:3]:
+        writer.write(report)
+    assert raw.writes == 0  # nothing before the flush
+    writer.flush()
+    for report in reports[3:]:
+        writer.write(report)
+    writer.flush()
+    writer.flush()  # nothing pending: nothing written
+    assert raw.writes == 2
+    assert raw.getvalue().decode() == "".join(report_line(r) + "\n" for r in reports)
