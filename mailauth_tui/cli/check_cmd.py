@@ -193,11 +193,20 @@ async def _check_all(
     memo = SpfMemo()
     loop = asyncio.get_running_loop()
     flush: asyncio.TimerHandle | None = None
+    failure: Exception | None = None
 
     def flush_now() -> None:
-        nonlocal flush
+        nonlocal flush, failure
         flush = None
-        writer.flush()
+        try:
+            writer.flush()
+        except Exception as exc:
+            # Raised in a timer callback, it would only be logged, once per flush, while the
+            # run went on: the workers stop instead, and the run raises it (a reader gone
+            # away, BrokenPipeError, then ends the run quietly).
+            failure = exc
+            for task in runs:
+                task.cancel()
 
     async def worker() -> None:
         nonlocal next_out, all_valid, flush
@@ -225,9 +234,14 @@ async def _check_all(
     loop.call_soon(loop.call_soon, psl.load)
     try:
         await asyncio.gather(*runs)
+    except asyncio.CancelledError:
+        if failure is None:
+            raise
     finally:
         if flush is not None:
             flush.cancel()
+    if failure is not None:
+        raise failure
     writer.flush()
     return all_valid
 

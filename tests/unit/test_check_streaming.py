@@ -84,3 +84,27 @@ def test_the_public_suffix_list_is_read_while_the_first_questions_wait(
 
     asyncio.run(scenario())
     assert asked_before == [4]
+
+
+class _GoneReader(_Recorder):
+    """A writer whose reader has gone away (``mailauth-tui check --json | head``)."""
+
+    def flush(self) -> None:
+        super().flush()
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_gone_at_a_timed_flush_stops_the_run_with_its_error() -> None:
+    # The flush that finds the pipe closed runs in a timer callback, where an exception would
+    # only be logged, at every flush, while the run checked every domain to the end.
+    handled: list[dict[str, object]] = []
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: handled.append(ctx))
+        gate = asyncio.Event()  # never set: the slow domain would wait for ever
+        domains = ["a.example", "slow.example", "b.example"]
+        await _check_all(_GatedResolver("slow.example", gate), domains, [], 10, _GoneReader())
+
+    with pytest.raises(BrokenPipeError):
+        asyncio.run(asyncio.wait_for(scenario(), timeout=FLUSH_DELAY * 40))
+    assert handled == []
