@@ -292,9 +292,10 @@ def test_a_result_that_names_its_domain_is_not_kept() -> None:
     assert all("a.example" not in p.message for p in second.problems)
 
 
-def test_a_kept_result_is_not_given_to_a_domain_found_in_it() -> None:
-    # b.example is a name in a.example's tree (and in the text of the result): its own walk
-    # meets a loop, which the kept result does not show.
+def test_a_result_whose_walk_loops_back_is_not_kept() -> None:
+    # b.example is a name in a.example's tree: with the same record, its walk leads back to
+    # itself. Such a loop spells the path from a.example, so a.example's result is not kept
+    # at all, and b.example gets its own walk, which finds the loop.
     record = "v=spf1 include:_spf.esp.example include:b.example -all"
     resolver = _shared_zone(("a.example", RType.TXT, record), ("b.example", RType.TXT, record))
     memo = SpfMemo()
@@ -303,6 +304,23 @@ def test_a_kept_result_is_not_given_to_a_domain_found_in_it() -> None:
     assert second is not first
     assert second == asyncio.run(check_spf(resolver, "b.example"))
     assert "spf.loop" in {p.code for p in second.problems} | {p.code for p in first.problems}
+
+
+def test_a_kept_result_is_not_given_to_a_domain_found_in_its_text() -> None:
+    # esp.example is part of a name a.example's walk followed: the kept result is not handed
+    # to it (its own walk is made, and agrees), while c.example gets the kept one.
+    record = "v=spf1 include:_spf.esp.example -all"
+    resolver = _shared_zone(
+        *((name, RType.TXT, record) for name in ("a.example", "esp.example", "c.example"))
+    )
+    memo = SpfMemo()
+    first, found, other = (
+        asyncio.run(check_spf(resolver, name, memo=memo))
+        for name in ("a.example", "esp.example", "c.example")
+    )
+    assert other is first  # kept for a.example
+    assert found is not first
+    assert found == asyncio.run(check_spf(resolver, "esp.example"))
 
 
 def test_a_result_after_a_dns_failure_or_of_a_record_reading_its_domain_is_not_kept() -> None:
