@@ -768,11 +768,14 @@ def run_delay(
         raw = max(raws, key=lambda r: r.qps)
         check_in = min(steady, key=lambda r: r.seconds)
         print(f"   raw: {raw.qps:,.0f} queries/s (cold server: {raw_cold.qps:,.0f})", flush=True)
-        for n, (r, c) in enumerate(zip(raws, steady, strict=True), 1):
+        turns = [
+            c.domains_per_s * c.queries_per_domain / r.qps
+            for r, c in zip(raws, steady, strict=True)
+        ]
+        for n, (r, c, turn) in enumerate(zip(raws, steady, turns, strict=True), 1):
             print(
                 f"   turn {n}: raw {r.qps:,.0f} queries/s, check {c.domains_per_s:,.0f} "
-                f"domains/s ({c.cpu_seconds or 0:.2f} CPU s), fraction "
-                f"{c.domains_per_s * c.queries_per_domain / r.qps:.2f}",
+                f"domains/s ({c.cpu_seconds or 0:.2f} CPU s), fraction {turn:.2f}",
                 flush=True,
             )
         check_e2e = best_check(
@@ -791,10 +794,6 @@ def run_delay(
         )
         bound = raw.qps / check_in.queries_per_domain
         fraction = check_in.domains_per_s / bound
-        turns = [
-            c.domains_per_s * c.queries_per_domain / r.qps
-            for r, c in zip(raws, steady, strict=True)
-        ]
         cd: CheckdmarcRun | None = None
         ratio = None
         subset_dps = None
