@@ -97,7 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_selector,
         default=[],
         metavar="S",
-        help="a DKIM selector to check at S._domainkey.DOMAIN (repeat for several)",
+        help="a DKIM selector to check at S._domainkey.DOMAIN (repeat for several; without "
+        "one DKIM is not checked, as DNS cannot list a domain's selectors)",
     )
     parser.add_argument(
         "--file",
@@ -154,8 +155,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mailauth-tui check: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    writer: _Writer = _JsonWriter(sys.stdout) if args.json else _TableWriter(sys.stdout, domains)
     selectors: list[str] = list(dict.fromkeys(args.selector))
+    writer: _Writer = (
+        _JsonWriter(sys.stdout)
+        if args.json
+        else _TableWriter(sys.stdout, domains, dkim_checked=bool(selectors))
+    )
     try:
         with batch_gc():
             all_valid = asyncio.run(
@@ -325,6 +330,10 @@ class _JsonWriter(_Writer):
         self.out.flush()
 
 
+_NO_SELECTOR = (
+    "DKIM was not checked: give --selector S (a selector is the s= tag of the DKIM-Signature "
+    "header in a message the domain sent).\n"
+)
 _HEAD = ("DOMAIN", "SPF", "DKIM", "DMARC", "BIMI", "PROBLEMS")
 _WIDTHS = (0, 8, 12, 18, 8, 8)
 _MAX_DOMAIN_WIDTH = 48
@@ -356,8 +365,9 @@ def _problems_cell(report: DomainReport) -> str:
 class _TableWriter(_Writer):
     """Rows as they come (fixed column widths), then every problem with its fix."""
 
-    def __init__(self, out: TextIO, domains: Sequence[str]) -> None:
+    def __init__(self, out: TextIO, domains: Sequence[str], *, dkim_checked: bool = True) -> None:
         self.out = out
+        self.dkim_checked = dkim_checked
         longest = max((len(printable(d)) for d in domains), default=6)
         self.widths = (min(max(longest, 6), _MAX_DOMAIN_WIDTH), *_WIDTHS[1:])
         self.with_problems: list[DomainReport] = []
@@ -391,6 +401,9 @@ class _TableWriter(_Writer):
     def finish(self) -> None:
         out = self.out
         out.write(f"\n{self.valid} of {self.count} domains valid.\n")
+        if not self.dkim_checked:
+            # DNS cannot list a domain's selectors, so "-" alone would leave the reader guessing.
+            out.write(_NO_SELECTOR)
         for report in self.with_problems:
             title = report.domain
             if report.domain_unicode != report.domain:

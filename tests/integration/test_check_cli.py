@@ -73,6 +73,17 @@ def test_any_invalid_exits_1_and_lists_problems_with_fixes(
     assert out.index("good.example") < out.index("weak.example")
 
 
+def test_without_a_selector_the_table_says_dkim_was_not_checked(
+    world: ZoneServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--nameserver", world.address, "good.example"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].split()[:3] == ["good.example", "valid", "-"]
+    assert "DKIM was not checked: give --selector S" in out
+    assert run_check(world, "good.example") == 0
+    assert "DKIM was not checked" not in capsys.readouterr().out
+
+
 def test_json_lines_have_the_documented_shape(
     world: ZoneServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
