@@ -66,6 +66,7 @@ elif run:
         asyncio.run(_raw(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), 3.0))
 os._exit(0)
 """
+_ROOT = Path(__file__).resolve().parent.parent
 _I_REFS = re.compile(r"^==\d+== I\s+refs:\s+([\d,]+)\s*$", re.MULTILINE)
 
 
@@ -98,6 +99,7 @@ def _count(child_args: list[str], run: bool, out_dir: Path, *, valgrind: bool = 
     proc = subprocess.run(
         [*(tool if valgrind else []), sys.executable, "-c", _CHILD, *child_args],
         env=env,
+        cwd=_ROOT,  # where ``benchmarks`` imports from, wherever this was started
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
