@@ -598,11 +598,12 @@ class ZoneServer:
     # -- serving ---------------------------------------------------------------------------
 
     def _serve_udp(self) -> None:
-        """One thread both reads queries and sends the delayed answers when they are due: a
-        second thread for the sending made two GIL hand-overs per query, which nearly doubled
-        the server's CPU per delayed answer and held answers back beyond their delay. With
-        nothing waiting to be sent, it blocks in ``recvfrom`` (one system call per query, as
-        an undelayed server needs); otherwise it waits for a query or the next answer due."""
+        """One thread both reads queries and sends the delayed answers when they are due: with
+        a second thread for the sending, woken per query, the two handed the GIL back and forth
+        and answers came later than their delay (at 128 queries in flight and 5 ms, a median of
+        8.7 - 11.1 ms against 6.7 - 9.4 ms now). With nothing waiting to be sent, it blocks in
+        ``recvfrom`` (one system call per query, as an undelayed server needs); otherwise it
+        waits for a query or the next answer due."""
         sock = self._udp
         assert sock is not None
         delayed = self._heap
