@@ -1,8 +1,8 @@
 """The check's fraction of the resolver bound, counted in instructions instead of seconds.
 
 ``bench_check`` times the check against the raw resolver rate. On a shared machine the speed of
-the CPU wanders between seconds (the check's CPU time for the same work has ranged over a
-factor of 1.7 within one run), so timed fractions cannot settle a change of a few per cent.
+the CPU wanders between seconds (the check's CPU time for the same work has gone from 0.60 to
+0.97 s within one run), so timed fractions cannot settle a change of a few per cent.
 Instruction counts can: valgrind counts the user-space instructions a process executes, the
 same on every run (the hash seed is fixed).
 
@@ -36,7 +36,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.bench_check import ServerProcess, _check_in_flight, child_env
+from benchmarks.bench_check import ServerProcess, _check_argv, _check_in_flight, child_env
 from benchmarks.gen_domains import (
     DEFAULT_DOMAINS,
     DEFAULT_SEED,
@@ -123,8 +123,9 @@ def measure(
     paths = write_corpus(corpus, out_dir / "corpus")
     server = ServerProcess(paths["zone"], 0.0, raw_queries, False)
     try:
-        check_args = ["check", "check", "--json", "--nameserver", server.address]
-        check_args += ["--file", str(paths["domains"]), "--selector", selector]
+        # The command bench_check times, with the check's own concurrency and timeout.
+        same = argparse.Namespace(selector=selector, concurrency=None, timeout=None)
+        check_args = ["check", *_check_argv(same, server.address, paths["domains"])]
         print(f"check over {domains} domains, under valgrind...", flush=True)
         server.reset()
         check = _measured(check_args, out_dir)
