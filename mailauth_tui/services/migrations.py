@@ -79,4 +79,31 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial,)
+# Set by _v2_admins on a registry made before admins were kept in it: the settings file's
+# ``admins`` list, which granted rights until then, is imported once by an admin.
+LEGACY_ADMINS_KEY = "import_settings_admins"
+
+
+def _v2_admins(conn: sqlite3.Connection) -> None:
+    """Admins are kept in the registry: a per-user settings file can no longer grant rights.
+    The creator recorded by version 1 (meta ``created_by``) becomes the first admin."""
+    conn.execute(
+        """
+        CREATE TABLE admins (
+            login    TEXT PRIMARY KEY,   -- the OS login (SQLite) or database role
+            added_by TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        )
+        """
+    )
+    row = conn.execute("SELECT value FROM meta WHERE key = 'created_by'").fetchone()
+    if row is not None:
+        conn.execute(
+            "INSERT INTO admins (login, added_by, added_at) "
+            "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'))",
+            (row[0], row[0]),
+        )
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, 'pending')", (LEGACY_ADMINS_KEY,))
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_admins)

@@ -32,6 +32,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from mailauth_tui.services.migrations import MIGRATIONS
+from mailauth_tui.services.store_files import (
+    can_write,
+    connect_read_only,
+    create_registry_file,
+    wal_exists,
+)
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -52,6 +58,22 @@ PageKey = tuple[str, str]
 
 class StoreError(Exception):
     """The database cannot be opened or used; the message says which file and why."""
+
+
+class NoRegistry(StoreError):
+    """No registry at the path, and the caller did not ask to create one."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no registry at {path}: create one with: mailauth-tui init --db {path} "
+            "(or give the --db of an existing one)"
+        )
+        self.path = path
+
+
+class RegistryDamaged(StoreError):
+    """The file is not a registry this version can read (corrupt, another program's database,
+    an unreadable schema); nothing was changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +123,13 @@ class JournalRecord:
     actor: str
     event: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRecord:
+    login: str
+    added_by: str
+    added_at: datetime
 
 
 def to_iso(value: datetime) -> str:
@@ -415,6 +444,27 @@ class StoreTx:
             (key, value),
         )
 
+    def delete_meta(self, key: str) -> None:
+        self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    # -- admins --------------------------------------------------------------------------
+
+    def admins(self) -> list[AdminRecord]:
+        rows = self._conn.execute("SELECT login, added_by, added_at FROM admins ORDER BY login")
+        return [AdminRecord(r["login"], r["added_by"], _required_time(r["added_at"])) for r in rows]
+
+    def add_admin(self, login: str, added_by: str, added_at: datetime) -> bool:
+        """False when ``login`` was an admin already."""
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO admins (login, added_by, added_at) VALUES (?, ?, ?)",
+            (login, added_by, to_iso(added_at)),
+        )
+        return cur.rowcount > 0
+
+    def remove_admin(self, login: str) -> bool:
+        cur = self._conn.execute("DELETE FROM admins WHERE login = ?", (login,))
+        return cur.rowcount > 0
+
     def setdefault_meta(self, key: str, value: str) -> str:
         """Store ``value`` unless the key is set; return what the key holds afterwards."""
         self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -433,10 +483,11 @@ class _Handle:
     """One thread's connection. Only that thread uses it, under ``lock``, which is there for
     :meth:`Store.close` (called from another thread) to wait until the connection is idle."""
 
-    __slots__ = ("closed", "conn", "lock", "pid", "thread")
+    __slots__ = ("closed", "conn", "immutable", "lock", "pid", "thread")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, immutable: bool = False) -> None:
         self.conn = conn
+        self.immutable = immutable  # a reader's connection to a file with no WAL beside it
         self.lock = threading.RLock()
         self.pid = os.getpid()
         self.thread = threading.current_thread()
@@ -444,7 +495,12 @@ class _Handle:
 
 
 class Store:
-    """The registry database at ``path`` (created, with its directory, when missing).
+    """The registry database at ``path``.
+
+    ``create``: make the registry (owner-only, see :mod:`store_files`) when the file is
+    missing; otherwise a missing file raises :class:`NoRegistry` and nothing is created.
+    A file this process may not write is opened read-only (:attr:`writable` is False): the
+    file system, not the client, decides who changes the registry.
 
     Usable from any thread: each thread gets its own connection. ``synchronous`` is FULL
     unless a caller chooses otherwise (see :data:`Synchronous`)."""
@@ -453,12 +509,15 @@ class Store:
         self,
         path: Path,
         *,
+        create: bool = True,
         busy_timeout: float = BUSY_TIMEOUT_S,
         synchronous: Synchronous = "FULL",
     ) -> None:
         if synchronous not in ("FULL", "NORMAL", "OFF"):
             raise ValueError(f"synchronous must be FULL, NORMAL or OFF, not {synchronous!r}")
         self.path = Path(path)
+        self.created = self._prepare_file(create)
+        self.writable = can_write(self.path)
         self.synchronous: Synchronous = synchronous
         self._busy_timeout = busy_timeout
         self._local = threading.local()
@@ -475,14 +534,44 @@ class Store:
         self._draining = False
         self._connection()  # open now: a bad path or a newer schema fails at start-up
 
+    def _prepare_file(self, create: bool) -> bool:
+        """Check the file exists (or create it); True when this call created it."""
+        try:
+            if self.path.exists():
+                if not self.path.is_file():
+                    raise StoreError(f"the registry {self.path} is not a file: give another --db")
+                return False
+        except OSError as exc:
+            raise StoreError(
+                f"cannot reach the registry {self.path}: {exc.strerror or exc}; ask an admin "
+                "for read access to its directory"
+            ) from None
+        if not create:
+            raise NoRegistry(self.path)
+        try:
+            return create_registry_file(self.path)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            if isinstance(exc, FileExistsError | NotADirectoryError):
+                why = f"{exc.filename} is a file, not a directory"
+            raise StoreError(f"cannot create the registry {self.path}: {why}") from None
+
     # -- connections ---------------------------------------------------------------------
 
     def _handle(self) -> _Handle:
         handle: _Handle | None = getattr(self._local, "handle", None)
         # A connection inherited through fork() must not be used (or closed) by the child.
-        if handle is not None and not handle.closed and handle.pid == os.getpid():
+        # A reader's immutable connection is traded for a plain one once a writer made a WAL.
+        if (
+            handle is not None
+            and not handle.closed
+            and handle.pid == os.getpid()
+            and not (handle.immutable and wal_exists(self.path))
+        ):
             return handle
-        handle = _Handle(self._open())
+        if handle is not None and handle.immutable and handle.pid == os.getpid():
+            self._close_handle(handle)
+        handle = _Handle(*self._open())
         self._local.handle = handle
         with self._handles_lock:
             # Threads come and go (an executor's workers): close what the dead ones left.
@@ -496,36 +585,52 @@ class Store:
         """The calling thread's connection (opened on first use)."""
         return self._handle().conn
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> tuple[sqlite3.Connection, bool]:
+        """A new connection, and whether it is a reader's immutable one."""
+        immutable = False
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout,
-                isolation_level=None,  # transactions are begun explicitly
-                # Used by the thread that opened it only; close() may come from another
-                # thread, and waits for the handle's lock first.
-                check_same_thread=False,
-            )
-        except (OSError, sqlite3.Error) as exc:
+            if self.writable:
+                conn = sqlite3.connect(
+                    self.path,
+                    timeout=self._busy_timeout,
+                    isolation_level=None,  # transactions are begun explicitly
+                    # Used by the thread that opened it only; close() may come from another
+                    # thread, and waits for the handle's lock first.
+                    check_same_thread=False,
+                )
+            else:
+                conn, immutable = connect_read_only(self.path, self._busy_timeout)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged_or_unusable(exc) from None
+        except OSError as exc:
             raise StoreError(f"cannot open the registry {self.path}: {exc}") from None
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"{self.path}: the file system does not allow WAL mode")
-            # FULL: a transaction reported committed survives a power cut, not only a kill.
-            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            _migrate(conn, self.path)
+            if self.writable:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StoreError(f"{self.path}: the file system does not allow WAL mode")
+                # FULL: a transaction reported committed survives a power cut, not only a kill.
+                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+                conn.execute("PRAGMA foreign_keys = ON")
+                _migrate(conn, self.path)
+            else:
+                _check_schema(conn, self.path)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"cannot use the registry {self.path}: {exc}") from None
+            raise self._damaged_or_unusable(exc) from None
         except BaseException:
             conn.close()
             raise
-        return conn
+        return conn, immutable
+
+    def _damaged_or_unusable(self, exc: sqlite3.DatabaseError) -> StoreError:
+        if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable, out of space...
+            return StoreError(f"cannot use the registry {self.path}: {exc}")
+        return RegistryDamaged(
+            f"registry damaged: {self.path} ({exc}): restore it from a backup, or give another --db"
+        )
 
     @staticmethod
     def _close_handle(handle: _Handle) -> None:
@@ -647,6 +752,10 @@ class Store:
     def transaction(self) -> Iterator[StoreTx]:
         """A write transaction: the write lock is held from the first read to the commit.
         Keep it short and never await inside it."""
+        if not self.writable:
+            raise StoreError(
+                f"cannot change the registry {self.path}: you have no write permission on it"
+            )
         with self._write_lock, self._use() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -698,25 +807,57 @@ class Store:
         with self.reading() as tx:
             return tx.get_meta(key)
 
+    def admins(self) -> list[AdminRecord]:
+        with self.reading() as tx:
+            return tx.admins()
+
 
 _WRITER_NAME = "registry-store-writer"
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The schema version, after refusing what is not a registry this version can use."""
+    latest = len(MIGRATIONS)
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > latest:
+        raise StoreError(
+            f"{path} was written by a newer mailauth-tui (schema {version}, this one "
+            f"knows {latest}): upgrade mailauth-tui; nothing was changed"
+        )
+    if version < 0:
+        raise RegistryDamaged(
+            f"registry damaged: {path} (schema version {version}): restore it from a backup, "
+            "or give another --db"
+        )
+    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        raise RegistryDamaged(
+            f"{path} is another program's database, not a mailauth-tui registry: "
+            "give another --db; nothing was changed"
+        )
+    return version
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """What a reader (who cannot migrate) needs: the schema this version uses."""
+    version = _schema_version(conn, path)
+    if version < len(MIGRATIONS):
+        raise StoreError(
+            f"the registry {path} has schema {version}, older than this mailauth-tui's "
+            f"({len(MIGRATIONS)}), and you cannot write it: an admin upgrades it by running "
+            "any mailauth-tui command on it once"
+        )
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring the schema up to date in one transaction; refuse a newer database."""
     latest = len(MIGRATIONS)
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    version = _schema_version(conn, path)
     if version == latest:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have migrated while this one waited for the lock.
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > latest:
-            raise StoreError(
-                f"{path} was written by a newer mailauth-tui (schema {version}, this one "
-                f"knows {latest}): upgrade mailauth-tui"
-            )
+        version = _schema_version(conn, path)
         for number in range(version, latest):
             MIGRATIONS[number](conn)
             conn.execute(f"PRAGMA user_version = {number + 1}")

@@ -14,6 +14,7 @@ from mailauth_tui.services.migrations import MIGRATIONS
 from mailauth_tui.services.store import (
     DuplicateDomain,
     KeyRecord,
+    RegistryDamaged,
     Store,
     StoreError,
     from_iso,
@@ -178,14 +179,18 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
 
 
 def test_not_a_database(tmp_path: Path) -> None:
-    (tmp_path / "r.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot use the registry"):
+    junk = b"this is not sqlite" * 100
+    (tmp_path / "r.db").write_bytes(junk)
+    with pytest.raises(RegistryDamaged, match=r"^registry damaged: .*r\.db \(file is not a"):
         Store(tmp_path / "r.db")
+    assert (tmp_path / "r.db").read_bytes() == junk
 
 
 def test_unopenable_path(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    with pytest.raises(StoreError, match="cannot open the registry"):
+    with pytest.raises(
+        StoreError, match=r"cannot create the registry .*: .*file is a file, not a directory"
+    ):
         Store(tmp_path / "file" / "r.db")
 
 
