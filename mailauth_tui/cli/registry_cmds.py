@@ -1,9 +1,14 @@
 """The registry's steps as subcommands, for scripts and admins with many domains.
 
-Exit codes: 0 done; 1 refused (not an admin, unknown domain, bad address or code, rate limit),
-or the result is negative (a wrong code, a domain not verified, bulk sending refused, a
-re-check that found failing records); 2 bad usage. Messages for people go to stderr; what a
-script consumes (an address, JSON, zone lines) goes to stdout.
+Exit codes: 0 done; 1 refused (not an admin, no write access, no registry at the path, a
+damaged registry, unknown domain, bad address or code, rate limit), or the result is negative
+(a wrong code, a domain not verified, bulk sending refused, a re-check that found failing
+records); 2 bad usage. Messages for people go to stderr; what a script consumes (an address,
+JSON, zone lines) goes to stdout.
+
+Only ``init`` and ``add`` create a registry where there is none (their actor becomes its first
+admin); every other command says there is none and creates nothing. ``verify`` and ``recheck``
+by someone who may not change the registry are dry runs, and say so.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from mailauth_tui.registry.models import (
     VerifyOutcome,
 )
 from mailauth_tui.registry.service import Registry
+from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.store import StoreError
 
 EXIT_OK = 0
@@ -98,7 +104,49 @@ def _problem_lines(problems: tuple[Problem, ...], indent: str = "    ") -> list[
 # -- commands ----------------------------------------------------------------------------
 
 
+async def _init(registry: Registry, args: argparse.Namespace) -> int:
+    if not registry.init():
+        admins = ", ".join(sorted(registry.admins))
+        _err(f"a registry exists at {safe(args.where)} already; its admins: {safe(admins)}")
+        return EXIT_FAILED
+    _print(f"created the registry {safe(args.where)}; you ({safe(registry.actor)}) are its admin")
+    _print("next: add a domain with: mailauth-tui add ADDRESS")
+    return EXIT_OK
+
+
+async def _admin(registry: Registry, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        admins = registry.admin_list()
+        if args.json:
+            _dump({"you": registry.actor, "admin": registry.is_admin, "admins": admins})
+            return EXIT_OK
+        for a in admins:
+            _print(f"{safe(a.login)}  (added by {safe(a.added_by)} on {_when(a.added_at)})")
+        role = "an admin" if registry.is_admin else "not an admin"
+        _err(f"you are {safe(registry.actor)}: {role}")
+        return EXIT_OK
+    if not args.login:
+        _err(f"mailauth-tui admin {args.action}: give the LOGIN")
+        return EXIT_USAGE
+    if args.action == "add":
+        added = registry.admin_add(args.login)
+        if args.json:
+            _dump(added)
+        else:
+            _print(f"{safe(added.login)} is an admin now")
+            if not login_exists(added.login):
+                _err(f"note: {safe(added.login)} is not a user on this host")
+        return EXIT_OK
+    registry.admin_remove(args.login)
+    if args.json:
+        _dump({"removed": args.login.strip()})
+    else:
+        _print(f"{safe(args.login.strip())} is no longer an admin")
+    return EXIT_OK
+
+
 async def _add(registry: Registry, args: argparse.Namespace) -> int:
+    registry.init()  # the first add to a new registry makes its actor the first admin
     sent = await registry.add(args.address)
     row = sent.domain
     _print(f"added {safe(_display(row))} (organisation address {safe(row.address)})")
@@ -157,6 +205,8 @@ async def _records(registry: Registry, args: argparse.Namespace) -> int:
 def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
     row = outcome.domain
     badge = "verified" if row.verified else "not verified"
+    if outcome.dry_run:
+        badge = f"would be {badge} (dry run: nothing recorded)"
     lines = [f"{safe(_display(row))}: {badge}"]
     for verdict in outcome.verdicts:
         lines.append(f"  {verdict.kind}: {verdict.state}")
@@ -167,10 +217,33 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
     return lines
 
 
+def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
+    return {
+        "domain": to_jsonable(outcome.domain),
+        "verdicts": to_jsonable(outcome.verdicts),
+        "transitions": list(outcome.transitions),
+        "dry_run": outcome.dry_run,
+    }
+
+
+def _dry_run_note(registry: Registry) -> None:
+    access = registry.access
+    if not access.may_change:
+        _err(
+            f"dry run: {access.why_read_only()}, so nothing "
+            f"is recorded; {access.how_to_get_rights()}"
+        )
+
+
 async def _verify(registry: Registry, args: argparse.Namespace) -> int:
     outcome = await registry.verify(args.domain)
-    for line in _outcome_lines(outcome):
-        _print(line)
+    if args.json:
+        _dump(_outcome_json(outcome))
+    else:
+        for line in _outcome_lines(outcome):
+            _print(line)
+    if outcome.dry_run:
+        _dry_run_note(registry)
     return EXIT_OK if outcome.domain.verified else EXIT_FAILED
 
 
@@ -238,18 +311,10 @@ async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
 
     outcomes = await registry.recheck(due_only=not args.all, on_result=show)
     if args.json:
-        _dump(
-            [
-                {
-                    "domain": to_jsonable(o.domain),
-                    "verdicts": to_jsonable(o.verdicts),
-                    "transitions": list(o.transitions),
-                }
-                for o in outcomes
-            ]
-        )
+        _dump([_outcome_json(o) for o in outcomes])
     elif not outcomes:
         _err("no domain is due for a re-check" if not args.all else "no domain to check")
+    _dry_run_note(registry)
     failing = any(
         RecordState.FAILING in (o.domain.dkim_state, o.domain.spf_state) for o in outcomes
     )
@@ -312,13 +377,20 @@ def _runner(command: Command) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+# The commands that make a registry where there is none; the others never create one.
+_CREATING = frozenset({"init", "add"})
+
+
 async def _run(command: Command, args: argparse.Namespace) -> int:
     try:
-        registry = build_registry(args)
+        registry = build_registry(args, create=args.command in _CREATING)
     except WiringError as exc:
         _err(f"mailauth-tui: {safe(exc)}")
         return exc.exit_code
+    args.where = registry.settings.db
     try:
+        for notice in registry.notices:
+            _err(f"mailauth-tui: {safe(notice)}")
         return await command(registry, args)
     except RegistryError as exc:
         _err(f"mailauth-tui: {safe(exc)}")
@@ -339,6 +411,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.set_defaults(func=_runner(func))
         return parser
 
+    command("init", _init, "create a registry; you become its first admin")
+
+    p = command("admin", _admin, "list, add or remove the registry's admins")
+    p.add_argument("action", choices=("list", "add", "remove"))
+    p.add_argument("login", metavar="LOGIN", nargs="?", help="a user's login name")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
     p = command("add", _add, "add the domain of an organisation address and mail it a code")
     p.add_argument("address", metavar="ADDRESS", help="e.g. admin@mail.example.com")
 
@@ -353,8 +432,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("--zone-file", action="store_true", help="as zone-file lines")
 
-    p = command("verify", _verify, "look the records up now (exit 1 when not verified)")
+    p = command(
+        "verify",
+        _verify,
+        "look the records up now (exit 1 when not verified; a dry run for non-admins)",
+    )
     p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("list", _list, "the registered domains and their states")
     p.add_argument("--json", action="store_true", help="as JSON")

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry, current_login
+from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry
+from mailauth_tui.services.identity import os_login
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +46,7 @@ def _run_demo() -> int:
     from mailauth_tui.ui.app import MailauthApp
 
     print("mailauth-tui: preparing the demo (loopback DNS, temporary registry)…", file=sys.stderr)
-    session = asyncio.run(open_demo(actor=current_login()))
+    session = asyncio.run(open_demo(actor=os_login()))
     try:
         app = MailauthApp(session.registry, demo=session.hooks, clock=session.clock)
         app.run()

@@ -5,13 +5,13 @@ resolver. Nothing is opened at import; the entry points (subcommands, the consol
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 from pathlib import Path
 
 from mailauth_tui.cli.argtypes import seconds_arg
+from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.dns import DnsResolver
+from mailauth_tui.services.identity import os_login
 from mailauth_tui.services.keys import FileKeyStore
 from mailauth_tui.services.mailer import mailer_from_settings
 from mailauth_tui.services.settings import (
@@ -75,16 +75,6 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = 
     )
 
 
-def current_login() -> str:
-    """The login name of whoever runs this process: the actor journaled and checked for
-    the admin role."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        # No name for this uid (a container): the uid itself still tells people apart.
-        return f"uid{os.getuid()}"
-
-
 def build_settings(args: argparse.Namespace) -> Settings:
     config: Path | None = getattr(args, "config", None)
     db: Path | None = getattr(args, "db", None)
@@ -105,10 +95,14 @@ def build_resolver(args: argparse.Namespace) -> DnsResolver:
         raise WiringError(f"bad --nameserver or --timeout: {exc}", exit_code=2) from None
 
 
-def build_registry(args: argparse.Namespace, *, actor: str | None = None) -> Registry:
+def build_registry(args: argparse.Namespace, *, create: bool = False) -> Registry:
     """Everything the registry needs, from parsed arguments. Raises WiringError.
 
-    The caller owns the result and closes it (:meth:`Registry.close`) when done.
+    The actor is the OS login of this process (:func:`os_login`), never an environment
+    variable or a setting. ``create``: make the registry file when it does not exist (``init``
+    and ``add``, which then make the actor its first admin with :meth:`Registry.init`);
+    otherwise a missing registry is an error and nothing is created. The caller owns the
+    result and closes it (:meth:`Registry.close`) when done.
     """
     settings = build_settings(args)
     smtp = settings.smtp
@@ -120,20 +114,23 @@ def build_registry(args: argparse.Namespace, *, actor: str | None = None) -> Reg
         raise WiringError(f"bad [smtp] settings: {exc}") from None
     resolver = build_resolver(args)
     try:
-        store = Store(settings.db)
+        store = Store(settings.db, create=create)
     except StoreError as exc:
         resolver.close()
         raise WiringError(str(exc)) from None
+    nameservers: list[str] = getattr(args, "nameserver", None) or []
     try:
-        return Registry(
+        registry = Registry(
             store,
             settings,
             mailer,
             FileKeyStore(settings.keys_dir),
             resolver,
-            actor=actor or current_login(),
+            actor=os_login(),
+            dns_source=f"--nameserver {' '.join(nameservers)}" if nameservers else None,
         )
-    except (StoreError, ValueError) as exc:
+        return registry
+    except (StoreError, RegistryError, ValueError) as exc:
         store.close()
         resolver.close()
         raise WiringError(str(exc)) from None

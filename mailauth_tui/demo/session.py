@@ -109,6 +109,7 @@ async def open_demo(
         )
 
     try:
+        make(clock, maildir).init()  # whoever runs the demo is its registry's first admin
         if with_samples:
             await seed(make, clock, maildir, zone)
             _keep_only_pending_mail(settings.maildir)

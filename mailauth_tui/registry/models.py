@@ -111,6 +111,16 @@ class VerifyOutcome:
     report: DomainReport
     verdicts: tuple[RecordVerdict, ...]
     transitions: tuple[str, ...] = ()  # human lines for what changed, also journaled
+    # True when nothing was written: the actor may not change the registry, so the outcome
+    # shows what DNS says and what would change (the row is the one that would be stored).
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AdminInfo:
+    login: str
+    added_by: str
+    added_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dns_types import Resolver
@@ -40,11 +40,13 @@ from mailauth_tui.registry.errors import (
     AlreadyExists,
     InvalidInput,
     NotFound,
+    PermissionDenied,
     RateLimited,
     RegistryError,
 )
 from mailauth_tui.registry.messages import code_message
 from mailauth_tui.registry.models import (
+    AdminInfo,
     BulkDecision,
     CodeCheck,
     CodeSent,
@@ -65,7 +67,7 @@ from mailauth_tui.registry.ownership import (
 )
 from mailauth_tui.registry.publishing import records_to_publish
 from mailauth_tui.registry.report import build_report
-from mailauth_tui.registry.roles import CREATOR_KEY, admin_set, require_admin
+from mailauth_tui.registry.roles import Access, check_login
 from mailauth_tui.registry.rows import to_entry, to_row
 from mailauth_tui.registry.sender import (
     bulk_decision,
@@ -77,8 +79,12 @@ from mailauth_tui.registry.sender import (
 from mailauth_tui.registry.transitions import assess, checked_keys, key_roles
 from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
+from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.store import DomainRecord, PageKey, Store, StoreTx, is_due
+
+CREATOR_KEY = "created_by"  # meta key: the login that created the registry
+REGISTRY_EVENTS = ""  # the journal's "domain" of events about the registry itself (admins)
 
 DEFAULT_CONCURRENCY = 16
 # Names read at once by a re-check: enough to keep the checks fed, little for the loop to wait.
@@ -102,7 +108,13 @@ class _Closable(Protocol):
 
 
 class Registry:
-    """The registry as one actor (a login name) sees and changes it."""
+    """The registry as one actor sees and changes it. The actor is who the process runs as
+    (the entry point asks the OS), never a name the user typed or configured.
+
+    Every change needs :attr:`access`'s ``may_change``: an admin kept in the registry, on a
+    store the actor may write. For anyone else :meth:`verify` and :meth:`recheck` are dry
+    runs that look DNS up and write nothing. ``dns_source`` names a DNS server chosen for this
+    run instead of the system's (``--nameserver``): it is journaled with every verdict."""
 
     def __init__(
         self,
@@ -116,6 +128,7 @@ class Registry:
         actor: str,
         test_environment: bool | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        dns_source: str | None = None,
     ) -> None:
         if not actor:
             raise ValueError("the registry needs the actor's login name")
@@ -128,13 +141,11 @@ class Registry:
         self._actor = actor
         self._test_env = settings.test_environment if test_environment is None else test_environment
         self._concurrency = max(1, concurrency)
-        creator = store.get_meta(CREATOR_KEY)
-        if creator is None:
-            # Whoever opens a new registry first created it and is its first admin.
-            with store.transaction() as tx:
-                creator = tx.setdefault_meta(CREATOR_KEY, actor)
-        self._creator = creator
-        self._admins = admin_set(settings.admins, creator)
+        self._dns_source = dns_source
+        self._access = self._read_access()
+        self.notices: list[str] = []  # for the user, once: e.g. a settings key now ignored
+        if settings.admins:
+            self.notices.append(self._legacy_admins(settings.admins))
 
     # -- who -----------------------------------------------------------------------------
 
@@ -147,16 +158,34 @@ class Registry:
         return self._settings
 
     @property
-    def creator(self) -> str:
-        return self._creator
+    def creator(self) -> str | None:
+        return self._store.get_meta(CREATOR_KEY)
+
+    @property
+    def access(self) -> Access:
+        """Who the actor is to the registry, as last read (see :meth:`refresh_access`)."""
+        return self._access
 
     @property
     def admins(self) -> frozenset[str]:
-        return self._admins
+        return self._access.admins
 
     @property
     def is_admin(self) -> bool:
-        return self._actor in self._admins
+        return self._access.is_admin
+
+    @property
+    def may_change(self) -> bool:
+        return self._access.may_change
+
+    def _read_access(self) -> Access:
+        admins = frozenset(a.login for a in self._store.admins())
+        return Access(self._actor, admins, self._store.writable, str(self._store.path))
+
+    def refresh_access(self) -> Access:
+        """Read the admins again (another admin may have changed them)."""
+        self._access = self._read_access()
+        return self._access
 
     def close(self) -> None:
         """Close the store and the resolver (the registry owns the services it is given)."""
@@ -165,7 +194,97 @@ class Registry:
             self._resolver.close()
 
     def _require(self, action: str) -> None:
-        require_admin(self._actor, self._admins, action)
+        # Read afresh: an admin removed by another admin's session loses rights at once.
+        self.refresh_access().require(action)
+
+    # -- admins --------------------------------------------------------------------------
+
+    def init(self) -> bool:
+        """Make the actor the first admin of a registry that has none (a new one). False
+        when it has admins already: nothing changes then."""
+        if self._access.admins:
+            return False
+        if not self._store.writable:
+            raise PermissionDenied(
+                f"cannot create the registry at {self._store.path}: no write permission"
+            )
+        now = self._now()
+        with self._store.transaction() as tx:
+            if tx.admins():  # another process was first
+                claimed = False
+            else:
+                tx.add_admin(self._actor, self._actor, now)
+                tx.setdefault_meta(CREATOR_KEY, self._actor)
+                tx.delete_meta(LEGACY_ADMINS_KEY)
+                self._journal(tx, now, REGISTRY_EVENTS, "admin_added", "creator of the registry")
+                claimed = True
+        self.refresh_access()
+        return claimed
+
+    def admin_list(self) -> list[AdminInfo]:
+        return [AdminInfo(a.login, a.added_by, a.added_at) for a in self._store.admins()]
+
+    def admin_add(self, login: str) -> AdminInfo:
+        """Give ``login`` admin rights (a no-op refusal when it has them)."""
+        self._require("add admins")
+        name = check_login(login)
+        now = self._now()
+        with self._store.transaction() as tx:
+            if not tx.add_admin(name, self._actor, now):
+                raise AlreadyExists(f"{name} is an admin already")
+            self._journal(tx, now, REGISTRY_EVENTS, "admin_added", name)
+        self.refresh_access()
+        return next(a for a in self.admin_list() if a.login == name)
+
+    def admin_remove(self, login: str) -> None:
+        """Take admin rights from ``login``; the last admin is never removed."""
+        self._require("remove admins")
+        name = login.strip()
+        now = self._now()
+        with self._store.transaction() as tx:
+            logins = {a.login for a in tx.admins()}
+            if name not in logins:
+                raise NotFound(f"{name} is not an admin")
+            if logins == {name}:
+                raise InvalidInput(
+                    f"{name} is the last admin and stays one: add another admin first "
+                    "(mailauth-tui admin add LOGIN)"
+                )
+            tx.remove_admin(name)
+            self._journal(tx, now, REGISTRY_EVENTS, "admin_removed", name)
+        self.refresh_access()
+
+    def _legacy_admins(self, names: tuple[str, ...]) -> str:
+        """The settings file's ``admins`` key: imported once into a registry made before
+        admins were kept in it (by an admin of that registry), ignored ever after."""
+        where = self._settings.source or "the settings"
+        ignored = (
+            f"the admins key in {where} is ignored: admins are kept in the registry now "
+            "(mailauth-tui admin list); remove the key"
+        )
+        if not self._access.may_change or self._store.get_meta(LEGACY_ADMINS_KEY) is None:
+            return ignored
+        now = self._now()
+        added: list[str] = []
+        with self._store.transaction() as tx:
+            if tx.get_meta(LEGACY_ADMINS_KEY) is None:
+                return ignored
+            for name in names:
+                try:
+                    login = check_login(name)
+                except InvalidInput:
+                    continue
+                if tx.add_admin(login, self._actor, now):
+                    added.append(login)
+                    detail = f"{login}, from the admins key in {where} (imported once)"
+                    self._journal(tx, now, REGISTRY_EVENTS, "admin_added", detail)
+            tx.delete_meta(LEGACY_ADMINS_KEY)
+        self.refresh_access()
+        imported = ", ".join(added) or "nobody new"
+        return (
+            f"imported the admins key in {where} once ({imported}); it is ignored from now "
+            "on: admins are kept in the registry (mailauth-tui admin list); remove the key"
+        )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -503,9 +622,11 @@ class Registry:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:
                 tx.set_key_active(name, result.retire, False)
-        self._journal(tx, now, name, "check", result.summary)
+        # A verdict from a server chosen for this run says so: it may not be what the world sees.
+        via = f" [DNS: {self._dns_source}]" if self._dns_source else ""
+        self._journal(tx, now, name, "check", result.summary + via)
         for line in result.transitions:
-            self._journal(tx, now, name, "state", line)
+            self._journal(tx, now, name, "state", line + via)
         rec = self._tx_record(tx, name)
         return VerifyOutcome(
             domain=to_row(rec, now),
@@ -525,11 +646,39 @@ class Registry:
         )
         return await asyncio.wrap_future(written)
 
+    def _preview(self, rec: DomainRecord, report: DomainReport) -> VerifyOutcome:
+        """What a check's result would change, written nowhere (a dry run)."""
+        now = self._now()
+        interval = timedelta(hours=self._settings.recheck_interval_hours)
+        result = assess(
+            rec, report, include=self._settings.sending.include, now=now, interval=interval
+        )
+        keys = tuple(
+            replace(k, active=True)
+            if k.selector == result.promote
+            else replace(k, active=False)
+            if k.selector == result.retire
+            else k
+            for k in rec.keys
+        )
+        changes = cast(dict[str, Any], result.changes)  # columns of the row: its fields
+        would_be = replace(rec, keys=keys, **changes)
+        return VerifyOutcome(
+            domain=to_row(would_be, now),
+            report=report,
+            verdicts=result.verdicts,
+            transitions=result.transitions,
+            dry_run=True,
+        )
+
     async def verify(self, domain: str) -> VerifyOutcome:
-        """Look the domain's records up now and record what DNS holds."""
-        self._require("verify records")
+        """Look the domain's records up now and record what DNS holds. For an actor who may
+        not change the registry, a dry run: the outcome says what would change."""
         name = self._name(domain)
         rec = self._record(name)
+        if not self.refresh_access().may_change:
+            self._fresh_dns()
+            return self._preview(rec, await self._check(rec))
         if rec.ownership == Ownership.VERIFIED and not rec.keys:
             await self._ensure_first_key(name)
             rec = self._record(name)
@@ -550,8 +699,10 @@ class Registry:
         The names are read a page at a time and each domain's row just before its check, so
         the start costs one small read however many domains there are, and a domain removed
         meanwhile, or re-checked meanwhile by another process (no longer due), is skipped.
-        ``on_result`` is called from here, one result at a time, in the order they arrive."""
+        ``on_result`` is called from here, one result at a time, in the order they arrive.
+        For an actor who may not change the registry every outcome is a dry run."""
         self._fresh_dns()
+        dry_run = not self.refresh_access().may_change
         now = self._now()
         names = _RecheckNames(self._store, now, due_only)
         running: set[asyncio.Future[VerifyOutcome | None]] = set()
@@ -560,7 +711,9 @@ class Registry:
         try:
             while True:
                 while len(running) < self._concurrency and (name := names.next()) is not None:
-                    running.add(asyncio.ensure_future(self._recheck_one(name, now, due_only)))
+                    running.add(
+                        asyncio.ensure_future(self._recheck_one(name, now, due_only, dry_run))
+                    )
                 if not running:
                     break
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -581,12 +734,15 @@ class Registry:
         return outcomes
 
     async def _recheck_one(
-        self, name: str, start: datetime, due_only: bool
+        self, name: str, start: datetime, due_only: bool, dry_run: bool
     ) -> VerifyOutcome | None:
         rec = self._store.get_domain(name)
         if rec is None or (due_only and not is_due(rec, start)):
             return None
-        return await self._commit(name, await self._check(rec))
+        report = await self._check(rec)
+        if dry_run:
+            return self._preview(rec, report)
+        return await self._commit(name, report)
 
     async def records(self, domain: str) -> list[PublishRecord]:
         """The DKIM, SPF and DMARC records to publish, from what DNS holds now."""
@@ -597,7 +753,7 @@ class Registry:
                 f"prove ownership of {name} first: enter the code mailed to {rec.address}"
             )
         if not rec.keys:
-            if not self.is_admin:
+            if not self.refresh_access().may_change:
                 raise InvalidInput(f"{name} has no DKIM key yet: an admin must open its records")
             await self._ensure_first_key(name)
             rec = self._record(name)

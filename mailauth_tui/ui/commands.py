@@ -17,7 +17,7 @@ class ActionInfo:
     action: str  # the screen's action name, without "action_"
     label: str  # short, for the footer
     description: str  # a sentence, for the help screen, the palette and the key's tooltip
-    admin_only: bool = False  # greyed out in read-only mode
+    admin_only: bool = False  # hidden in read-only mode
     needs_row: bool = False  # greyed out while the table is empty
     footer: bool = True  # shown in the footer (the rest are in help and the palette)
     demo_only: bool = False
@@ -55,12 +55,16 @@ DOMAIN_ACTIONS: tuple[ActionInfo, ...] = (
         "v",
         "verify",
         "Verify",
-        "Look the selected domain's records up in DNS now",
-        admin_only=True,
+        "Look the selected domain's records up in DNS now (read-only: a dry run)",
         needs_row=True,
     ),
     ActionInfo(
-        "R", "recheck_all", "Re-check all", "Re-check every domain's records in DNS", footer=False
+        "R",
+        "recheck_all",
+        "Re-check all",
+        "Re-check every domain's records in DNS",
+        admin_only=True,
+        footer=False,
     ),
     ActionInfo(
         "s",
@@ -142,11 +146,12 @@ class DomainCommands(Provider):
         entries = []
         for info in DOMAIN_ACTIONS:
             allowed = screen.check_action(info.action, ())
-            if allowed is False:
-                continue  # hidden (a demo-only action outside the demo)
+            reason = getattr(screen, "disabled_reason", lambda _action: "")(info.action)
+            if allowed is False and not reason:
+                continue  # hidden for good (a demo-only action outside the demo)
             help_text = f"{info.description} · key {key_label(info)}"
-            if allowed is None:
-                reason = getattr(screen, "disabled_reason", lambda _action: "")(info.action)
+            if not allowed:
+                # Greyed out, or hidden in read-only mode: listed, since people look for it.
                 help_text += f" · unavailable: {reason}" if reason else " · unavailable"
             # The palette reads help as markup: a domain or reason must not be taken for it.
             help_text = escape(help_text)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from mailauth_tui.core.results import PublishRecord
-from mailauth_tui.registry.errors import InvalidInput, NotFound, PermissionDenied
+from mailauth_tui.registry.errors import InvalidInput, NotFound
 from mailauth_tui.registry.models import (
     DmarcState,
     DomainRow,
@@ -171,13 +171,21 @@ async def test_bulk_sending_needs_dmarc(registry: Registry, zone: Zone) -> None:
     assert "1 domain waiting for DMARC setup" in titles
 
 
-async def test_only_admins_verify(make_registry: MakeRegistry, zone: Zone) -> None:
+async def test_a_non_admin_verify_is_a_dry_run(make_registry: MakeRegistry, zone: Zone) -> None:
     alice = make_registry("alice")
     await owned(alice)
+    publish(zone, await alice.records(DOMAIN))
     bob = make_registry("bob")
-    with pytest.raises(PermissionDenied, match="only admins can verify records"):
-        await bob.verify(DOMAIN)
+    before = bob.get(DOMAIN)
+    journal = bob.journal(DOMAIN)
+    outcome = await bob.verify(DOMAIN)
+    assert outcome.dry_run
+    assert outcome.domain.verified  # what would be stored: DNS holds every record
+    assert bob.get(DOMAIN) == before  # ... and nothing was
+    assert bob.journal(DOMAIN) == journal
     assert len(await bob.records(DOMAIN)) == 3  # reading the records is allowed
+    done = await alice.verify(DOMAIN)
+    assert not done.dry_run and alice.get(DOMAIN).verified
 
 
 async def test_recheck_runs_only_when_due(

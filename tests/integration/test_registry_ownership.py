@@ -6,6 +6,7 @@ from __future__ import annotations
 import stat
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -273,7 +274,7 @@ async def test_only_admins_change_things(make_registry: MakeRegistry) -> None:
     bob = make_registry("bob")
     assert alice.is_admin and not bob.is_admin
 
-    with pytest.raises(PermissionDenied, match="only admins can add domains; admins are: alice"):
+    with pytest.raises(PermissionDenied, match="only admins can add domains; you are bob"):
         await bob.add("x@other.example")
     with pytest.raises(PermissionDenied, match="only admins can verify domains"):
         await bob.submit_code(DOMAIN, code_from_delivery(sent.delivered_to))
@@ -292,17 +293,25 @@ async def test_only_admins_change_things(make_registry: MakeRegistry) -> None:
 
 
 async def test_the_creator_of_a_new_registry_is_its_first_admin(
-    make_registry: MakeRegistry, registry_settings: Settings
+    make_registry: MakeRegistry, registry_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = replace(registry_settings, admins=())
+    settings = replace(registry_settings, db_path=tmp_path / "new" / "registry.sqlite3")
     zoe = make_registry("zoe", settings=settings)
     yann = make_registry("yann", settings=settings)
+    assert not zoe.is_admin and zoe.creator is None  # opening makes nobody an admin
+    assert zoe.init() is True
+    assert yann.init() is False  # one creator; a second init changes nothing
+    yann.refresh_access()
     assert zoe.creator == yann.creator == "zoe"
     assert zoe.is_admin and not yann.is_admin
     assert zoe.admins == {"zoe"}
-    # settings add admins on top of the creator
+    # a settings file (per user, untrusted) grants nothing, and says so
     with_yann = make_registry("yann", settings=replace(settings, admins=("yann",)))
-    assert with_yann.admins == {"zoe", "yann"}
+    assert with_yann.admins == {"zoe"} and not with_yann.is_admin
+    assert with_yann.notices == [
+        "the admins key in the settings is ignored: admins are kept in the registry now "
+        "(mailauth-tui admin list); remove the key"
+    ]
 
 
 async def test_verification_is_shared_by_every_registry_on_the_file(

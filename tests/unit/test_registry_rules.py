@@ -30,7 +30,7 @@ from mailauth_tui.registry.models import (
 )
 from mailauth_tui.registry.ownership import judge_attempt, plausible_code, resend_wait
 from mailauth_tui.registry.report import build_report
-from mailauth_tui.registry.roles import admin_set, require_admin
+from mailauth_tui.registry.roles import Access, check_login
 from mailauth_tui.registry.sender import (
     bulk_decision,
     parse_address,
@@ -272,13 +272,48 @@ def test_evidence_unknown_tolerates_junk() -> None:
 # -- roles -----------------------------------------------------------------------------
 
 
-def test_roles() -> None:
-    admins = admin_set(["alice", "", "bob"], "carol")
-    assert admins == {"alice", "bob", "carol"}
-    require_admin("carol", admins, "add domains")
+ADMINS = frozenset({"alice", "carol"})
+
+
+def test_an_admin_on_a_writable_store_may_change() -> None:
+    access = Access("carol", ADMINS, writable=True, where="/srv/reg.sqlite3")
+    assert access.may_change and access.read_only_reason() == ""
+    access.require("add domains")
+
+
+def test_a_refusal_says_who_may_and_how_rights_are_given() -> None:
+    access = Access("mallory", ADMINS, writable=True, where="/srv/reg.sqlite3")
+    assert not access.may_change
+    assert access.read_only_reason() == "read-only: mallory is not an admin"
     with pytest.raises(PermissionDenied) as err:
-        require_admin("mallory", admins, "add domains")
-    assert str(err.value).startswith("only admins can add domains; admins are: alice, bob, carol")
+        access.require("add domains")
+    assert str(err.value) == (
+        "only admins can add domains; you are mallory, with read-only access; admins are: "
+        "alice, carol; one of them gives you rights with: mailauth-tui admin add mallory"
+    )
+
+
+def test_an_admin_without_write_access_only_reads() -> None:
+    access = Access("alice", ADMINS, writable=False, where="/srv/reg.sqlite3")
+    assert access.is_admin and not access.may_change
+    assert access.read_only_reason() == "read-only: no write access to the registry"
+    with pytest.raises(PermissionDenied, match=r"cannot write the registry /srv/reg\.sqlite3"):
+        access.require("verify records")
+
+
+@pytest.mark.parametrize("login", ["", " ", "a b", "-x", "x/y", "ünï", "a" * 65, "x;drop"])
+def test_login_names_are_checked(login: str) -> None:
+    with pytest.raises(InvalidInput, match="is not a login name"):
+        check_login(login)
+
+
+def test_good_login_names_pass() -> None:
+    assert [check_login(n) for n in ("alice", " bob ", "svc-mail.1", "host$")] == [
+        "alice",
+        "bob",
+        "svc-mail.1",
+        "host$",
+    ]
 
 
 # -- sender and bulk ----------------------------------------------------------------------

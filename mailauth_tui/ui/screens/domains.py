@@ -138,7 +138,10 @@ class DomainsScreen(Screen[None]):
         # once drawn, so that full collections during a bulk re-check (measured at 90-140 ms
         # with 10,000 rows) do not make key presses wait.
         self.call_after_refresh(gc.freeze)
-        if self._recheck_every:
+        for notice in self.registry.notices:
+            self.notify(notice, title="Settings", severity="warning", timeout=15, markup=False)
+        # A reader's console writes nothing: the admins' re-check (console or cron) does.
+        if self._recheck_every and self.registry.may_change:
             self.set_interval(self._recheck_every, self.run_due_recheck, name="due-recheck")
             self.call_after_refresh(self.run_due_recheck)
         # Relative times in the table ("in 47h") move on by themselves.
@@ -151,14 +154,13 @@ class DomainsScreen(Screen[None]):
         parts = []
         if self.demo is not None:
             parts.append("DEMO")
-        if not self.registry.is_admin:
+        if not self.registry.may_change:
             parts.append(self.read_only_reason())
         return " · ".join(parts)
 
     def read_only_reason(self) -> str:
-        admins = ", ".join(getattr(self.registry, "admins", ()) or ())
-        who = f"only admins ({admins})" if admins else "only admins"
-        return f"read-only: {who} can change domains"
+        """Why this console only reads, short enough for the header at 80 columns."""
+        return self.registry.access.read_only_reason()
 
     # -- data -----------------------------------------------------------------------------
 
@@ -189,9 +191,11 @@ class DomainsScreen(Screen[None]):
                 return "None of the report's domains is left. Press escape to show all domains."
             needle = printable(self.table.filter_text)
             return f'No domain matches "{needle}". Press escape to clear the filter.'
-        if self.registry.is_admin:
+        if self.registry.may_change:
             return EMPTY_ADMIN
-        return f"No domains yet. {self.read_only_reason().capitalize()}."
+        access = self.registry.access
+        reason = access.read_only_reason().capitalize()
+        return f"No domains yet. {reason}: {access.how_to_get_rights()}."
 
     def _update_status(self) -> None:
         table = self.table
@@ -252,8 +256,9 @@ class DomainsScreen(Screen[None]):
         info = _ACTIONS.get(action)
         if info is None:
             return ""
-        if info.admin_only and not self.registry.is_admin:
-            return self.read_only_reason()
+        if info.admin_only and not self.registry.may_change:
+            access = self.registry.access
+            return f"{access.read_only_reason()}; {access.how_to_get_rights()}"
         row = self._selected()
         if info.needs_row and row is None:
             return "no domain selected"
@@ -278,6 +283,8 @@ class DomainsScreen(Screen[None]):
             return True
         if info.demo_only and self.demo is None:
             return False
+        if info.admin_only and not self.registry.may_change:
+            return False  # read-only mode: write actions leave the footer
         return None if self.disabled_reason(action) else True
 
     def palette_action(self, action: str) -> None:
@@ -293,7 +300,7 @@ class DomainsScreen(Screen[None]):
         info = _KEYS.get(event.key)
         if info is None or self.focused is self.query_one("#filter"):
             return
-        if self.check_action(info.action, ()) is None:
+        if self.check_action(info.action, ()) is not True and self.disabled_reason(info.action):
             event.stop()
             self.notify(
                 self.disabled_reason(info.action),
@@ -466,6 +473,14 @@ class DomainsScreen(Screen[None]):
     def _domain_checked(self, message: DomainChecked) -> None:
         outcome = message.outcome
         row = outcome.domain
+        if outcome.dry_run:
+            # Nothing was written: the table keeps showing the registry, the result says
+            # what DNS holds now.
+            self.table.set_checking(row.domain, False)
+            self._show_detail()
+            if message.manual:
+                self._show_result(outcome)
+            return
         if self._bulk_total and row.domain in self._bulk and not message.manual:
             self._bulk_answered(row.domain)
             self._answers[row.domain] = row  # drawn by the next flush
@@ -741,4 +756,10 @@ class DomainsScreen(Screen[None]):
     def action_help(self) -> None:
         from mailauth_tui.ui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen(demo=self.demo is not None))
+        access = self.registry.access
+        read_only = (
+            ""
+            if access.may_change
+            else f"{access.read_only_reason()}; {access.how_to_get_rights()}"
+        )
+        self.app.push_screen(HelpScreen(demo=self.demo is not None, read_only=read_only))

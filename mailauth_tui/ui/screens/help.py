@@ -33,6 +33,15 @@ WORKFLOW = (
     ),
 )
 
+READ_ONLY = (
+    "Only admins change the registry: add, codes, re-checks, rotation, removal. Admins are "
+    "kept in the registry itself (mailauth-tui admin list); an admin gives rights with "
+    "`mailauth-tui admin add LOGIN`. On a shared registry an admin also needs write access "
+    'to its file (README, "Sharing a registry"). Everyone else sees the same screens '
+    "read-only: the write keys leave the footer, and verify (v) is a dry run that shows what "
+    "DNS says and records nothing."
+)
+
 APP_KEYS = (
     ("ctrl+p", "Command palette: every action by name"),
     ("ctrl+o", "Demo only: the outbox, from any screen"),
@@ -60,20 +69,24 @@ class HelpScreen(ModalScreen[None]):
         background: $surface;
         padding: 0 1;
     }
-    HelpScreen #keys {
+    HelpScreen #keys, HelpScreen #rights {
         margin-top: 1;
     }
     """
 
-    def __init__(self, *, demo: bool = False) -> None:
+    def __init__(self, *, demo: bool = False, read_only: str = "") -> None:
+        """``read_only``: why this console only reads, and how to get rights ("" for an
+        admin)."""
         super().__init__()
         self._demo = demo
+        self._read_only = read_only
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Help"
             scroll.border_subtitle = "esc to close"
             yield Static(self._workflow(), id="workflow")
+            yield Static(self._rights(), id="rights")
             yield Static(self._keys(), id="keys")
 
     def _workflow(self) -> Table:
@@ -83,6 +96,14 @@ class HelpScreen(ModalScreen[None]):
         for step, text in WORKFLOW:
             table.add_row(Text(step), Text(text))
         return table
+
+    def _rights(self) -> Text:
+        text = Text("Read-only mode: ", style="bold")
+        text.append(READ_ONLY, style="")
+        if self._read_only:
+            text.append("\nYou are in read-only mode now: ", style="bold")
+            text.append(self._read_only, style="")
+        return text
 
     def _keys(self) -> Table:
         table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")

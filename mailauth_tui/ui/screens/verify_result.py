@@ -108,7 +108,16 @@ class VerifyResultScreen(StepModal[None]):
         outcome = self._outcome
         row = outcome.domain
         with Vertical(id="dialog") as dialog:
-            dialog.border_title = literal(f"Verification of {row.domain_unicode}")
+            title = f"Verification of {row.domain_unicode}"
+            dialog.border_title = literal(f"Dry run: {title}" if outcome.dry_run else title)
+            if outcome.dry_run:
+                yield Static(
+                    Text(
+                        "Dry run: what DNS says now; nothing was recorded (read-only)",
+                        style="bold",
+                    ),
+                    id="dry-run",
+                )
             yield Static(overall(outcome), id="overall")
             with VerticalScroll(id="result-body"):
                 for verdict in outcome.verdicts:
@@ -123,7 +132,8 @@ class VerifyResultScreen(StepModal[None]):
                     )
                 if outcome.transitions:
                     changes = [literal(f"• {line}") for line in outcome.transitions]
-                    yield Static(Group(Text("What changed", style="bold"), *changes))
+                    heading = "What would change" if outcome.dry_run else "What changed"
+                    yield Static(Group(Text(heading, style="bold"), *changes))
                 tips = [Text("• " + tip) for tip in TIPS]
                 yield Static(Group(Text("Troubleshooting", style="bold"), *tips), id="tips")
         yield Footer()
