@@ -1,0 +1,123 @@
+"""SplitResolver and `check --nameserver AUTH --nameserver RECURSIVE` over two loopback servers:
+one passing for an authoritative-only server (no recursion, REFUSED outside its zone), one for
+the recursive resolver that knows every zone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from mailauth_tui.cli.main import main
+from mailauth_tui.core.dns_types import AnswerStatus, RType
+from mailauth_tui.services.dns import DnsResolver
+from mailauth_tui.services.split import SplitResolver, make_resolver
+from mailauth_tui.services.zoneserver import Zone, ZoneServer
+
+EXAMPLE_COM = """
+$ORIGIN example.com.
+@       TXT "v=spf1 include:_spf.provider.net -all"
+_dmarc  TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@reports.example.net"
+"""
+ELSEWHERE = """
+_spf.provider.net.                              TXT "v=spf1 ip4:192.0.2.0/24 -all"
+example.com._report._dmarc.reports.example.net. TXT "v=DMARC1"
+"""
+
+
+@pytest.fixture
+def authoritative() -> Iterator[ZoneServer]:
+    """example.com only; every name of the other zones (and _dmarc.com) REFUSED."""
+    zone = Zone.from_text(EXAMPLE_COM)
+    for name in (
+        "_dmarc.com",
+        "_spf.provider.net",
+        "example.com._report._dmarc.reports.example.net",
+    ):
+        zone.refuse(name)
+    with ZoneServer(zone, recursion=False) as server:
+        yield server
+
+
+@pytest.fixture
+def recursive() -> Iterator[ZoneServer]:
+    """The world as a recursive resolver sees it: example.com and the other zones."""
+    with ZoneServer(Zone.from_text(EXAMPLE_COM + ELSEWHERE)) as server:
+        yield server
+
+
+async def test_names_outside_the_zone_go_to_the_recursive_resolver(
+    authoritative: ZoneServer, recursive: ZoneServer
+) -> None:
+    split = SplitResolver(
+        DnsResolver([authoritative.address], timeout=1.0, retries=0),
+        DnsResolver([recursive.address], timeout=1.0, retries=0),
+    )
+    inside = await split.query("example.com", RType.TXT)
+    outside = await split.query("_spf.provider.net", RType.TXT)
+    tld = await split.query("_dmarc.com", RType.TXT)
+    split.close()
+    assert inside.server == authoritative.address
+    assert outside.server == recursive.address and outside.records
+    assert tld.status is AnswerStatus.NXDOMAIN and tld.server == recursive.address
+    assert recursive.count("example.com") == 0  # the zone itself is only asked of its server
+
+
+async def test_a_refusing_resolver_that_offers_recursion_stays_refused(zone: Zone) -> None:
+    zone.refuse("_dmarc.com")
+    with ZoneServer(zone) as server:  # RA set: a resolver refusing us, not a zone's server
+        address = server.address
+        split = SplitResolver(DnsResolver([address], timeout=1.0, retries=0))
+        answer = await split.query("_dmarc.com", RType.TXT)
+        split.close()
+    assert answer.status is AnswerStatus.REFUSED and answer.server == address
+
+
+async def test_no_system_resolver_keeps_the_refusal_with_the_reason(
+    authoritative: ZoneServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_system(*args: object, **kwargs: object) -> DnsResolver:
+        raise ValueError("no system nameserver found; give --nameserver HOST[:PORT]")
+
+    split = make_resolver([authoritative.address], timeout=1.0, retries=0)
+    assert isinstance(split, SplitResolver)
+    monkeypatch.setattr("mailauth_tui.services.split.DnsResolver", no_system)
+    answer = await split.query("_dmarc.com", RType.TXT)
+    split.close()
+    assert answer.status is AnswerStatus.REFUSED and answer.unknown
+    assert answer.detail.endswith("no system nameserver found; give --nameserver HOST[:PORT]")
+
+
+def _check(capsys: pytest.CaptureFixture[str], *nameservers: str) -> list[dict[str, object]]:
+    argv = ["check", "--json"]
+    for address in nameservers:
+        argv += ["--nameserver", address]
+    main([*argv, "example.com", "sub.example.com"])
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def _verdict(report: dict[str, object]) -> dict[str, object]:
+    """Everything but which server answered."""
+    return {k: v for k, v in report.items() if k != "servers"}
+
+
+def test_check_against_the_zone_server_reads_as_through_a_resolver(
+    authoritative: ZoneServer, recursive: ZoneServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    split = _check(capsys, authoritative.address, recursive.address)
+    resolved = _check(capsys, recursive.address)
+    assert [_verdict(r) for r in split] == [_verdict(r) for r in resolved]
+    org, sub = split
+    assert org["valid"] is True  # the include and the report destination were found
+    dmarc = sub["dmarc"]
+    assert isinstance(dmarc, dict)
+    assert (dmarc["status"], dmarc["effective_policy"]) == ("valid", "quarantine")
+    assert sub["servers"] == {
+        "sub.example.com": authoritative.address,
+        "_dmarc.example.com": authoritative.address,
+    }
+    assert resolved[1]["servers"] == {
+        "sub.example.com": recursive.address,
+        "_dmarc.example.com": recursive.address,
+    }
