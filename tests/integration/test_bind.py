@@ -1,0 +1,70 @@
+"""Against a real BIND 9 authoritative for example.com only (tests/fixtures/bind.py), with the
+loopback zone server as the recursive resolver: each verdict as through a recursive resolver
+(issue 17)."""
+
+from __future__ import annotations
+
+import sys
+
+from tests.fixtures.bind import BindWorld
+
+DOMAINS = ("example.com", "sub.example.com")
+
+
+def _verdict(report: dict[str, object]) -> dict[str, object]:
+    """Everything but which server answered."""
+    return {k: v for k, v in report.items() if k != "servers"}
+
+
+def test_bind_refuses_names_outside_its_zone_without_recursion(bind_world: BindWorld) -> None:
+    script = (
+        "import asyncio\n"
+        "from mailauth_tui.core.dns_types import RType\n"
+        "from mailauth_tui.services.dns import DnsResolver\n"
+        f"r = DnsResolver(['{bind_world.authoritative}'], timeout=2, retries=0)\n"
+        "for name in ('_dmarc.com', '_dmarc.example.com'):\n"
+        "    a = asyncio.run(r.query(name, RType.TXT))\n"
+        "    print(a.status.value, a.outside_zones, a.server, a.records)\n"
+    )
+    proc = bind_world.netns.run([sys.executable, "-c", script])
+    assert proc.returncode == 0, proc.stderr
+    refused, found = proc.stdout.splitlines()
+    assert refused == "refused True 127.0.0.170:53 ()"
+    assert found.startswith("records False 127.0.0.170:53 ('v=DMARC1; p=quarantine;")
+
+
+def test_check_on_the_authoritative_server_reads_as_through_a_resolver(
+    bind_world: BindWorld,
+) -> None:
+    # Issue 17: sub.example.com inherits _dmarc.example.com's p=quarantine; example.com's SPF
+    # includes _spf.provider.net (another zone) and its reports go to reports.example.net,
+    # which authorises them in its own zone. BIND refuses everything outside example.com.
+    split = bind_world.check(
+        "--nameserver", bind_world.authoritative, "--nameserver", bind_world.recursive, *DOMAINS
+    )
+    resolved = bind_world.check("--nameserver", bind_world.recursive, *DOMAINS)
+    assert [_verdict(r) for r in split] == [_verdict(r) for r in resolved]
+    org, sub = split
+    assert org["valid"] is True, org["problems"]
+    spf = org["spf"]
+    assert isinstance(spf, dict) and spf["status"] == "valid" and spf["lookups"] == 1
+    dmarc = sub["dmarc"]
+    assert isinstance(dmarc, dict)
+    assert (dmarc["status"], dmarc["policy"], dmarc["effective_policy"]) == (
+        "valid",
+        "quarantine",
+        "quarantine",
+    )
+    assert dmarc["treewalk_org_domain"] == "example.com"  # _dmarc.com asked of the resolver
+    codes = [p["code"] for p in org["problems"] + sub["problems"]]  # type: ignore[operator]
+    assert "dmarc.external_destination_unauthorized" not in codes
+    assert "dmarc.org_domain_unknown" not in codes and "spf.unknown" not in codes
+    # Which server answered each record: the zone's own, for the zone's names.
+    assert org["servers"] == {
+        "example.com": "127.0.0.170:53",
+        "_dmarc.example.com": "127.0.0.170:53",
+    }
+    assert sub["servers"] == {
+        "sub.example.com": "127.0.0.170:53",
+        "_dmarc.example.com": "127.0.0.170:53",
+    }
