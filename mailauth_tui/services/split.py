@@ -8,6 +8,10 @@ NOTAUTH), which says nothing about those names. :class:`SplitResolver` asks the 
 resolver about them instead, so that they are judged as the world sees them and never reported
 as failures of the zone. Every answer says which server gave it (``Answer.server``).
 
+An alias out of the zone (``s1._domainkey`` CNAME to an ESP's key) comes back from the
+authoritative server as the CNAME alone: its target is asked again here, so that it goes to
+the recursive resolver when the authoritative server refuses it.
+
 A server that offers recursion (RA set) and refuses a name is a resolver refusing us: its
 REFUSED stands ("unknown"). A timeout or SERVFAIL from the authoritative server stands too: it
 is the zone's own failure.
@@ -22,6 +26,8 @@ from mailauth_tui.core.dns_types import Answer, AnswerStatus, RType
 from mailauth_tui.services.dns import DnsResolver
 
 __all__ = ["SplitResolver", "make_resolver"]
+
+_MAX_HOPS = 8  # aliases followed from one server to the other (a CNAME loop across them)
 
 
 class SplitResolver:
@@ -61,7 +67,15 @@ class SplitResolver:
         return self._recursive
 
     async def query(self, name: str, rtype: RType) -> Answer:
+        return await self._query(name, rtype, _MAX_HOPS)
+
+    async def _query(self, name: str, rtype: RType, hops: int) -> Answer:
         answer = await self.authoritative.query(name, rtype)
+        if answer.status is AnswerStatus.NODATA and answer.cname_chain and hops > 0:
+            # The chain ends at a name the server did not answer for: ask it on its own.
+            target = await self._query(answer.cname_chain[-1], rtype, hops - 1)
+            chain = (*answer.cname_chain, *target.cname_chain)
+            return replace(target, name=answer.name, cname_chain=chain)
         if answer.status is not AnswerStatus.REFUSED or not answer.outside_zones:
             return answer
         recursive = self.recursive()

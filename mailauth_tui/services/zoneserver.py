@@ -304,6 +304,8 @@ class Zone:
                 if name in self._servfail:
                     return _Lookup("servfail", RCODE.SERVFAIL)
                 if name in self._refused:
+                    if answers:  # an alias out of the zone: the CNAME alone, as authoritative
+                        return _Lookup("answer", RCODE.NOERROR, tuple(answers))
                     return _Lookup("refused", RCODE.REFUSED)
                 node = self._names.get(name)
                 if node is None:

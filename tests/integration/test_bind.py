@@ -8,7 +8,8 @@ import sys
 
 from tests.fixtures.bind import BindWorld
 
-DOMAINS = ("example.com", "sub.example.com")
+# s1._domainkey.example.com is an alias of the ESP's key, in another zone.
+ARGS = ("--selector", "s1", "example.com", "sub.example.com")
 
 
 def _verdict(report: dict[str, object]) -> dict[str, object]:
@@ -22,27 +23,30 @@ def test_bind_refuses_names_outside_its_zone_without_recursion(bind_world: BindW
         "from mailauth_tui.core.dns_types import RType\n"
         "from mailauth_tui.services.dns import DnsResolver\n"
         f"r = DnsResolver(['{bind_world.authoritative}'], timeout=2, retries=0)\n"
-        "for name in ('_dmarc.com', '_dmarc.example.com'):\n"
+        "for name in ('_dmarc.com', '_dmarc.example.com', 's1._domainkey.example.com'):\n"
         "    a = asyncio.run(r.query(name, RType.TXT))\n"
-        "    print(a.status.value, a.outside_zones, a.server, a.records)\n"
+        "    print(a.status.value, a.outside_zones, a.server, a.records, a.cname_chain)\n"
     )
     proc = bind_world.netns.run([sys.executable, "-c", script])
     assert proc.returncode == 0, proc.stderr
-    refused, found = proc.stdout.splitlines()
-    assert refused == "refused True 127.0.0.170:53 ()"
+    refused, found, alias = proc.stdout.splitlines()
+    assert refused == "refused True 127.0.0.170:53 () ()"
     assert found.startswith("records False 127.0.0.170:53 ('v=DMARC1; p=quarantine;")
+    # An alias out of its zone: the CNAME alone (the split resolver asks the target itself).
+    assert alias == "nodata False 127.0.0.170:53 () ('s1.dkim.esp.example.net',)"
 
 
 def test_check_on_the_authoritative_server_reads_as_through_a_resolver(
     bind_world: BindWorld,
 ) -> None:
     # Issue 17: sub.example.com inherits _dmarc.example.com's p=quarantine; example.com's SPF
-    # includes _spf.provider.net (another zone) and its reports go to reports.example.net,
-    # which authorises them in its own zone. BIND refuses everything outside example.com.
+    # includes _spf.provider.net (another zone), its reports go to reports.example.net, which
+    # authorises them in its own zone, and its DKIM key is an alias into the ESP's zone. BIND
+    # refuses everything outside example.com, and answers the alias with the CNAME alone.
     split = bind_world.check(
-        "--nameserver", bind_world.authoritative, "--nameserver", bind_world.recursive, *DOMAINS
+        "--nameserver", bind_world.authoritative, "--nameserver", bind_world.recursive, *ARGS
     )
-    resolved = bind_world.check("--nameserver", bind_world.recursive, *DOMAINS)
+    resolved = bind_world.check("--nameserver", bind_world.recursive, *ARGS)
     assert [_verdict(r) for r in split] == [_verdict(r) for r in resolved]
     org, sub = split
     assert org["valid"] is True, org["problems"]
@@ -63,8 +67,10 @@ def test_check_on_the_authoritative_server_reads_as_through_a_resolver(
     assert org["servers"] == {
         "example.com": "127.0.0.170:53",
         "_dmarc.example.com": "127.0.0.170:53",
+        "s1._domainkey.example.com": "127.0.0.171:53",  # the key, behind the alias
     }
     assert sub["servers"] == {
         "sub.example.com": "127.0.0.170:53",
         "_dmarc.example.com": "127.0.0.170:53",
+        "s1._domainkey.sub.example.com": "127.0.0.170:53",
     }

@@ -4,6 +4,7 @@ the recursive resolver that knows every zone."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
@@ -15,13 +16,16 @@ from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.split import SplitResolver, make_resolver
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
+ED25519_KEY = base64.b64encode(bytes(range(32))).decode()
 EXAMPLE_COM = """
 $ORIGIN example.com.
 @       TXT "v=spf1 include:_spf.provider.net -all"
 _dmarc  TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@reports.example.net"
+s1._domainkey CNAME s1.dkim.esp.example.net.
 """
-ELSEWHERE = """
+ELSEWHERE = f"""
 _spf.provider.net.                              TXT "v=spf1 ip4:192.0.2.0/24 -all"
+s1.dkim.esp.example.net.                        TXT "v=DKIM1; k=ed25519; p={ED25519_KEY}"
 example.com._report._dmarc.reports.example.net. TXT "v=DMARC1"
 """
 
@@ -33,6 +37,7 @@ def authoritative() -> Iterator[ZoneServer]:
     for name in (
         "_dmarc.com",
         "_spf.provider.net",
+        "s1.dkim.esp.example.net",
         "example.com._report._dmarc.reports.example.net",
     ):
         zone.refuse(name)
@@ -64,6 +69,22 @@ async def test_names_outside_the_zone_go_to_the_recursive_resolver(
     assert recursive.count("example.com") == 0  # the zone itself is only asked of its server
 
 
+async def test_an_alias_out_of_the_zone_is_followed_through_the_resolver(
+    authoritative: ZoneServer, recursive: ZoneServer
+) -> None:
+    # The authoritative server answers the CNAME alone: its target is in another zone.
+    split = SplitResolver(
+        DnsResolver([authoritative.address], timeout=1.0, retries=0),
+        DnsResolver([recursive.address], timeout=1.0, retries=0),
+    )
+    answer = await split.query("s1._domainkey.example.com", RType.TXT)
+    split.close()
+    assert answer.status is AnswerStatus.RECORDS and answer.records[0].startswith("v=DKIM1")
+    assert answer.name == "s1._domainkey.example.com"
+    assert answer.cname_chain == ("s1.dkim.esp.example.net",)
+    assert answer.server == recursive.address
+
+
 async def test_a_refusing_resolver_that_offers_recursion_stays_refused(zone: Zone) -> None:
     zone.refuse("_dmarc.com")
     with ZoneServer(zone) as server:  # RA set: a resolver refusing us, not a zone's server
@@ -90,7 +111,7 @@ async def test_no_system_resolver_keeps_the_refusal_with_the_reason(
 
 
 def _check(capsys: pytest.CaptureFixture[str], *nameservers: str) -> list[dict[str, object]]:
-    argv = ["check", "--json"]
+    argv = ["check", "--json", "--selector", "s1"]
     for address in nameservers:
         argv += ["--nameserver", address]
     main([*argv, "example.com", "sub.example.com"])
@@ -113,11 +134,14 @@ def test_check_against_the_zone_server_reads_as_through_a_resolver(
     dmarc = sub["dmarc"]
     assert isinstance(dmarc, dict)
     assert (dmarc["status"], dmarc["effective_policy"]) == ("valid", "quarantine")
+    assert org["servers"] == {
+        "example.com": authoritative.address,
+        "_dmarc.example.com": authoritative.address,
+        "s1._domainkey.example.com": recursive.address,  # the key, behind the ESP's alias
+    }
     assert sub["servers"] == {
         "sub.example.com": authoritative.address,
         "_dmarc.example.com": authoritative.address,
+        "s1._domainkey.sub.example.com": authoritative.address,
     }
-    assert resolved[1]["servers"] == {
-        "sub.example.com": recursive.address,
-        "_dmarc.example.com": recursive.address,
-    }
+    assert set(resolved[1]["servers"].values()) == {recursive.address}  # type: ignore[attr-defined]
