@@ -92,6 +92,18 @@ def _classify(qname: str, rtype: RType, response: dns.message.Message, where: st
     except dns.exception.FormError:
         return Answer(qname, rtype, AnswerStatus.SERVFAIL, detail=f"malformed answer{origin}")
     chain = tuple(_host(next(iter(rrset)).target) for rrset in chaining.cnames)
+    referral = rcode == dns.rcode.NOERROR and not response.flags & (dns.flags.AA | dns.flags.RA)
+    if referral and not chaining.answer:
+        # Neither authoritative nor recursive, and no answer: a referral (a delegated zone, or
+        # a name outside the server's zones). It says nothing of the name: not "missing".
+        return Answer(
+            qname,
+            rtype,
+            AnswerStatus.REFUSED,
+            cname_chain=chain,
+            detail=f"a referral{origin}: not authoritative for this name",
+            outside_zones=True,
+        )
     if rcode == dns.rcode.NXDOMAIN:
         return Answer(qname, rtype, AnswerStatus.NXDOMAIN, cname_chain=chain)
     if chaining.answer is None or len(chaining.answer) == 0:

@@ -164,6 +164,8 @@ def _read(
             )
         return Answer(qname, rtype, AnswerStatus.NXDOMAIN, cname_chain=tuple(chain), server=where)
     if not found:
+        if not flags & 0x0480:  # neither AA nor RA: a referral, which dnspython's path names
+            return None
         return Answer(qname, rtype, AnswerStatus.NODATA, cname_chain=tuple(chain), server=where)
     if rtype is RType.TXT:
         texts: list[str] = []

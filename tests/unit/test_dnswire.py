@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
@@ -32,7 +33,7 @@ RDATA = {
 }
 
 
-Case = tuple[str, RType, int, int, dns.rcode.Rcode, list[tuple[str, str, str]]]
+Case = tuple[str, RType, int, int, dns.rcode.Rcode, list[tuple[str, str, str]], int]
 
 
 @st.composite
@@ -61,13 +62,16 @@ def cases(draw: st.DrawFn) -> Case:
             )
         ),
         records,
+        # A recursive resolver's answer (RA), an authoritative one (AA), or neither (a referral).
+        draw(st.sampled_from([dns.flags.RA, dns.flags.AA, dns.flags.AA | dns.flags.RA, 0])),
     )
 
 
 def _wire(case: Case) -> bytes:
-    qname, rtype, edns, qid, rcode, records = case
+    qname, rtype, edns, qid, rcode, records, flags = case
     query = dns.message.make_query(qname, rtype.value, use_edns=edns, id=qid)
     response = dns.message.make_response(query)
+    response.flags |= flags
     response.set_rcode(rcode)
     for owner, rr_type, text in records:
         rrset = response.find_rrset(
@@ -183,3 +187,18 @@ def test_answers_say_which_server_answered() -> None:
     fast = read_answer("example.com", RType.TXT, wire, "127.0.0.171:5353")
     assert fast is not None and fast.server == "127.0.0.171:5353"
     assert classify_wire("example.com", RType.TXT, wire, "127.0.0.171:5353") == fast
+
+
+def test_a_referral_is_no_answer_about_the_name() -> None:
+    # An authoritative server asked about a name in a zone it delegates: no AA, no RA, the
+    # child's NS records in the authority section. Not "missing": asked of a resolver instead.
+    query = dns.message.make_query("_dmarc.eu.example.com", "TXT")
+    response = dns.message.make_response(query)
+    response.authority.append(
+        dns.rrset.from_text("eu.example.com.", 300, "IN", "NS", "ns1.eu.example.net.")
+    )
+    wire = response.to_wire()
+    assert read_answer("_dmarc.eu.example.com", RType.TXT, wire) is None
+    answer = classify_wire("_dmarc.eu.example.com", RType.TXT, wire, "127.0.0.170:53")
+    assert answer.status is AnswerStatus.REFUSED and answer.outside_zones
+    assert answer.detail == "a referral from 127.0.0.170:53: not authoritative for this name"
