@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -52,17 +52,23 @@ def recursive() -> Iterator[ZoneServer]:
         yield server
 
 
-async def test_names_outside_the_zone_go_to_the_recursive_resolver(
-    authoritative: ZoneServer, recursive: ZoneServer
-) -> None:
-    split = SplitResolver(
+@pytest.fixture
+async def split(authoritative: ZoneServer, recursive: ZoneServer) -> AsyncIterator[SplitResolver]:
+    # Async so that its sockets close inside the test's event loop.
+    resolver = SplitResolver(
         DnsResolver([authoritative.address], timeout=1.0, retries=0),
         DnsResolver([recursive.address], timeout=1.0, retries=0),
     )
+    yield resolver
+    resolver.close()
+
+
+async def test_names_outside_the_zone_go_to_the_recursive_resolver(
+    split: SplitResolver, authoritative: ZoneServer, recursive: ZoneServer
+) -> None:
     inside = await split.query("example.com", RType.TXT)
     outside = await split.query("_spf.provider.net", RType.TXT)
     tld = await split.query("_dmarc.com", RType.TXT)
-    split.close()
     assert inside.server == authoritative.address
     assert outside.server == recursive.address and outside.records
     assert tld.status is AnswerStatus.NXDOMAIN and tld.server == recursive.address
@@ -70,15 +76,10 @@ async def test_names_outside_the_zone_go_to_the_recursive_resolver(
 
 
 async def test_an_alias_out_of_the_zone_is_followed_through_the_resolver(
-    authoritative: ZoneServer, recursive: ZoneServer
+    split: SplitResolver, recursive: ZoneServer
 ) -> None:
     # The authoritative server answers the CNAME alone: its target is in another zone.
-    split = SplitResolver(
-        DnsResolver([authoritative.address], timeout=1.0, retries=0),
-        DnsResolver([recursive.address], timeout=1.0, retries=0),
-    )
     answer = await split.query("s1._domainkey.example.com", RType.TXT)
-    split.close()
     assert answer.status is AnswerStatus.RECORDS and answer.records[0].startswith("v=DKIM1")
     assert answer.name == "s1._domainkey.example.com"
     assert answer.cname_chain == ("s1.dkim.esp.example.net",)
