@@ -49,11 +49,6 @@ class SplitResolver:
         self._system_settings = (timeout, retries, concurrency)
         self._system_error = ""
 
-    @property
-    def nameservers(self) -> tuple[str, ...]:
-        recursive = self._recursive.nameservers if self._recursive is not None else ("system",)
-        return (*self.authoritative.nameservers, *recursive)
-
     def recursive(self) -> DnsResolver | None:
         """The recursive resolver, made on first use; None when the system has none."""
         if self._recursive is None and not self._system_error:
