@@ -1,3 +1,4 @@
+from tests.fixtures.bind import *  # noqa: F403
 from tests.fixtures.dns import *  # noqa: F403
 from tests.fixtures.registry import *  # noqa: F403
 from tests.fixtures.smtp import *  # noqa: F403

@@ -24,7 +24,7 @@ import orjson
 from mailauth_tui.cli.argtypes import nameserver_arg, positive_int, seconds_arg
 from mailauth_tui.cli.gc_policy import batch_gc
 from mailauth_tui.core import psl
-from mailauth_tui.core.check import check_domain, internal_error_report
+from mailauth_tui.core.check import check_domain, internal_error_report, with_servers
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.report_json import report_to_dict
 from mailauth_tui.core.results import (
@@ -35,7 +35,7 @@ from mailauth_tui.core.results import (
 )
 from mailauth_tui.core.spf_memo import SpfMemo
 from mailauth_tui.core.textsafe import printable
-from mailauth_tui.services.dns import DnsResolver
+from mailauth_tui.services.split import make_resolver
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_TIMEOUT = 3.0
@@ -89,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=nameserver_arg,
         metavar="HOST[:PORT]",
         default=argparse.SUPPRESS,
-        help="ask this DNS server (repeat for several; default: the system's)",
+        help="ask this DNS server (default: the system's). When it is authoritative only, "
+        "names outside its zones are asked of the next --nameserver, or the system's resolver",
     )
     parser.add_argument(
         "--selector",
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     nameservers: list[str] = getattr(args, "nameserver", None) or []
     timeout: float = getattr(args, "timeout", None) or DEFAULT_TIMEOUT
     try:
-        resolver = DnsResolver(
+        resolver = make_resolver(
             nameservers, timeout=timeout, retries=RETRIES, concurrency=RESOLVER_IN_FLIGHT
         )
     except ValueError as exc:
@@ -164,7 +165,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         with batch_gc():
             all_valid = asyncio.run(
-                _check_all(resolver, domains, selectors, args.concurrency, writer)
+                _check_all(
+                    resolver,
+                    domains,
+                    selectors,
+                    args.concurrency,
+                    writer,
+                    servers=bool(nameservers),
+                )
             )
         writer.finish()
     except BrokenPipeError:
@@ -183,8 +191,11 @@ async def _check_all(
     selectors: Sequence[str],
     concurrency: int,
     writer: _Writer,
+    *,
+    servers: bool = False,
 ) -> bool:
-    """Check with ``concurrency`` workers; hand reports to ``writer`` in input order."""
+    """Check with ``concurrency`` workers; hand reports to ``writer`` in input order.
+    ``servers``: say which server answered each record (the servers were given)."""
     done: dict[int, DomainReport] = {}
     next_out = 0
     all_valid = True
@@ -217,9 +228,10 @@ async def _check_all(
         nonlocal next_out, all_valid, flush
         for index, domain in todo:
             try:
-                done[index] = await check_domain(
+                report = await check_domain(
                     resolver, domain, selectors=selectors, overlap=overlap, spf_memo=memo
                 )
+                done[index] = await with_servers(resolver, report) if servers else report
             except Exception as exc:  # one domain's failure must not end a run over thousands
                 done[index] = internal_error_report(domain, exc, selectors)
             if next_out not in done:
@@ -392,7 +404,7 @@ class _TableWriter(_Writer):
         self._line(cells)
         self.count += 1
         self.valid += report.valid
-        if report.all_problems:
+        if report.all_problems or report.servers:
             self.with_problems.append(report)
 
     def flush(self) -> None:
@@ -409,6 +421,8 @@ class _TableWriter(_Writer):
             if report.domain_unicode != report.domain:
                 title = f"{report.domain_unicode} ({report.domain})"
             out.write(f"\n{printable(title)}\n")
+            for host, server in report.servers:
+                out.write(f"  {printable(host)}: answered by {server}\n")
             for problem in report.all_problems:
                 out.write(
                     f"  {problem.severity.value:<7} {printable(problem.code)}: "

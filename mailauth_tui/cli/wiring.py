@@ -20,6 +20,7 @@ from mailauth_tui.services.settings import (
     default_config_path,
     load_settings,
 )
+from mailauth_tui.services.split import SplitResolver, make_resolver
 from mailauth_tui.services.store import Store, StoreError
 
 DEFAULT_TIMEOUT = 3.0
@@ -64,7 +65,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = 
         action="append",
         metavar="HOST[:PORT]",
         default=default(None),
-        help="ask this DNS server (repeat for several; default: the system's)",
+        help="ask this DNS server (default: the system's). When it is authoritative only, "
+        "names outside its zones are asked of the next --nameserver, or the system's resolver",
     )
     group.add_argument(
         "--timeout",
@@ -86,11 +88,11 @@ def build_settings(args: argparse.Namespace) -> Settings:
         raise WiringError(str(exc)) from None
 
 
-def build_resolver(args: argparse.Namespace) -> DnsResolver:
+def build_resolver(args: argparse.Namespace) -> DnsResolver | SplitResolver:
     nameservers: list[str] = getattr(args, "nameserver", None) or []
     timeout: float = getattr(args, "timeout", DEFAULT_TIMEOUT)
     try:
-        return DnsResolver(nameservers, timeout=timeout)
+        return make_resolver(nameservers, timeout=timeout)
     except ValueError as exc:
         raise WiringError(f"bad --nameserver or --timeout: {exc}", exit_code=2) from None
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from mailauth_tui.core.bimi import check_bimi
 from mailauth_tui.core.dkim import check_dkim
 from mailauth_tui.core.dmarc import check_dmarc
-from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.dns_types import Resolver, RType
 from mailauth_tui.core.errors import InvalidDomainError
 from mailauth_tui.core.names import normalize_domain
 from mailauth_tui.core.results import (
@@ -26,7 +27,7 @@ from mailauth_tui.core.results import (
 from mailauth_tui.core.spf_eval import check_spf
 from mailauth_tui.core.spf_memo import SpfMemo
 
-__all__ = ["check_domain", "internal_error_report", "invalid_domain_report"]
+__all__ = ["check_domain", "internal_error_report", "invalid_domain_report", "with_servers"]
 
 
 async def check_domain(
@@ -80,6 +81,22 @@ async def check_domain(
         dmarc_task.add_done_callback(_retrieve)
         raise
     return new_domain_report(domain_ascii, name.unicode, spf, dmarc, bimi, tuple(dkim))
+
+
+async def with_servers(resolver: Resolver, report: DomainReport) -> DomainReport:
+    """The report with the server that answered each record's look-up (``servers``): SPF at
+    the domain, DMARC where the policy was found, each DKIM key. Asked again of ``resolver``,
+    which answers from the run's cache: nothing new goes out."""
+    hosts = [report.domain]
+    if report.dmarc.source_domain:
+        hosts.append(f"_dmarc.{report.dmarc.source_domain}")
+    hosts.extend(d.host for d in report.dkim if d.host)
+    servers = []
+    for host in dict.fromkeys(hosts):
+        answer = await resolver.query(host, RType.TXT)
+        if answer.server:
+            servers.append((host, answer.server))
+    return replace(report, servers=tuple(servers))
 
 
 async def _dmarc_then_bimi(resolver: Resolver, domain: str) -> tuple[DmarcResult, BimiResult]:

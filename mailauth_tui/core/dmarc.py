@@ -247,10 +247,14 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     author = walk[0]
     if author.answer.unknown:
         return _unknown(domain, psl_org, author)
+    # A failed level ends what is known of the walk: the levels below it were answered, and a
+    # record found there applies whatever the failed level holds (a failure above the record
+    # found must not hide it). Only the RFC 9989 organisational domain stays undetermined.
     failed = None
-    for level in walk:  # a loop, not next() over a generator: this runs for every domain
+    answered = walk
+    for i, level in enumerate(walk):  # a loop, not next(): this runs for every domain
         if level.answer.unknown:
-            failed = level
+            failed, answered = level, walk[:i]
             break
     walk_org = _treewalk_org(walk, domain) if failed is None else None
     jumped: _Level | None = None  # the organisational domain's level, when the walk skipped it
@@ -262,12 +266,13 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     source: _Level | None
     if author.records:
         source = author
-    elif failed is not None:
-        return _unknown(domain, psl_org, failed)
+    elif failed is not None and not any(level.present for level in answered):
+        return _unknown(domain, psl_org, failed)  # the failed level may hold the record
     else:
         # No record at the domain: RFC 9989 4.10.1 applies the organisational domain's record,
-        # or failing that the public suffix operator's (psd=y).
-        org = _treewalk_org(walk, domain)
+        # or failing that the public suffix operator's (psd=y). After a failure, the record
+        # the walk found below it (a psd= tag there would have ended the walk).
+        org = _treewalk_org(answered, domain)
         source = _named(walk, org)
         if source is None:
             # Only after the 8-label shortcut: the organisational domain was jumped over.
@@ -286,6 +291,11 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     if source is None:
         return await _missing(resolver, domain, psl_org, walk_org, [p for _, p in lookalikes])
     stray = [diag.demoted(p, host) for host, p in lookalikes] if lookalikes else []
+    undetermined = (
+        [diag.org_domain_unknown(domain, failed.name, failed.answer.status, failed.answer.detail)]
+        if failed is not None
+        else []
+    )
 
     rec = source.record
     if rec is None:
@@ -300,7 +310,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
             source_domain=source.name,
             org_domain=psl_org,
             treewalk_org_domain=walk_org,
-            problems=diag.unique([problem, *stray]),
+            problems=diag.unique([problem, *stray, *undetermined]),
         )
 
     index = source.records[0]
@@ -335,6 +345,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         problems.append(diag.psd_misused(domain))
     problems.extend(diag.policy_warnings(rec, effective, pct, psl_org))
     problems.extend(external)
+    problems.extend(undetermined)
     if walk_org is not None and walk_org != psl_org:
         asked = walk if jumped is None else [*walk, jumped]
         problems.append(_disagreement(domain, psl_org, walk_org, asked, source.name))

@@ -291,6 +291,20 @@ def unknown(domain: str, name: str, status: str, detail: str) -> Problem:
     )
 
 
+def org_domain_unknown(domain: str, name: str, status: str, detail: str) -> Problem:
+    """A level above the record that applies failed: the policy stands, the RFC 9989
+    organisational domain (used for alignment) is not known."""
+    shown = f" ({detail})" if detail else ""
+    return problem(
+        "org_domain_unknown",
+        INFO,
+        f"the DNS lookup of _dmarc.{name} failed ({status}){shown}: the policy found below it "
+        f"applies to {domain}, but its RFC 9989 organisational domain (DNS tree walk, used for "
+        "alignment) could not be determined",
+        "nothing to change in DNS; check again later",
+    )
+
+
 def destination_unknown(dest: str, policy_domain: str, name: str, status: str) -> Problem:
     return problem(
         "external_destination_unknown",

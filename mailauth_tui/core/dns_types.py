@@ -13,6 +13,10 @@ class AnswerStatus(StrEnum):
     NODATA = "nodata"
     SERVFAIL = "servfail"
     TIMEOUT = "timeout"
+    # REFUSED or NOTAUTH: the server asked does not answer for this name (an authoritative
+    # server asked about a name outside its zones, or a resolver that will not serve us).
+    # Nothing is known about the name: "unknown", never "missing".
+    REFUSED = "refused"
 
 
 class RType(StrEnum):
@@ -33,6 +37,10 @@ class Answer:
     no trailing dot) for MX/PTR/CNAME. MX records are ordered by preference. ``chunks`` keeps
     the character-strings of each TXT record as published, for diagnostics about splitting.
     ``cname_chain`` lists the names followed from ``name`` to the owner of the records.
+    ``server`` is the server that answered (``HOST:PORT``; empty when none did).
+    ``outside_zones`` marks a REFUSED answer from a server that offers no recursion: an
+    authoritative server asked about a name outside its zones, which a recursive resolver
+    can answer instead.
     """
 
     name: str
@@ -42,6 +50,8 @@ class Answer:
     chunks: tuple[tuple[str, ...], ...] = ()
     cname_chain: tuple[str, ...] = ()
     detail: str = ""
+    server: str = ""
+    outside_zones: bool = False
 
     def __hash__(self) -> int:
         # Answers key the parse caches, and the generated hash would hash every TXT string
@@ -52,7 +62,7 @@ class Answer:
 
     @property
     def unknown(self) -> bool:
-        """A transient failure: nothing can be concluded about the record."""
+        """A failure (timeout, SERVFAIL, REFUSED): nothing can be concluded about the record."""
         return self.status in _UNKNOWN
 
     @property
@@ -62,7 +72,7 @@ class Answer:
 
 
 # Built once: read for nearly every answer the engine looks at (see core/enum_access.py).
-_UNKNOWN = frozenset({AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT})
+_UNKNOWN = frozenset({AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT, AnswerStatus.REFUSED})
 _MISSING = frozenset({AnswerStatus.NXDOMAIN, AnswerStatus.NODATA})
 
 

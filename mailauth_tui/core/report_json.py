@@ -79,4 +79,6 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
             "problems": bimi_problems,
         },
         "problems": every,
+        # Which server answered each record's look-up, when the run was asked to say.
+        "servers": dict(report.servers),
     }

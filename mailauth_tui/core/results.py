@@ -111,6 +111,9 @@ class DomainReport:
     bimi: BimiResult
     dkim: tuple[DkimResult, ...] = ()
     problems: tuple[Problem, ...] = field(default=())  # domain-level problems (not per record)
+    # (host, server) for each record's look-up when asked for (core.check.with_servers): SPF at
+    # the domain, DMARC where the policy was found, each DKIM key.
+    servers: tuple[tuple[str, str], ...] = ()
 
     def problem_groups(self) -> tuple[tuple[Problem, ...], ...]:
         """The domain's own problems, then SPF's, DMARC's, each DKIM selector's, BIMI's: the

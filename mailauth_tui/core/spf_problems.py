@@ -101,7 +101,7 @@ def unknown(domain: str, detail: str) -> Problem:
         f"the SPF check of {domain} could not finish: {detail}; this is a DNS failure, not a "
         "missing record, so the previous verdict stands",
         "check again later; if it persists, check that every nameserver of the zone answers "
-        "(a SERVFAIL or a timeout is on the DNS side)",
+        "(a SERVFAIL, REFUSED or a timeout is on the DNS side)",
     )
 
 

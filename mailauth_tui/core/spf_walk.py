@@ -74,7 +74,7 @@ class RecordState(StrEnum):
     NONE = "none"  # TXT records, none of them v=spf1
     MULTIPLE = "multiple"
     SYNTAX = "syntax"
-    UNKNOWN = "unknown"  # SERVFAIL or timeout
+    UNKNOWN = "unknown"  # SERVFAIL, timeout or REFUSED
 
 
 _RecordState = members(RecordState)

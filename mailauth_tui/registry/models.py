@@ -23,7 +23,7 @@ class RecordState(StrEnum):
     PENDING = "pending"  # looked up, not (yet) right: publish it
     VERIFIED = "verified"
     FAILING = "failing"  # was verified, seen gone or different twice in a row
-    UNKNOWN = "unknown"  # the last look-up failed transiently (timeout, SERVFAIL)
+    UNKNOWN = "unknown"  # the last look-up failed (timeout, SERVFAIL, REFUSED)
 
 
 class DmarcState(StrEnum):

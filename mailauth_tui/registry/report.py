@@ -43,8 +43,8 @@ _RULES: tuple[_Rule, ...] = (
             or r.dmarc_state is DmarcState.UNKNOWN
         ),
         lambda n: f"{_domains(n)} with unknown check results",
-        "The last DNS look-up failed (timeout or SERVFAIL); nothing was demoted. The check is "
-        "retried automatically; verify again to retry now.",
+        "The last DNS look-up failed (timeout, SERVFAIL, REFUSED); nothing was demoted. The "
+        "check is retried automatically; verify again to retry now.",
     ),
     (
         "code_expiring",

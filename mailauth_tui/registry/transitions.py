@@ -1,7 +1,7 @@
 """From one DNS check to the domain's new record states: the re-check rules.
 
-- A transient failure (timeout, SERVFAIL) is "unknown": it never demotes a verified record; it is
-  written to the evidence and the journal and the domain is looked at again sooner.
+- A failed look-up (timeout, SERVFAIL, REFUSED) is "unknown": it never demotes a verified record;
+  it is written to the evidence and the journal and the domain is looked at again sooner.
 - A verified record found gone or different must be seen so twice in a row (two checks, unknowns
   in between do not break the run) before it becomes failing. The first bad look also brings
   the next check forward, so a real loss shows within about an hour.

@@ -8,9 +8,11 @@ to import, which a ``check`` run of one domain would otherwise pay on every star
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import dns.asyncquery
 import dns.exception
+import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
@@ -54,11 +56,27 @@ def _records(
 
 
 def classify(qname: str, rtype: RType, response: dns.message.Message, where: str = "") -> Answer:
-    """Turn a (matching) DNS response into an Answer: records, NXDOMAIN, NODATA or SERVFAIL."""
+    """Turn a (matching) DNS response into an Answer: records, NXDOMAIN, NODATA, REFUSED or
+    SERVFAIL."""
+    answer = _classify(qname, rtype, response, where)
+    return replace(answer, server=where) if where else answer
+
+
+def _classify(qname: str, rtype: RType, response: dns.message.Message, where: str) -> Answer:
     rcode = response.rcode()
     origin = f" from {where}" if where else ""
     if not isinstance(response, dns.message.QueryMessage):
         return Answer(qname, rtype, AnswerStatus.SERVFAIL, detail=f"not a query answer{origin}")
+    if rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
+        # Not a failure of the name: the server asked does not answer for it. Without recursion
+        # (RA clear) it is an authoritative server asked about a name outside its zones.
+        return Answer(
+            qname,
+            rtype,
+            AnswerStatus.REFUSED,
+            detail=f"{dns.rcode.to_text(rcode)}{origin}: not authoritative for this name",
+            outside_zones=not response.flags & dns.flags.RA,
+        )
     if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
         return Answer(
             qname, rtype, AnswerStatus.SERVFAIL, detail=f"{dns.rcode.to_text(rcode)}{origin}"
@@ -74,6 +92,18 @@ def classify(qname: str, rtype: RType, response: dns.message.Message, where: str
     except dns.exception.FormError:
         return Answer(qname, rtype, AnswerStatus.SERVFAIL, detail=f"malformed answer{origin}")
     chain = tuple(_host(next(iter(rrset)).target) for rrset in chaining.cnames)
+    referral = rcode == dns.rcode.NOERROR and not response.flags & (dns.flags.AA | dns.flags.RA)
+    if referral and not chaining.answer:
+        # Neither authoritative nor recursive, and no answer: a referral (a delegated zone, or
+        # a name outside the server's zones). It says nothing of the name: not "missing".
+        return Answer(
+            qname,
+            rtype,
+            AnswerStatus.REFUSED,
+            cname_chain=chain,
+            detail=f"a referral{origin}: not authoritative for this name",
+            outside_zones=True,
+        )
     if rcode == dns.rcode.NXDOMAIN:
         return Answer(qname, rtype, AnswerStatus.NXDOMAIN, cname_chain=chain)
     if chaining.answer is None or len(chaining.answer) == 0:

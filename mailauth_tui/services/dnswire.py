@@ -137,7 +137,7 @@ def _read(
             return None
     origin = f" from {where}" if where else ""
     if rcode not in (0, 3):
-        return None  # SERVFAIL, REFUSED...: dnspython names the rcode
+        return None  # SERVFAIL, REFUSED, NOTAUTH...: dnspython names the rcode
     qtype = _TYPES[rtype]
     chain: list[str] = []
     found: list[object] | None = None
@@ -151,15 +151,22 @@ def _read(
         name = str(cname[0])
         chain.append(name)
     else:
-        return Answer(qname, rtype, AnswerStatus.SERVFAIL, detail=f"CNAME chain too long{origin}")
+        detail = f"CNAME chain too long{origin}"
+        return Answer(qname, rtype, AnswerStatus.SERVFAIL, detail=detail, server=where)
     if rcode == 3:
         if found is not None:
             return Answer(
-                qname, rtype, AnswerStatus.SERVFAIL, detail=f"NXDOMAIN with an answer{origin}"
+                qname,
+                rtype,
+                AnswerStatus.SERVFAIL,
+                detail=f"NXDOMAIN with an answer{origin}",
+                server=where,
             )
-        return Answer(qname, rtype, AnswerStatus.NXDOMAIN, cname_chain=tuple(chain))
+        return Answer(qname, rtype, AnswerStatus.NXDOMAIN, cname_chain=tuple(chain), server=where)
     if not found:
-        return Answer(qname, rtype, AnswerStatus.NODATA, cname_chain=tuple(chain))
+        if not flags & 0x0480:  # neither AA nor RA: a referral, which dnspython's path names
+            return None
+        return Answer(qname, rtype, AnswerStatus.NODATA, cname_chain=tuple(chain), server=where)
     if rtype is RType.TXT:
         texts: list[str] = []
         chunks: list[tuple[str, ...]] = []
@@ -175,13 +182,16 @@ def _read(
             records=tuple(texts),
             chunks=tuple(chunks),
             cname_chain=tuple(chain),
+            server=where,
         )
     if rtype is RType.MX:
         ordered = sorted(v for v in found if isinstance(v, tuple))
         records: tuple[str, ...] = tuple(host for _, host in ordered)
     else:
         records = tuple(str(v) for v in found)
-    return Answer(qname, rtype, AnswerStatus.RECORDS, records=records, cname_chain=tuple(chain))
+    return Answer(
+        qname, rtype, AnswerStatus.RECORDS, records=records, cname_chain=tuple(chain), server=where
+    )
 
 
 def _txt(strings: tuple[bytes, ...]) -> tuple[str, tuple[str, ...]]:

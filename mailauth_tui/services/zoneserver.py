@@ -87,7 +87,7 @@ def _placed(owner: str, record: _Record) -> _Record:
 
 @dataclass(frozen=True, slots=True)
 class _Lookup:
-    action: str  # answer | servfail | drop
+    action: str  # answer | servfail | refused | drop
     rcode: int = 0
     records: tuple[_Record, ...] = ()
 
@@ -164,6 +164,7 @@ class Zone:
         self._names: dict[str, dict[str, list[_Record]]] = {}
         self._ancestors: Counter[str] = Counter()  # name -> how many stored names are below it
         self._servfail: set[str] = set()
+        self._refused: set[str] = set()
         self._drop: set[str] = set()
         self._generation = 0
 
@@ -225,11 +226,12 @@ class Zone:
             self._generation += 1
 
     def clear_name(self, name: str) -> None:
-        """Remove every record at ``name`` and its servfail / drop control."""
+        """Remove every record at ``name`` and its servfail / refuse / drop control."""
         key = _host(name)
         with self._lock:
             self.remove(key)
             self._servfail.discard(key)
+            self._refused.discard(key)
             self._drop.discard(key)
             self._generation += 1
 
@@ -238,12 +240,18 @@ class Zone:
             self._names.clear()
             self._ancestors.clear()
             self._servfail.clear()
+            self._refused.clear()
             self._drop.clear()
             self._generation += 1
 
     def servfail(self, name: str, enabled: bool = True) -> None:
         """Answer SERVFAIL for ``name`` (any type) until disabled."""
         self._control(self._servfail, name, enabled)
+
+    def refuse(self, name: str, enabled: bool = True) -> None:
+        """Answer REFUSED for ``name`` (any type) until disabled, as a server does for a name
+        outside its zones."""
+        self._control(self._refused, name, enabled)
 
     def drop(self, name: str, enabled: bool = True) -> None:
         """Never answer a query for ``name``: the client times out."""
@@ -295,6 +303,10 @@ class Zone:
                     return _Lookup("drop")
                 if name in self._servfail:
                     return _Lookup("servfail", RCODE.SERVFAIL)
+                if name in self._refused:
+                    if answers:  # an alias out of the zone: the CNAME alone, as authoritative
+                        return _Lookup("answer", RCODE.NOERROR, tuple(answers))
+                    return _Lookup("refused", RCODE.REFUSED)
                 node = self._names.get(name)
                 if node is None:
                     exists = name in self._ancestors  # an empty non-terminal exists
@@ -472,14 +484,23 @@ class ZoneServer:
 
     ``delay`` (seconds, changeable while running) postpones every answer without holding up
     the others. ``queries`` counts queries received; :meth:`count` per name and type.
+    ``recursion=False`` clears RA in every answer, as an authoritative-only server does (its
+    REFUSED then means "outside my zones"); by default it passes for a recursive resolver.
     """
 
     def __init__(
-        self, zone: Zone, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0
+        self,
+        zone: Zone,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay: float = 0.0,
+        *,
+        recursion: bool = True,
     ) -> None:
         self.zone = zone
         self.host = host
         self.delay = delay
+        self.recursion = recursion
         self._requested_port = port
         self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._udp: socket.socket | None = None
@@ -737,8 +758,12 @@ class ZoneServer:
         if found.action == "drop":
             return None, counted
         opt = _OPT_RR if payload else b""
-        # QR, AA, the query's RD, RA; the rcode.
-        flags = 0x8480 | ((data[2] & 0x01) << 8) | found.rcode
+        # QR, AA (not on a refusal), the query's RD, RA (when recursion is offered); the rcode.
+        flags = 0x8000 | ((data[2] & 0x01) << 8) | found.rcode
+        if found.action != "refused":
+            flags |= 0x0400
+        if self.recursion:
+            flags |= 0x0080
         records = found.records
         body = (
             _COUNTS.pack(flags, 1, len(records), 0, 1 if opt else 0)
@@ -768,7 +793,8 @@ class ZoneServer:
         found = self.zone.lookup(qname, str(qtype))
         if found.action == "drop":
             return None, counted
-        reply = query.reply(ra=1, aa=1)
+        aa, ra = int(found.action != "refused"), int(self.recursion)
+        reply = query.reply(ra=ra, aa=aa)
         reply.header.rcode = found.rcode
         if found.records:
             reply.add_answer(*found.answers)
@@ -779,7 +805,7 @@ class ZoneServer:
         limit = max(512, min(int(edns.rclass), _UDP_PAYLOAD)) if edns is not None else 512
         if udp and len(packed) > limit:
             truncated = DNSRecord(
-                DNSHeader(id=query.header.id, bitmap=query.header.bitmap, qr=1, aa=1, ra=1, tc=1),
+                DNSHeader(id=query.header.id, bitmap=query.header.bitmap, qr=1, aa=aa, ra=ra, tc=1),
                 q=question,
             )
             truncated.header.rcode = found.rcode

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailauth_tui.core.check import check_domain
-from mailauth_tui.core.results import Status
+from mailauth_tui.core.results import Severity, Status
 from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
@@ -173,3 +173,34 @@ async def test_one_after_another_reports_as_overlapped(
     sequential, overlapped = reports
     assert sequential == overlapped
     assert [d.status for d in sequential.dkim] == [Status.VALID, Status.REVOKED]
+
+
+@pytest.mark.parametrize("failure", ["servfail", "drop"])
+@pytest.mark.parametrize(
+    ("domain", "record_at", "failed"),
+    [
+        ("sub.example.com", "example.com", "com"),  # the top-level domain
+        ("mail.dept.example.com", "dept.example.com", "example.com"),  # an intermediate level
+    ],
+)
+async def test_a_failure_above_the_record_found_keeps_its_policy(
+    zone: Zone, dns_server: ZoneServer, failure: str, domain: str, record_at: str, failed: str
+) -> None:
+    # Issue 17: SERVFAIL or a timeout at _dmarc.<failed>, above the record that applies.
+    zone.add(f"_dmarc.{record_at}", "TXT", "v=DMARC1; p=quarantine; sp=reject")
+    getattr(zone, failure)(f"_dmarc.{failed}")
+    resolver = DnsResolver([dns_server.address], timeout=0.2, retries=0)
+    report = await check_domain(resolver, domain)
+    resolver.close()
+    dmarc = report.dmarc
+    assert dmarc.status is Status.VALID and dmarc.source_domain == record_at
+    assert (dmarc.policy, dmarc.subdomain_policy, dmarc.effective_policy) == (
+        "quarantine",
+        "reject",
+        "reject",
+    )
+    [problem] = [p for p in dmarc.problems if p.code == "dmarc.org_domain_unknown"]
+    assert problem.severity is Severity.INFO
+    status = "servfail" if failure == "servfail" else "timeout"
+    assert f"_dmarc.{failed} failed ({status})" in problem.message
+    assert "dmarc.unknown" not in codes(dmarc.problems)

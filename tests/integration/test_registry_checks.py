@@ -159,6 +159,31 @@ async def test_dmarc_of_the_organisational_domain_applies(registry: Registry, zo
     assert dmarc.host == "_dmarc.example.com"
 
 
+@pytest.mark.parametrize("failure", ["servfail", "refuse"])
+async def test_a_failed_tld_level_keeps_dmarc_configured(
+    registry: Registry, zone: Zone, fake_clock: FakeClock, failure: str
+) -> None:
+    # Issue 17: mail.example.com inherits _dmarc.example.com; _dmarc.com, above it, fails.
+    zone.set("_dmarc.example.com", "TXT", "v=DMARC1; p=quarantine")
+    getattr(zone, failure)("_dmarc.com")
+    await owned(registry)
+    dkim, spf, _ = await registry.records(DOMAIN)
+    publish(zone, [dkim, spf])
+    outcome = await registry.verify(DOMAIN)
+    assert (outcome.domain.dmarc_state, outcome.domain.dmarc_policy) == (
+        DmarcState.CONFIGURED,
+        "quarantine",
+    )
+    assert "dmarc.org_domain_unknown" in [p.code for v in outcome.verdicts for p in v.problems]
+    assert registry.bulk_check(DOMAIN).allowed
+
+    fake_clock.advance(hours=INTERVAL_H)
+    [outcome] = await registry.recheck()
+    assert _states(outcome.domain) == ("verified", "verified", "configured")
+    assert json.loads(outcome.domain.evidence)["unknown"] == []
+    assert registry.bulk_check(DOMAIN).allowed
+
+
 async def test_bulk_sending_needs_dmarc(registry: Registry, zone: Zone) -> None:
     await owned(registry)
     dkim, spf, _ = await registry.records(DOMAIN)

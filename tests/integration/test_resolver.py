@@ -96,6 +96,31 @@ async def test_servfail_is_unknown_not_missing(zone: Zone, resolver: DnsResolver
     assert "SERVFAIL" in answer.detail
 
 
+async def test_refused_is_unknown_not_missing_nor_servfail(
+    zone: Zone, dns_server: ZoneServer, resolver: DnsResolver
+) -> None:
+    zone.refuse("_dmarc.com")
+    answer = await resolver.query("_dmarc.com", RType.TXT)
+    assert answer.status is AnswerStatus.REFUSED
+    assert answer.unknown and not answer.missing
+    assert answer.detail == f"REFUSED from {dns_server.address}: not authoritative for this name"
+    assert answer.server == dns_server.address
+    assert not answer.outside_zones  # the loopback server offers recursion by default
+
+
+async def test_refused_by_a_server_without_recursion_is_outside_its_zones(zone: Zone) -> None:
+    zone.add("example.com", "TXT", "v=spf1 -all")
+    zone.refuse("com")
+    with ZoneServer(zone, recursion=False) as server:
+        address = server.address
+        resolver = DnsResolver([address], timeout=1.0, retries=0)
+        inside = await resolver.query("example.com", RType.TXT)
+        outside = await resolver.query("com", RType.TXT)
+        resolver.close()
+    assert inside.records == ("v=spf1 -all",) and inside.server == address
+    assert outside.status is AnswerStatus.REFUSED and outside.outside_zones
+
+
 async def test_dropped_name_times_out_quickly(zone: Zone, dns_server: ZoneServer) -> None:
     zone.add("slow.example.com", "TXT", "v=spf1 -all")
     zone.drop("slow.example.com")

@@ -400,7 +400,9 @@ async def test_missing_record_gives_a_starting_record() -> None:
     assert codes(result) == ["dmarc.missing"]  # no org-domain chatter when nothing is published
 
 
-@pytest.mark.parametrize("status", [AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT])
+@pytest.mark.parametrize(
+    "status", [AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT, AnswerStatus.REFUSED]
+)
 async def test_failed_lookup_at_the_domain_is_unknown(status: AnswerStatus) -> None:
     dns = FakeResolver().fail("_dmarc.example.com", status)
     result = await check_dmarc(dns, "example.com")
@@ -418,6 +420,79 @@ async def test_failed_parent_lookup_does_not_hide_the_domain_record() -> None:
     result = await check_dmarc(dns, "example.com")
     assert result.status is Status.VALID and result.effective_policy == "reject"
     assert result.treewalk_org_domain is None
+
+
+_FAILURES = [AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT, AnswerStatus.REFUSED]
+QUARANTINE = "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"
+
+
+@pytest.mark.parametrize("status", _FAILURES)
+async def test_failure_at_the_tld_keeps_the_inherited_policy(status: AnswerStatus) -> None:
+    # Issue 17: an authoritative server for example.com REFUSES _dmarc.com; a resolver may
+    # time out or fail there. The record at _dmarc.example.com applies all the same.
+    dns = FakeResolver().txt("_dmarc.example.com", QUARANTINE).fail("_dmarc.com", status)
+    result = await check_dmarc(dns, "sub.example.com")
+    assert result.status is Status.VALID
+    assert (result.policy, result.subdomain_policy, result.effective_policy) == (
+        "quarantine",
+        "quarantine",
+        "quarantine",
+    )
+    assert result.source_domain == "example.com" and result.org_domain == "example.com"
+    assert result.treewalk_org_domain is None
+    severity, message, _ = problem(result, "dmarc.org_domain_unknown")
+    assert severity is Severity.INFO
+    assert f"_dmarc.com failed ({status.value})" in message
+    assert "dmarc.unknown" not in codes(result)
+
+
+@pytest.mark.parametrize("status", _FAILURES)
+async def test_failure_at_an_intermediate_level_keeps_the_policy_below(
+    status: AnswerStatus,
+) -> None:
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.dept.example.com", "v=DMARC1; p=reject; sp=none")
+        .fail("_dmarc.example.com", status)
+    )
+    result = await check_dmarc(dns, "mail.dept.example.com")
+    assert result.status is Status.VALID
+    assert result.source_domain == "dept.example.com"
+    assert (result.policy, result.subdomain_policy, result.effective_policy) == (
+        "reject",
+        "none",
+        "none",
+    )
+    assert "_dmarc.example.com failed" in problem(result, "dmarc.org_domain_unknown")[1]
+
+
+@pytest.mark.parametrize("status", _FAILURES)
+async def test_failure_below_the_first_record_is_unknown(status: AnswerStatus) -> None:
+    # The failed level could hold the record that applies: nothing can be concluded.
+    dns = (
+        FakeResolver().fail("_dmarc.dept.example.com", status).txt("_dmarc.example.com", QUARANTINE)
+    )
+    result = await check_dmarc(dns, "mail.dept.example.com")
+    assert result.status is Status.UNKNOWN and result.effective_policy is None
+    assert codes(result) == ["dmarc.unknown"]
+
+
+async def test_failure_above_the_domain_record_is_reported_as_lower_severity() -> None:
+    dns = FakeResolver().txt("_dmarc.example.com", GOOD).fail("_dmarc.com", AnswerStatus.REFUSED)
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.VALID and result.effective_policy == "reject"
+    assert problem(result, "dmarc.org_domain_unknown")[0] is Severity.INFO
+
+
+async def test_failure_above_several_records_keeps_them_invalid() -> None:
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.example.com", GOOD, "v=DMARC1; p=none")
+        .fail("_dmarc.com", AnswerStatus.TIMEOUT)
+    )
+    result = await check_dmarc(dns, "example.com")
+    assert result.status is Status.INVALID
+    assert codes(result) == ["dmarc.multiple_records", "dmarc.org_domain_unknown"]
 
 
 async def test_several_records_at_the_domain() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailauth_tui.core.dns_types import AnswerStatus, RType
-from mailauth_tui.services.dnsmsg import classify
+from mailauth_tui.services.dnsmsg import classify, classify_wire
 from mailauth_tui.services.dnswire import read_answer
 
 NAMES = ["example.com", "Example.COM", "www.example.com", "s1._domainkey.example.com", "x.net"]
@@ -32,7 +33,7 @@ RDATA = {
 }
 
 
-Case = tuple[str, RType, int, int, dns.rcode.Rcode, list[tuple[str, str, str]]]
+Case = tuple[str, RType, int, int, dns.rcode.Rcode, list[tuple[str, str, str]], int]
 
 
 @st.composite
@@ -49,15 +50,28 @@ def cases(draw: st.DrawFn) -> Case:
         draw(st.sampled_from(list(RType))),
         draw(st.sampled_from([0, -1])),
         draw(st.integers(0, 65535)),
-        draw(st.sampled_from([dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL])),
+        draw(
+            st.sampled_from(
+                [
+                    dns.rcode.NOERROR,
+                    dns.rcode.NXDOMAIN,
+                    dns.rcode.SERVFAIL,
+                    dns.rcode.REFUSED,
+                    dns.rcode.NOTAUTH,
+                ]
+            )
+        ),
         records,
+        # A recursive resolver's answer (RA), an authoritative one (AA), or neither (a referral).
+        draw(st.sampled_from([dns.flags.RA, dns.flags.AA, dns.flags.AA | dns.flags.RA, 0])),
     )
 
 
 def _wire(case: Case) -> bytes:
-    qname, rtype, edns, qid, rcode, records = case
+    qname, rtype, edns, qid, rcode, records, flags = case
     query = dns.message.make_query(qname, rtype.value, use_edns=edns, id=qid)
     response = dns.message.make_response(query)
+    response.flags |= flags
     response.set_rcode(rcode)
     for owner, rr_type, text in records:
         rrset = response.find_rrset(
@@ -138,3 +152,53 @@ def test_txt_strings_decoded_after_joining() -> None:
     assert answer is not None
     assert answer.records == ("café okx",)
     assert answer.chunks == (("caf\ufffd", "\ufffd ok", "x"),)
+
+
+def _refusal(rcode: dns.rcode.Rcode, *, recursion: bool) -> bytes:
+    query = dns.message.make_query("_dmarc.com", "TXT")
+    response = dns.message.make_response(query, recursion_available=recursion)
+    response.set_rcode(rcode)
+    return response.to_wire()
+
+
+def test_refused_and_notauth_are_told_apart_from_servfail() -> None:
+    # Issue 17: an authoritative server answers REFUSED (BIND) or NOTAUTH for a name outside
+    # its zones. That says "not authoritative for this name", not "the name failed".
+    for rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
+        wire = _refusal(rcode, recursion=False)
+        assert read_answer("_dmarc.com", RType.TXT, wire) is None  # left to dnspython
+        answer = classify_wire("_dmarc.com", RType.TXT, wire, "127.0.0.170:53")
+        assert answer.status is AnswerStatus.REFUSED and answer.unknown and not answer.missing
+        assert answer.outside_zones and answer.server == "127.0.0.170:53"
+        assert answer.detail == (
+            f"{dns.rcode.to_text(rcode)} from 127.0.0.170:53: not authoritative for this name"
+        )
+    # A resolver that offers recursion and refuses us: refused all the same, but no
+    # authoritative server speaking about its zones.
+    answer = classify_wire("_dmarc.com", RType.TXT, _refusal(dns.rcode.REFUSED, recursion=True))
+    assert answer.status is AnswerStatus.REFUSED and not answer.outside_zones
+
+
+def test_answers_say_which_server_answered() -> None:
+    query = dns.message.make_query("example.com", "TXT")
+    response = dns.message.make_response(query)
+    response.answer.append(dns.rrset.from_text("example.com.", 300, "IN", "TXT", '"v=spf1 -all"'))
+    wire = response.to_wire()
+    fast = read_answer("example.com", RType.TXT, wire, "127.0.0.171:5353")
+    assert fast is not None and fast.server == "127.0.0.171:5353"
+    assert classify_wire("example.com", RType.TXT, wire, "127.0.0.171:5353") == fast
+
+
+def test_a_referral_is_no_answer_about_the_name() -> None:
+    # An authoritative server asked about a name in a zone it delegates: no AA, no RA, the
+    # child's NS records in the authority section. Not "missing": asked of a resolver instead.
+    query = dns.message.make_query("_dmarc.eu.example.com", "TXT")
+    response = dns.message.make_response(query)
+    response.authority.append(
+        dns.rrset.from_text("eu.example.com.", 300, "IN", "NS", "ns1.eu.example.net.")
+    )
+    wire = response.to_wire()
+    assert read_answer("_dmarc.eu.example.com", RType.TXT, wire) is None
+    answer = classify_wire("_dmarc.eu.example.com", RType.TXT, wire, "127.0.0.170:53")
+    assert answer.status is AnswerStatus.REFUSED and answer.outside_zones
+    assert answer.detail == "a referral from 127.0.0.170:53: not authoritative for this name"

@@ -65,7 +65,9 @@ def verdict_view(verdict: RecordVerdict, report: DomainReport) -> RenderableType
     if verdict.found is not None:
         found = literal(verdict.found)
     elif verdict.state == "unknown":
-        found = Text("no answer (timeout or SERVFAIL): nothing can be concluded", style="italic")
+        found = Text(
+            "no answer (timeout, SERVFAIL or REFUSED): nothing can be concluded", style="italic"
+        )
     else:
         found = Text("nothing (no such record: NXDOMAIN or no TXT data)", style="italic")
     rows = [("Looked up", literal(looked_up(verdict, report))), ("DNS returned", found)]

@@ -75,7 +75,7 @@ def policy_text(state: str, policy: str | None) -> str:
     if str(state) == "not_configured":
         return "no DMARC record: publish one starting at p=none (Gmail and Yahoo require it)"
     if str(state) == "unknown":
-        return "the last DMARC look-up failed (timeout or SERVFAIL): unknown, retried soon"
+        return "the last DMARC look-up failed (timeout, SERVFAIL, REFUSED): unknown, retried soon"
     if str(state) == CHECKING:
         return "checking DNS…"
     return "not checked yet"
