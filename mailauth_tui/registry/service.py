@@ -326,6 +326,10 @@ class Registry:
     def journal(self, domain: str, limit: int = 100) -> list[JournalEntry]:
         return [to_entry(e) for e in self._store.journal(self._name(domain), max(1, limit))]
 
+    def admin_journal(self, limit: int = 100) -> list[JournalEntry]:
+        """Changes to the registry itself (its admins), newest first."""
+        return [to_entry(e) for e in self._store.journal(REGISTRY_EVENTS, max(1, limit))]
+
     def due_domains(self) -> list[DomainRow]:
         now = self._now()
         return [to_row(rec, now) for rec in self._store.due_domains(now)]
