@@ -182,18 +182,22 @@ async def _resend(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _records(registry: Registry, args: argparse.Namespace) -> int:
     records = await registry.records(args.domain)
+    if args.json:
+        _dump(records)
+        return EXIT_OK
     if args.zone_file:
         for rec in records:
             need = "required" if rec.required else "recommended"
             state = ", already published" if rec.already_published else ""
-            _print(f"; {rec.kind} ({need}{state}): {safe(rec.note)}")
+            _print(f"; {rec.kind} ({need}{state}), host at a DNS provider: {safe(rec.short_host)}")
+            _print(f"; {safe(rec.note)}")
             _print(safe(rec.zone_line))
         return EXIT_OK
     for rec in records:
         need = "required" if rec.required else "recommended"
         state = " - already published" if rec.already_published else ""
         _print(f"{rec.kind} ({need}){state}")
-        _print(f"  host:  {safe(rec.host)}")
+        _print(f"  host:  {safe(rec.host)}  (at a DNS provider: {safe(rec.short_host)})")
         _print(f"  type:  {rec.rtype}")
         _print(f"  value: {safe(rec.value)}")
         if rec.note:
@@ -430,7 +434,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("records", _records, "the DKIM, SPF and DMARC records to publish")
     p.add_argument("domain", metavar="DOMAIN")
-    p.add_argument("--zone-file", action="store_true", help="as zone-file lines")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--zone-file", action="store_true", help="as zone-file lines")
+    form.add_argument("--json", action="store_true", help="as JSON (host and short_host)")
 
     p = command(
         "verify",

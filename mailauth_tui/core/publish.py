@@ -83,6 +83,19 @@ def zone_line(host: str, chunks: Sequence[str], ttl: int = DEFAULT_TTL) -> str:
     return f"{owner} {ttl} IN TXT {strings}"
 
 
+def provider_host(host: str, zone: str | None = None) -> str:
+    """``host`` relative to ``zone`` as DNS providers' forms want it: ``@`` for the apex,
+    ``mt202612._domainkey`` below it. Without a zone, the registered domain (Public Suffix
+    List): what a provider hosts a zone for. A host outside the zone stays whole."""
+    name = host.rstrip(".").lower()
+    base = (zone or org_domain(name) or name).rstrip(".").lower()
+    if name == base:
+        return "@"
+    if name.endswith("." + base):
+        return name[: -len(base) - 1]
+    return name
+
+
 def _record(
     kind: str, host: str, value: str, *, required: bool, note: str, already: bool = False
 ) -> PublishRecord:
@@ -97,12 +110,12 @@ def _record(
         required=required,
         note=note,
         already_published=already,
+        short_host=provider_host(host),
     )
 
 
-def _form_host_hint(host: str, domain: str) -> str:
-    relative = host[: -len(domain) - 1] if host.endswith("." + domain) else host
-    return f"in a DNS provider's form the host is usually just '{relative}'"
+def _form_host_hint(host: str) -> str:
+    return f"in a DNS provider's form the host is usually just '{provider_host(host)}'"
 
 
 # --- DKIM ----------------------------------------------------------------------------------
@@ -129,7 +142,7 @@ def dkim_publish(domain: str, selector: str, key_type: str, public_key: str) -> 
 
     host = f"{'.'.join(labels)}._domainkey.{name}"
     value = f"v=DKIM1; k={kind}; p={key}"
-    note = f"DKIM key ({'Ed25519' if kind == 'ed25519' else 'RSA'}); " + _form_host_hint(host, name)
+    note = f"DKIM key ({'Ed25519' if kind == 'ed25519' else 'RSA'}); " + _form_host_hint(host)
     if len(split_txt(value)) > 1:
         note += (
             "; the value is longer than 255 bytes: web forms take it whole, zone files need "
@@ -404,5 +417,5 @@ def dmarc_publish(domain: str, rua: str | None, existing: str | None) -> Publish
             )
     else:
         note += "; no report address is configured, so you will receive no reports"
-    note += "; " + _form_host_hint(host, name)
+    note += "; " + _form_host_hint(host)
     return _record("DMARC", host, value, required=False, note=note)

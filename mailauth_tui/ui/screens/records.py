@@ -50,10 +50,14 @@ class RecordCard(Static, can_focus=True):
             head.append("  ✔ already published", style="green")
         rows: list[tuple[str, Text]]
         if self.zone_form:
-            rows = [("Zone line", literal(record.zone_line))]
+            rows = [
+                ("Zone line", literal(record.zone_line)),
+                ("Short host", literal(record.short_host)),
+            ]
         else:
             rows = [
                 ("Host", literal(record.host)),
+                ("Short host", literal(record.short_host)),
                 ("Type", literal(record.rtype)),
                 ("Value", literal(record.value)),
             ]
@@ -77,6 +81,7 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         Binding("3", "copy_value(2)", "Copy record 3", show=False),
         Binding("c", "copy_value(-1)", "Copy this record", show=False),
         Binding("h", "copy_host", "Copy host"),
+        Binding("s", "copy_short_host", "Short host"),
         Binding("z", "zone_form", "Zone file"),
         Binding("p", "publish", "Publish (demo)"),
         Binding("v", "verify", "Verify"),
@@ -108,7 +113,14 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "publish" and self._demo is None:
             return False  # a demo-only stand-in for the DNS provider: hidden otherwise
-        if action in {"copy_value", "copy_host", "zone_form", "publish", "verify"}:
+        if action in {
+            "copy_value",
+            "copy_host",
+            "copy_short_host",
+            "zone_form",
+            "publish",
+            "verify",
+        }:
             ready = bool(self._records) and not self._verifying
             return True if ready else None  # greyed out until the records are there
         return True
@@ -167,6 +179,15 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
             return
         message = copy_text(self.app, card.record.host, f"{card.record.kind} host")
         self.notify(message, markup=False)
+
+    def action_copy_short_host(self) -> None:
+        """The host as a DNS provider's form wants it; the message names the record."""
+        card = self._focused_card()
+        if card is None:
+            return
+        record = card.record
+        what = f"{record.kind} short host '{record.short_host}' (of {record.host})"
+        self.notify(copy_text(self.app, record.short_host, what), markup=False)
 
     def action_zone_form(self) -> None:
         for card in self.query(RecordCard):
