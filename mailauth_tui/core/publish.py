@@ -60,7 +60,7 @@ def split_txt(value: str, size: int = TXT_STRING_MAX) -> tuple[str, ...]:
     return tuple(chunks)
 
 
-def _quote(chunk: str) -> str:
+def quote_string(chunk: str) -> str:
     # RFC 1035 5.1: inside quotes, \" and \\ stand for themselves and \DDD for any octet; the
     # octets outside printable ASCII are written as \DDD so the line survives any editor.
     out: list[str] = []
@@ -79,7 +79,7 @@ def zone_line(host: str, chunks: Sequence[str], ttl: int = DEFAULT_TTL) -> str:
     if not 0 <= ttl <= 2**31 - 1:
         raise ValueError(f"invalid TTL {ttl}")
     owner = host if host.endswith(".") else host + "."
-    strings = " ".join(_quote(c) for c in chunks) if chunks else '""'
+    strings = " ".join(quote_string(c) for c in chunks) if chunks else '""'
     return f"{owner} {ttl} IN TXT {strings}"
 
 
