@@ -221,6 +221,8 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
             lines.append(f"    found: {safe(verdict.found)}")
         lines.extend(_problem_lines(verdict.problems))
     lines.extend(f"  change: {safe(t)}" for t in outcome.transitions)
+    if outcome.propagation:
+        lines.append(f"  nameservers: {safe(outcome.propagation)}")
     return lines
 
 
@@ -230,6 +232,7 @@ def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
         "verdicts": to_jsonable(outcome.verdicts),
         "transitions": list(outcome.transitions),
         "dry_run": outcome.dry_run,
+        "propagation": outcome.propagation,
     }
 
 

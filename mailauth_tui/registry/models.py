@@ -114,6 +114,9 @@ class VerifyOutcome:
     # True when nothing was written: the actor may not change the registry, so the outcome
     # shows what DNS says and what would change (the row is the one that would be stored).
     dry_run: bool = False
+    # When not verified: where the records are, per nameserver of the zone ("published at
+    # ns1, not yet at ns2 (serial 2026120701 vs 2026120699)"); "" when not looked at.
+    propagation: str = ""
 
 
 @dataclass(frozen=True, slots=True)

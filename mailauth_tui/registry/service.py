@@ -690,7 +690,7 @@ class Registry:
         rec = self._record(name)
         if not self.refresh_access().may_change:
             self._fresh_dns()
-            return self._preview(rec, await self._check(rec))
+            return await self._where_published(self._preview(rec, await self._check(rec)))
         if rec.ownership == Ownership.VERIFIED and not rec.keys:
             await self._ensure_first_key(name)
             rec = self._record(name)
@@ -699,7 +699,17 @@ class Registry:
         outcome = await self._commit(name, report)
         if outcome is None:
             raise NotFound(f"{name} was removed during the check")
-        return outcome
+        return await self._where_published(outcome)
+
+    async def _where_published(self, outcome: VerifyOutcome) -> VerifyOutcome:
+        """A failing verify says where the records are: at some nameservers, or none."""
+        if outcome.domain.verified or self._authoritative is None:
+            return outcome
+        try:
+            report = await self.propagation(outcome.domain.domain)
+        except RegistryError:
+            return outcome
+        return replace(outcome, propagation=report.summary())
 
     async def recheck(
         self, due_only: bool = True, on_result: OnResult | None = None
@@ -775,6 +785,16 @@ class Registry:
         )
 
     # -- publishing by RFC 2136 (registry/zone_publish.py) ---------------------------------
+
+    @property
+    def can_probe_zones(self) -> bool:
+        """Whether the zone's nameservers can be asked directly (propagation)."""
+        return self._authoritative is not None
+
+    @property
+    def can_publish(self) -> bool:
+        """Whether RFC 2136 publishing is wired and some zone is set up for it."""
+        return self._updater is not None and bool(self._settings.publish)
 
     def _zone_dns(self) -> AuthoritativeDns:
         if self._authoritative is None:
