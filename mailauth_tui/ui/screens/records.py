@@ -20,9 +20,11 @@ from textual.widgets import Footer, Static
 
 from mailauth_tui.core.results import PublishRecord
 from mailauth_tui.registry.models import VerifyOutcome
+from mailauth_tui.registry.zone_publish import PublishOutcome
 from mailauth_tui.ui.clipboard import copy_text
 from mailauth_tui.ui.demo_hooks import DemoHooks
 from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_message, literal
+from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
 
 if TYPE_CHECKING:
     from mailauth_tui.registry.service import Registry
@@ -80,10 +82,11 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         Binding("2", "copy_value(1)", "Copy record 2", show=False),
         Binding("3", "copy_value(2)", "Copy record 3", show=False),
         Binding("c", "copy_value(-1)", "Copy this record", show=False),
-        Binding("h", "copy_host", "Copy host"),
+        Binding("h", "copy_host", "Host"),
         Binding("s", "copy_short_host", "Short host"),
         Binding("z", "zone_form", "Zone file"),
-        Binding("p", "publish", "Publish (demo)"),
+        Binding("p", "publish", "Publish"),
+        Binding("n", "nameservers", "Nameservers"),
         Binding("v", "verify", "Verify"),
         # Priority: the list's own up/down would scroll it instead of moving between records;
         # pgup/pgdn still scroll it, to read a long value.
@@ -103,6 +106,7 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = literal(f"Records to publish for {self._domain}")
             yield Static("", id="status")
+            yield PropagationBadges(self._registry, self._domain)
             yield VerticalScroll(id="record-list", can_focus=False)
         yield Footer()
 
@@ -112,7 +116,12 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "publish" and self._demo is None:
-            return False  # a demo-only stand-in for the DNS provider: hidden otherwise
+            if not self._registry.can_publish:
+                return False  # neither the demo zone nor an RFC 2136 zone: hidden
+            if not self._registry.may_change:
+                return None  # publishing is a change: greyed out for read-only users
+        if action == "nameservers":
+            return self._registry.can_probe_zones
         if action in {
             "copy_value",
             "copy_host",
@@ -132,6 +141,8 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
             self._show_records(list(result))
         elif name == "verify" and isinstance(result, VerifyOutcome):
             self.dismiss(result)
+        elif name == "publish" and isinstance(result, PublishOutcome) and result.verify:
+            self.dismiss(result.verify)
 
     def step_failed(self, name: str, message: str) -> None:
         self._verifying = False
@@ -194,7 +205,27 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
             card.zone_form = not card.zone_form
             card.refresh_record()
 
+    def action_nameservers(self) -> None:
+        from mailauth_tui.ui.screens.propagation import PropagationScreen
+
+        self.app.push_screen(PropagationScreen(self._registry, self._domain))
+
+    def _publish_by_update(self) -> None:
+        """One RFC 2136 update; the badges follow the records to every nameserver, then the
+        verify result replaces this screen."""
+        if self._verifying:
+            return
+        self._verifying = True
+        self.refresh_bindings()
+        self._set_status("⟳ publishing by RFC 2136, then following it to every nameserver …")
+        badges = self.query_one(PropagationBadges)
+        call = self._registry.publish(self._domain, on_report=badges.show)
+        self.run_call(call, "publish", self._domain)
+
     def action_publish(self) -> None:
+        if self._demo is None and self._records:
+            self._publish_by_update()
+            return
         if self._demo is None or not self._records:
             return
         try:
