@@ -83,10 +83,10 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         Binding("3", "copy_value(2)", "Copy record 3", show=False),
         Binding("c", "copy_value(-1)", "Copy this record", show=False),
         Binding("h", "copy_host", "Host"),
-        Binding("s", "copy_short_host", "Short host"),
-        Binding("z", "zone_form", "Zone file"),
+        Binding("s", "copy_short_host", "Short"),
+        Binding("z", "zone_form", "Zone"),
         Binding("p", "publish", "Publish"),
-        Binding("n", "nameservers", "Nameservers"),
+        Binding("n", "nameservers", "Servers"),
         Binding("v", "verify", "Verify"),
         # Priority: the list's own up/down would scroll it instead of moving between records;
         # pgup/pgdn still scroll it, to read a long value.

@@ -29,12 +29,15 @@ def badges_text(report: PropagationReport) -> Text:
     if report.error:
         return Text(f"Nameservers: {printable(report.error)}", style="magenta")
     text = Text("Nameservers: ", style="bold")
-    for i, kind in enumerate(report.kinds()):
+    kinds = report.kinds()
+    for i, kind in enumerate(kinds):
         serving, total = report.coverage(kind)
         if i:
             text.append(" · ")
         style = "green" if total and serving == total else "yellow" if serving else "red"
-        text.append(report.badge(kind), style=style)
+        # "DKIM at 1 of 2 · SPF at 2 of 2 · DMARC at 1 of 2 nameservers": one line at 80.
+        label = report.badge(kind) if i == len(kinds) - 1 else f"{kind} at {serving} of {total}"
+        text.append(label, style=style)
     return text
 
 

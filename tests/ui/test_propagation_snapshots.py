@@ -1,0 +1,131 @@
+"""The nameserver badges and the per-server table (issue 19), on two real loopback
+authoritative servers: ns1 (the demo's zone server) serves shop.example's records, ns2 (a
+second server on 127.0.0.2, same port) still has an older copy of the zone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from mailauth_tui.demo.session import DemoSession
+from mailauth_tui.registry.service import Registry
+from mailauth_tui.services.authoritative import DirectDns
+from mailauth_tui.services.mailer import MaildirMailer
+from mailauth_tui.services.zoneserver import Zone, ZoneServer
+from mailauth_tui.ui.app import MailauthApp
+from mailauth_tui.ui.screens.propagation import PropagationScreen
+from mailauth_tui.ui.screens.records import RecordsScreen
+from mailauth_tui.ui.widgets.domain_table import DomainTable
+from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
+from tests.fixtures.ui import SeededKeyStore, open_test_demo
+
+SIZES = [(100, 30), (80, 24)]
+DOMAIN = "shop.example"
+SOA = "ns1.shop.example. hostmaster.shop.example. {} 3600 600 86400 300"
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoSession, int]]:
+    session = open_test_demo(tmp_path_factory.mktemp("propagation") / "demo")
+    ns1 = session.zone
+    port = int(session.server.address.rsplit(":", 1)[1])
+    ns2 = Zone()
+    for zone, serial in ((ns1, 2026120701), (ns2, 2026120699)):
+        zone.add(DOMAIN, "SOA", SOA.format(serial))
+        zone.add(DOMAIN, "NS", "ns1.shop.example")
+        zone.add(DOMAIN, "NS", "ns2.shop.example")
+        zone.add("ns1.shop.example", "A", "127.0.0.1")
+        zone.add("ns2.shop.example", "A", "127.0.0.2")
+    # ns1 serves every record; ns2's older copy has the SPF record only, and another DMARC.
+    records = asyncio.run(session.registry.records(DOMAIN))
+    for record in records:
+        if record.value not in ns1.records(record.host, "TXT"):
+            ns1.add(record.host, "TXT", list(record.chunks))
+    spf = next(r for r in records if r.kind == "SPF")
+    ns2.add(spf.host, "TXT", list(spf.chunks))
+    ns2.add(f"_dmarc.{DOMAIN}", "TXT", "v=DMARC1; p=reject")
+    server = ZoneServer(ns2, "127.0.0.2", port, recursion=False).start()
+    try:
+        yield session, port
+    finally:
+        server.stop()
+        session.close()
+
+
+def _app(session: DemoSession, port: int) -> MailauthApp:
+    registry = Registry(
+        session.store,
+        session.settings,
+        MaildirMailer(session.settings.maildir),
+        SeededKeyStore(),
+        session.resolver,
+        clock=session.clock,
+        actor="alice",
+        authoritative=DirectDns([f"127.0.0.1:{port}"], timeout=1.0, port=port),
+    )
+    return MailauthApp(registry, demo=session.hooks, clock=session.clock, recheck_every=None)
+
+
+async def _open(pilot: Pilot[None], table: bool) -> None:
+    app = pilot.app
+    assert isinstance(app, MailauthApp)
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    app.screen.query_one(DomainTable).rebuild()
+    await pilot.pause()
+    app.push_screen(RecordsScreen(app.registry, DOMAIN, app.demo))
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    if table:
+        await pilot.press("n")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_records_show_the_nameserver_badges(
+    snap_compare: Any, two_servers: tuple[DemoSession, int], size: tuple[int, int]
+) -> None:
+    async def run(pilot: Pilot[None]) -> None:
+        await _open(pilot, table=False)
+        badges = pilot.app.screen.query_one(PropagationBadges)
+        assert badges.report is not None
+        assert badges.report.badge("DKIM") == "DKIM at 1 of 2 nameservers"
+        assert badges.report.badge("SPF") == "SPF at 2 of 2 nameservers"
+
+    assert snap_compare(_app(*two_servers), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_per_server_table(
+    snap_compare: Any, two_servers: tuple[DemoSession, int], size: tuple[int, int]
+) -> None:
+    async def run(pilot: Pilot[None]) -> None:
+        await _open(pilot, table=True)
+        screen = pilot.app.screen
+        assert isinstance(screen, PropagationScreen)
+        report = screen.query_one(PropagationBadges).report
+        assert report is not None
+        assert report.summary() == (
+            "published at ns1, not yet at ns2 (serial 2026120701 vs 2026120699)"
+        )
+
+    assert snap_compare(_app(*two_servers), terminal_size=size, run_before=run)
+
+
+def test_without_direct_dns_the_badges_and_key_are_hidden(tmp_path: Path) -> None:
+    session = open_test_demo(tmp_path / "demo")
+    try:
+        registry = session.registry
+        assert not registry.can_probe_zones and not registry.can_publish
+        screen = RecordsScreen(registry, DOMAIN)
+        assert screen.check_action("nameservers", ()) is False
+    finally:
+        session.close()
