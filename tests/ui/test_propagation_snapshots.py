@@ -18,6 +18,7 @@ from mailauth_tui.services.authoritative import DirectDns
 from mailauth_tui.services.mailer import MaildirMailer
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
 from mailauth_tui.ui.app import MailauthApp
+from mailauth_tui.ui.screens.domain_detail import DomainDetailScreen
 from mailauth_tui.ui.screens.propagation import PropagationScreen
 from mailauth_tui.ui.screens.records import RecordsScreen
 from mailauth_tui.ui.widgets.domain_table import DomainTable
@@ -129,3 +130,24 @@ def test_without_direct_dns_the_badges_and_key_are_hidden(tmp_path: Path) -> Non
         assert screen.check_action("nameservers", ()) is False
     finally:
         session.close()
+
+
+async def test_the_domain_detail_shows_the_badges_and_opens_the_table(
+    two_servers: tuple[DemoSession, int],
+) -> None:
+    app = _app(*two_servers)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        app.push_screen(DomainDetailScreen(app.registry, DOMAIN))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        badges = app.screen.query_one(PropagationBadges)
+        assert "DKIM at 1 of 2" in str(badges.content)
+        await pilot.press("n")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, PropagationScreen)
+        assert app.screen.query_one("#servers").row_count == 2
