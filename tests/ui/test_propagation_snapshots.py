@@ -4,8 +4,6 @@ second server on 127.0.0.2, same port) still has an older copy of the zone."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,46 +14,16 @@ from mailauth_tui.demo.session import DemoSession
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.authoritative import DirectDns
 from mailauth_tui.services.mailer import MaildirMailer
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 from mailauth_tui.ui.app import MailauthApp
 from mailauth_tui.ui.screens.domain_detail import DomainDetailScreen
 from mailauth_tui.ui.screens.propagation import PropagationScreen
 from mailauth_tui.ui.screens.records import RecordsScreen
 from mailauth_tui.ui.widgets.domain_table import DomainTable
 from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
+from tests.fixtures.nameservers import DOMAIN
 from tests.fixtures.ui import SeededKeyStore, open_test_demo
 
 SIZES = [(100, 30), (80, 24)]
-DOMAIN = "shop.example"
-SOA = "ns1.shop.example. hostmaster.shop.example. {} 3600 600 86400 300"
-
-
-@pytest.fixture(scope="module")
-def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoSession, int]]:
-    session = open_test_demo(tmp_path_factory.mktemp("propagation") / "demo")
-    ns1 = session.zone
-    port = int(session.server.address.rsplit(":", 1)[1])
-    ns2 = Zone()
-    for zone, serial in ((ns1, 2026120701), (ns2, 2026120699)):
-        zone.add(DOMAIN, "SOA", SOA.format(serial))
-        zone.add(DOMAIN, "NS", "ns1.shop.example")
-        zone.add(DOMAIN, "NS", "ns2.shop.example")
-        zone.add("ns1.shop.example", "A", "127.0.0.1")
-        zone.add("ns2.shop.example", "A", "127.0.0.2")
-    # ns1 serves every record; ns2's older copy has the SPF record only, and another DMARC.
-    records = asyncio.run(session.registry.records(DOMAIN))
-    for record in records:
-        if record.value not in ns1.records(record.host, "TXT"):
-            ns1.add(record.host, "TXT", list(record.chunks))
-    spf = next(r for r in records if r.kind == "SPF")
-    ns2.add(spf.host, "TXT", list(spf.chunks))
-    ns2.add(f"_dmarc.{DOMAIN}", "TXT", "v=DMARC1; p=reject")
-    server = ZoneServer(ns2, "127.0.0.2", port, recursion=False).start()
-    try:
-        yield session, port
-    finally:
-        server.stop()
-        session.close()
 
 
 def _app(session: DemoSession, port: int) -> MailauthApp:
