@@ -75,12 +75,23 @@ def plan_update(
     records: Sequence[PublishRecord],
     current: Mapping[str, tuple[Chunks, ...]],
     ttl: int,
+    retired: Sequence[PublishRecord] = (),
 ) -> UpdatePlan:
     """The update for ``records`` (DKIM, SPF, DMARC) given ``current``: the TXT values, as
-    character-strings, at each record's host on the primary (absent: none)."""
+    character-strings, at each record's host on the primary (absent: none). ``retired``: DKIM
+    records of keys past their overlap after a rotation, removed when still there."""
     prerequisites: dict[str, Prerequisite] = {}
     operations: list[Operation] = []
     notes: list[str] = []
+    for record in retired:
+        have = current.get(record.host, ())
+        key = dkim_key(record.value)
+        old = [c for c in have if dkim_key("".join(c)) == key]
+        if not in_zone(record.host, zone) or not old:
+            continue
+        prerequisites[record.host] = Prerequisite(record.host, tuple(have))
+        operations.extend(Operation("delete", record.host, c) for c in old)
+        notes.append(f"DKIM at {record.host}: the retired key is removed (its overlap is over)")
     for record in records:
         host = record.host
         if not in_zone(host, zone):

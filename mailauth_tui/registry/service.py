@@ -835,7 +835,11 @@ class Registry:
         except ZoneLookupError as exc:
             raise zone_publish.PublishRefused(str(exc)) from None
         conf = zone_publish.zone_settings(self._settings, zone, name)
-        update = await zone_publish.plan(self._updater, conf, name, expected, self._settings)
+        journal = self.journal(name, limit=1000)
+        retired = zone_publish.retired_keys(self._record(name), journal, self._now())
+        update = await zone_publish.plan(
+            self._updater, conf, name, expected, self._settings, retired
+        )
         outcome = zone_publish.PublishOutcome(
             domain=name,
             zone=zone,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from mailauth_tui.core.dns_types import Answer
 from mailauth_tui.core.propagation import PropagationReport, build_report, of_kind
@@ -18,8 +19,8 @@ from mailauth_tui.core.publish import dkim_publish, spf_publish
 from mailauth_tui.core.results import PublishRecord
 from mailauth_tui.core.zone_update import UpdatePlan, in_zone, plan_update
 from mailauth_tui.registry.errors import InvalidInput, RegistryError
-from mailauth_tui.registry.models import VerifyOutcome
-from mailauth_tui.registry.transitions import key_roles
+from mailauth_tui.registry.models import JournalEntry, VerifyOutcome
+from mailauth_tui.registry.transitions import checked_keys, key_roles
 from mailauth_tui.services.authoritative import AuthoritativeDns, ZoneLookupError
 from mailauth_tui.services.dnsupdate import UpdateRefused, ZoneUpdater
 from mailauth_tui.services.settings import Settings
@@ -27,6 +28,9 @@ from mailauth_tui.services.store import DomainRecord
 from mailauth_tui.services.tsig_secret import SecretError, ZonePublish
 
 FOLLOW_TIMEOUT = 120.0  # seconds the propagation is followed after publishing
+# A retired DKIM key's record stays this long after the new key took over: mail signed with
+# the old key just before the switch may still be in queues, and receivers check it late.
+ROTATION_OVERLAP = timedelta(days=7)
 FOLLOW_INTERVAL = 1.0
 
 OnReport = Callable[[PropagationReport], object]
@@ -57,6 +61,24 @@ def with_other_keys(records: list[PublishRecord], rec: DomainRecord) -> list[Pub
         return records
     current = dkim_publish(rec.domain, active.selector, active.key_type, active.public_key)
     return [records[0], current, *records[1:]]
+
+
+def retired_keys(
+    rec: DomainRecord, journal: Sequence[JournalEntry], now: datetime
+) -> list[PublishRecord]:
+    """The DKIM records of keys retired by a rotation more than ROTATION_OVERLAP ago: safe to
+    remove. When a key was retired is read from the journal line the rotation wrote; a key
+    without one is kept (nothing says it is safe)."""
+    in_use = {k.selector for k in checked_keys(rec.keys)}
+    out = []
+    for key in rec.keys:
+        if key.selector in in_use:
+            continue
+        marker = f"the previous key (selector {key.selector}) is retired"
+        when = next((e.at for e in journal if e.event == "state" and marker in e.detail), None)
+        if when is not None and now - when >= ROTATION_OVERLAP:
+            out.append(dkim_publish(rec.domain, key.selector, key.key_type, key.public_key))
+    return out
 
 
 async def probe(
@@ -116,9 +138,10 @@ async def plan(
     domain: str,
     records: Sequence[PublishRecord],
     settings: Settings,
+    retired: Sequence[PublishRecord] = (),
 ) -> UpdatePlan:
     """The update against what the primary holds now."""
-    hosts = [r.host for r in records if in_zone(r.host, conf.zone)]
+    hosts = [r.host for r in (*records, *retired) if in_zone(r.host, conf.zone)]
     try:
         current = await updater.read(conf.server, hosts)
     except UpdateRefused as exc:
@@ -134,7 +157,7 @@ async def plan(
             except ValueError as exc:
                 raise InvalidInput(f"cannot build the SPF record for {domain}: {exc}") from None
         merged.append(record)
-    return plan_update(conf.zone, merged, current, conf.ttl)
+    return plan_update(conf.zone, merged, current, conf.ttl, retired)
 
 
 async def send(updater: ZoneUpdater, conf: ZonePublish, update: UpdatePlan) -> None:
@@ -159,7 +182,11 @@ async def send(updater: ZoneUpdater, conf: ZonePublish, update: UpdatePlan) -> N
             p.name for p in update.prerequisites if sorted(now.get(p.name, ())) != sorted(p.values)
         ]
         there = "; ".join(
-            f"{name}: " + (", ".join(repr("".join(c)) for c in now.get(name, ())) or "nothing")
+            f"{name}: "
+            + (
+                ", ".join(repr(v) for v in sorted("".join(c) for c in now.get(name, ())))
+                or "nothing"
+            )
             for name in changed or names
         )
         raise PublishRefused(

@@ -125,6 +125,19 @@ def test_add_code_publish_propagate_verify(admin: Admin, bind_pair: BindPair) ->
     assert out.startswith(f"nothing to update in zone {DOMAIN} at {bind_pair.primary}")
     assert "already published" in out
 
+    # Rotation: the new selector is published beside the current one, which stays.
+    code, _, err = admin("rotate", DOMAIN)
+    assert code == 0, err
+    code, out, err = admin("publish", DOMAIN, "--json")
+    assert code == 0, (out, err)
+    outcome = json.loads(out)
+    old, new = [r["host"] for r in outcome["propagation"]["expected"] if r["kind"] == "DKIM"][::-1]
+    assert outcome["update"][1:] == [f"prereq nxrrset {new}. TXT", *outcome["update"][2:]]
+    assert outcome["propagation"]["badges"]["DKIM"] == "DKIM at 2 of 2 nameservers"
+    zone = bind_pair.txt(bind_pair.secondary, old, new)
+    assert len(zone[old]) == len(zone[new]) == 1 and zone[old] != zone[new]
+    assert any("now signs" in t for t in outcome["verify"]["transitions"])
+
 
 def test_a_secondary_that_missed_the_update_shows_at_1_of_2(
     admin: Admin, bind_pair: BindPair
