@@ -139,6 +139,25 @@ def test_add_code_publish_propagate_verify(admin: Admin, bind_pair: BindPair) ->
     assert any("now signs" in t for t in outcome["verify"]["transitions"])
 
 
+def test_the_console_publishes_with_p_and_the_badges_follow(
+    admin: Admin, bind_pair: BindPair
+) -> None:
+    admin.owned()
+    script = Path(__file__).with_name("console_publish_script.py")
+    argv = [sys.executable, str(script), str(admin.folder / "registry.sqlite3")]
+    argv += [str(admin.config), bind_pair.primary, bind_pair.resolver, DOMAIN]
+    code, out, err = bind_pair.run(argv)
+    assert code == 0, err
+    seen = json.loads(out)
+    assert seen["before"] == (
+        "Nameservers: DKIM at 0 of 2 · SPF at 0 of 2 · DMARC at 0 of 2 nameservers"
+    )
+    assert seen["publish_offered"] is True
+    assert seen["verified"] is True
+    zone = bind_pair.txt(bind_pair.secondary, *NAMES)
+    assert zone[DOMAIN] == sorted([SITE_VERIFICATION, "v=spf1 ip4:192.0.2.10 ~all"])
+
+
 def test_a_secondary_that_missed_the_update_shows_at_1_of_2(
     admin: Admin, bind_pair: BindPair
 ) -> None:
