@@ -10,22 +10,17 @@ from mailauth_tui.demo.session import DemoSession
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.authoritative import DirectDns
 from mailauth_tui.services.dnsupdate import Rfc2136Updater
-from mailauth_tui.services.mailer import MaildirMailer
 from mailauth_tui.services.tsig_secret import ZonePublish
 from tests.fixtures.nameservers import DOMAIN
-from tests.fixtures.ui import SeededKeyStore
+from tests.fixtures.ui import registry_as
 
 
 def _registry(session: DemoSession, port: int, actor: str) -> Registry:
     zone = ZonePublish(DOMAIN, f"127.0.0.1:{port}", "k", secret_env="MAILAUTH_UNSET_SECRET")
-    return Registry(
-        session.store,
-        replace(session.settings, publish=(zone,)),
-        MaildirMailer(session.settings.maildir),
-        SeededKeyStore(),
-        session.resolver,
-        clock=session.clock,
-        actor=actor,
+    return registry_as(
+        session,
+        actor,
+        settings=replace(session.settings, publish=(zone,)),
         authoritative=DirectDns([f"127.0.0.1:{port}"], timeout=1.0, port=port),
         updater=Rfc2136Updater(timeout=2.0),
     )

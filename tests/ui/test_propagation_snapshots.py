@@ -11,9 +11,7 @@ import pytest
 from textual.pilot import Pilot
 
 from mailauth_tui.demo.session import DemoSession
-from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.authoritative import DirectDns
-from mailauth_tui.services.mailer import MaildirMailer
 from mailauth_tui.ui.app import MailauthApp
 from mailauth_tui.ui.screens.domain_detail import DomainDetailScreen
 from mailauth_tui.ui.screens.propagation import PropagationScreen
@@ -21,22 +19,14 @@ from mailauth_tui.ui.screens.records import RecordsScreen
 from mailauth_tui.ui.widgets.domain_table import DomainTable
 from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
 from tests.fixtures.nameservers import DOMAIN
-from tests.fixtures.ui import SeededKeyStore, open_test_demo
+from tests.fixtures.ui import open_test_demo, registry_as
 
 SIZES = [(100, 30), (80, 24)]
 
 
 def _app(session: DemoSession, port: int) -> MailauthApp:
-    registry = Registry(
-        session.store,
-        session.settings,
-        MaildirMailer(session.settings.maildir),
-        SeededKeyStore(),
-        session.resolver,
-        clock=session.clock,
-        actor="alice",
-        authoritative=DirectDns([f"127.0.0.1:{port}"], timeout=1.0, port=port),
-    )
+    authoritative = DirectDns([f"127.0.0.1:{port}"], timeout=1.0, port=port)
+    registry = registry_as(session, "alice", authoritative=authoritative)
     return MailauthApp(registry, demo=session.hooks, clock=session.clock, recheck_every=None)
 
 
