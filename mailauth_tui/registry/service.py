@@ -709,6 +709,8 @@ class Registry:
             report = await self.propagation(outcome.domain.domain)
         except RegistryError:
             return outcome
+        if report.error:  # no zone or nameservers found: nothing to say about them
+            return outcome
         return replace(outcome, propagation=report.summary())
 
     async def recheck(

@@ -49,3 +49,14 @@ async def test_an_admins_dry_run_and_the_propagation_view(
     assert report.badge("DKIM") == "DKIM at 1 of 2 nameservers"
     outcome = await alice.publish(DOMAIN, dry_run=True)
     assert outcome.dry_run and outcome.changes == 0
+
+
+async def test_verify_says_nothing_of_nameservers_it_could_not_find(
+    two_servers: tuple[DemoSession, int],
+) -> None:
+    session, _ = two_servers
+    nowhere = DirectDns(["127.0.0.1:9"], timeout=0.2, port=9)  # nothing answers there
+    bob = registry_as(session, "bob", authoritative=nowhere)
+    outcome = await bob.verify("legacy.example")  # its DKIM record is stale: not verified
+    assert outcome.dry_run and not outcome.domain.verified
+    assert outcome.propagation == ""
