@@ -804,10 +804,11 @@ class Registry:
         return self._authoritative
 
     async def _expected(self, domain: str) -> list[PublishRecord]:
-        """Every record the domain needs: those to publish, and during a rotation the
-        current key's too."""
+        """Every record the domain needs: those to publish, during a rotation the current
+        key's too, and the BIMI record when there is one."""
         records = await self.records(domain)
-        return zone_publish.with_other_keys(records, self._record(self._name(domain)))
+        records = zone_publish.with_other_keys(records, self._record(self._name(domain)))
+        return await zone_publish.with_bimi(self._resolver, self._name(domain), records)
 
     async def propagation(self, domain: str) -> PropagationReport:
         """Which of the zone's nameservers serve each record the domain needs, now."""

@@ -13,9 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mailauth_tui.core.dns_types import Answer
+from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.propagation import PropagationReport, build_report, of_kind
-from mailauth_tui.core.publish import dkim_publish, spf_publish
+from mailauth_tui.core.publish import (
+    dkim_publish,
+    provider_host,
+    spf_publish,
+    split_txt,
+    zone_line,
+)
 from mailauth_tui.core.results import PublishRecord
 from mailauth_tui.core.zone_update import UpdatePlan, in_zone, plan_update
 from mailauth_tui.registry.errors import InvalidInput, RegistryError
@@ -79,6 +85,33 @@ def retired_keys(
         if when is not None and now - when >= ROTATION_OVERLAP:
             out.append(dkim_publish(rec.domain, key.selector, key.key_type, key.public_key))
     return out
+
+
+async def with_bimi(
+    resolver: Resolver, domain: str, records: list[PublishRecord]
+) -> list[PublishRecord]:
+    """A BIMI record, when the domain publishes one, must be at every nameserver too: the one
+    the resolver sees is the one expected (mailauth-tui does not write BIMI records)."""
+    host = f"default._bimi.{domain}"
+    answer = await resolver.query(host, RType.TXT)
+    found = of_kind("BIMI", answer.records) if answer.status is AnswerStatus.RECORDS else []
+    if not found:
+        return records
+    value = found[0]
+    chunks = split_txt(value)
+    bimi = PublishRecord(
+        kind="BIMI",
+        host=host,
+        rtype="TXT",
+        value=value,
+        chunks=chunks,
+        zone_line=zone_line(host, chunks),
+        required=False,
+        note="published by you: followed to every nameserver, never changed here",
+        already_published=True,
+        short_host=provider_host(host),
+    )
+    return [*records, bimi]
 
 
 async def probe(

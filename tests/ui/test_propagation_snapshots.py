@@ -58,6 +58,7 @@ def test_records_show_the_nameserver_badges(
         assert badges.report is not None
         assert badges.report.badge("DKIM") == "DKIM at 1 of 2 nameservers"
         assert badges.report.badge("SPF") == "SPF at 2 of 2 nameservers"
+        assert badges.report.badge("BIMI") == "BIMI at 1 of 2 nameservers"  # it publishes one
 
     assert snap_compare(_app(*two_servers), terminal_size=size, run_before=run)
 
