@@ -8,7 +8,8 @@ system_sender = "noreply@example.com"   # From of mail whose own domain is not v
 organisation = "Example Ltd"            # named in the verification mail
 recheck_interval_hours = 48
 dmarc_rua = "mailto:dmarc@example.com"  # default: the domain's own registered address
-admins = ["alice", "bob"]               # login names; the registry's creator is always one
+admins = ["alice"]                      # no longer grants anything: admins are kept in the
+                                        # registry (imported once from an older registry)
 test_environment = false                # accept special-use domains (.test) in addresses
 
 [smtp]                                  # no host: mail is written to the Maildir
