@@ -616,8 +616,9 @@ class DomainsScreen(Screen[None]):
         if outcome is None:
             self._refresh_row(domain)
             return
-        self.table.put(outcome.domain)
-        self._after_change()
+        if not outcome.dry_run:  # a dry run's row is what would be stored, not what is
+            self.table.put(outcome.domain)
+            self._after_change()
         await self._result(outcome)
 
     async def _result(self, outcome: VerifyOutcome) -> None:
