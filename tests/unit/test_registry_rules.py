@@ -348,6 +348,13 @@ def test_parse_address() -> None:
     assert parse_address("admin@mail.test", test_environment=True)[1].ascii == "mail.test"
 
 
+def test_a_local_part_over_64_octets_is_refused() -> None:
+    assert parse_address("a" * 64 + "@mail.example.com")[0].startswith("a" * 64)
+    for local in ("a" * 65, "é" * 33):  # 65 and 66 octets (RFC 5321 4.5.3.1.1)
+        with pytest.raises(InvalidInput, match=r"is \d+ octets long, and mail servers accept"):
+            parse_address(f"{local}@mail.example.com")
+
+
 def test_parse_address_or_domain() -> None:
     assert parse_address_or_domain("mail.example.com").ascii == "mail.example.com"
     assert parse_address_or_domain("x@mail.example.com").ascii == "mail.example.com"
