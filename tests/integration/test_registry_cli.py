@@ -366,3 +366,20 @@ def test_a_recheck_killed_midway_keeps_what_it_committed(
     assert sorted(o["domain"]["domain"] for o in rest) == sorted(
         set(names) - {r.domain for r in done}
     )
+
+
+@pytest.mark.parametrize("args", [("list", "--json"), ("admin", "list", "--json"), ("--version",)])
+def test_output_into_a_closed_pipe_ends_quietly(cli: Cli, args: tuple[str, ...]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # as `mailauth-tui list --json | head -0` leaves it
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mailauth_tui", *cli.argv(*args)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (0, "")
