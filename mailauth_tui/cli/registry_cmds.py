@@ -25,7 +25,7 @@ from enum import Enum
 from typing import Any, TextIO
 
 from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry
-from mailauth_tui.core.results import Problem
+from mailauth_tui.core.results import DomainReport, Problem, Status
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.models import (
@@ -41,6 +41,9 @@ from mailauth_tui.services.store import StoreError
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# recheck: not one look-up got an answer (timeouts, SERVFAIL, REFUSED): a DNS outage, not a
+# clean pass; nothing was demoted. Cron tells it from 0 and 1 by this code.
+EXIT_NO_ANSWER = 3
 
 Command = Callable[[Registry, argparse.Namespace], Awaitable[int]]
 
@@ -315,10 +318,34 @@ async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
     elif not outcomes:
         _err("no domain is due for a re-check" if not args.all else "no domain to check")
     _dry_run_note(registry)
-    failing = any(
+    if not outcomes:
+        return EXIT_OK
+    failing = sum(
         RecordState.FAILING in (o.domain.dkim_state, o.domain.spf_state) for o in outcomes
     )
+    unanswered = sum(not _answered(o.report) for o in outcomes)
+    verified = sum(o.domain.verified for o in outcomes)
+    _err(
+        f"re-checked {_count(len(outcomes), 'domain')}: {verified} verified, {failing} "
+        f"failing, {unanswered} without any DNS answer"
+    )
+    if unanswered == len(outcomes):
+        _err(
+            "no DNS look-up got an answer (timeouts, SERVFAIL or REFUSED): is DNS reachable "
+            "from here? Nothing was demoted"
+        )
+        return EXIT_NO_ANSWER
     return EXIT_FAILED if failing else EXIT_OK
+
+
+def _answered(report: DomainReport) -> bool:
+    """Whether any of the domain's look-ups got an answer (a record, or a sure absence)."""
+    statuses = [report.spf.status, report.dmarc.status, *(d.status for d in report.dkim)]
+    return any(status is not Status.UNKNOWN for status in statuses)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 async def _sender(registry: Registry, args: argparse.Namespace) -> int:

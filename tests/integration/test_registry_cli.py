@@ -383,3 +383,27 @@ def test_output_into_a_closed_pipe_ends_quietly(cli: Cli, args: tuple[str, ...])
     finally:
         os.close(write)
     assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def _dead_nameserver() -> str:
+    """A loopback port where no DNS server listens: every look-up fails."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_a_recheck_without_any_answer_is_an_outage_not_a_pass(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    with Store(cli.db) as store:
+        seed_verified(store, zone, ["a.example.org", "b.example.org"], datetime.now(UTC))
+    dead = Cli(cli.db, cli.config, _dead_nameserver())
+    code, _, err = run(capsys, dead, "recheck", "--all")
+    assert code == 3
+    assert "re-checked 2 domains: 2 verified, 0 failing, 2 without any DNS answer" in err
+    assert "no DNS look-up got an answer" in err and "Nothing was demoted" in err
+    code, _, err = run(capsys, cli, "recheck", "--all")  # the real server answers again
+    assert code == 0
+    assert "re-checked 2 domains: 2 verified, 0 failing, 0 without any DNS answer" in err
