@@ -152,6 +152,10 @@ def load_settings(path: Path | None = None, *, db: Path | None = None) -> Settin
             raise SettingsError(f"{file} is not UTF-8 text") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{file} is not valid TOML: {exc}") from None
+        except RecursionError:  # tomllib parses nested arrays and tables recursively
+            raise SettingsError(
+                f"{file} nests arrays or tables too deeply: no setting needs more than two levels"
+            ) from None
     settings = settings_from_mapping(data, where=str(file), source=source)
     return settings.with_db(db) if db is not None else settings
 
@@ -272,7 +276,7 @@ class _Reader:
             return None
         if not isinstance(value, str):
             raise SettingsError(f"{self.where}: {key} must be a string")
-        return value.strip()
+        return self._clean(key, value)
 
     def strings(self, key: str) -> list[str]:
         value = self._get(key)
@@ -280,7 +284,14 @@ class _Reader:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SettingsError(f"{self.where}: {key} must be a list of strings")
-        return [v.strip() for v in value]
+        return [self._clean(key, v) for v in value]
+
+    def _clean(self, key: str, value: str) -> str:
+        # TOML escapes allow "\u0000": a NUL in a path fails only when the file is opened, one in
+        # an address only when mail is sent (a domain left pending with a code never sent).
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise SettingsError(f"{self.where}: {key} must not contain control characters")
+        return value.strip()
 
     def number(self, key: str, default: float) -> float:
         value = self._get(key)
