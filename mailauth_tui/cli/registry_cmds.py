@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import fields, is_dataclass
@@ -55,6 +56,17 @@ def safe(text: object) -> str:
     """Text that came from DNS or a user, made harmless for a terminal: control characters
     (escape sequences, C1 controls, line breaks) are shown as visible escapes."""
     return printable(str(text))
+
+
+def _next(args: argparse.Namespace, *words: str) -> str:
+    """A command to run next, with the --db and --config this one was given, so that pasting
+    it works on the same registry."""
+    line = ["mailauth-tui", *words]
+    for option in ("db", "config"):
+        value = getattr(args, option, None)
+        if value is not None:
+            line += [f"--{option}", str(value)]
+    return safe(" ".join(shlex.quote(w) for w in line))
 
 
 def _print(text: str = "", file: TextIO | None = None) -> None:
@@ -113,7 +125,7 @@ async def _init(registry: Registry, args: argparse.Namespace) -> int:
         _err(f"a registry exists at {safe(args.where)} already; its admins: {safe(admins)}")
         return EXIT_FAILED
     _print(f"created the registry {safe(args.where)}; you ({safe(registry.actor)}) are its admin")
-    _print("next: add a domain with: mailauth-tui add ADDRESS")
+    _print(f"next: add a domain with: {_next(args, 'add', 'ADDRESS')}")
     return EXIT_OK
 
 
@@ -155,7 +167,7 @@ async def _add(registry: Registry, args: argparse.Namespace) -> int:
     _print(f"added {safe(_display(row))} (organisation address {safe(row.address)})")
     _print(f"a verification code was sent: {safe(sent.delivered_to)}")
     _print(f"it is valid until {_when(row.code_expires_at)}; enter it with:")
-    _print(f"  mailauth-tui code {row.domain} CODE")
+    _print(f"  {_next(args, 'code', row.domain, 'CODE')}")
     return EXIT_OK
 
 
@@ -163,11 +175,11 @@ async def _code(registry: Registry, args: argparse.Namespace) -> int:
     check = await registry.submit_code(args.domain, args.code)
     if check.ok:
         _print(safe(check.message))
-        _print(f"next: publish the records shown by: mailauth-tui records {check.domain.domain}")
+        _print(f"next: publish the records shown by: {_next(args, 'records', check.domain.domain)}")
         return EXIT_OK
     message = safe(check.message)
     if check.domain.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
-        message += f"; send a new code with: mailauth-tui resend {check.domain.domain}"
+        message += f"; send a new code with: {_next(args, 'resend', check.domain.domain)}"
     elif check.attempts_left:
         message += f" ({check.attempts_left} tries left)"
     _err(message)
@@ -262,7 +274,7 @@ async def _list(registry: Registry, args: argparse.Namespace) -> int:
         _dump(rows)
         return EXIT_OK
     if not rows:
-        _err("the registry has no domains yet: add one with: mailauth-tui add ADDRESS")
+        _err(f"the registry has no domains yet: add one with: {_next(args, 'add', 'ADDRESS')}")
         return EXIT_OK
     header = ("DOMAIN", "OWNERSHIP", "DKIM", "SPF", "DMARC", "NEXT CHECK")
     table = [header]
@@ -389,8 +401,8 @@ async def _rotate(registry: Registry, args: argparse.Namespace) -> int:
         current = row.active_key
         if current is not None:
             _print(f"selector {current.selector} keeps signing until the new key is verified")
-    _print(f"publish its record (mailauth-tui records {row.domain}),")
-    _print(f"then check it with: mailauth-tui verify {row.domain}")
+    _print(f"publish its record ({_next(args, 'records', row.domain)}),")
+    _print(f"then check it with: {_next(args, 'verify', row.domain)}")
     return EXIT_OK
 
 

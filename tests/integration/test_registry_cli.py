@@ -407,3 +407,16 @@ def test_a_recheck_without_any_answer_is_an_outage_not_a_pass(
     code, _, err = run(capsys, cli, "recheck", "--all")  # the real server answers again
     assert code == 0
     assert "re-checked 2 domains: 2 verified, 0 failing, 0 without any DNS answer" in err
+
+
+def test_the_next_step_printed_keeps_the_registry_and_settings_given(
+    capsys: pytest.CaptureFixture[str], cli: Cli, tmp_path: Path
+) -> None:
+    spaced = tmp_path / "my registry" / "r.sqlite3"
+    assert main(["init", "--db", str(spaced), "--config", str(cli.config)]) == 0
+    out = capsys.readouterr().out
+    assert f"mailauth-tui add ADDRESS --db '{spaced}' --config {cli.config}" in out
+    assert main(["add", ADDRESS, "--db", str(spaced), "--config", str(cli.config)]) == 0
+    out = capsys.readouterr().out
+    line = next(x.strip() for x in out.splitlines() if x.strip().startswith("mailauth-tui code"))
+    assert line == f"mailauth-tui code {DOMAIN} CODE --db '{spaced}' --config {cli.config}"
