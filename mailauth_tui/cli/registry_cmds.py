@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TextIO
 
+from mailauth_tui.cli.argtypes import positive_int
 from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry
 from mailauth_tui.core.results import DomainReport, Problem, Status
 from mailauth_tui.core.textsafe import printable
@@ -298,6 +299,20 @@ async def _list(registry: Registry, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _journal(registry: Registry, args: argparse.Namespace) -> int:
+    entries = registry.journal(args.domain, args.limit)
+    if args.json:
+        _dump(entries)
+        return EXIT_OK
+    if not entries:
+        _err("the journal is empty" if args.domain is None else "nothing journaled for it yet")
+        return EXIT_OK
+    for e in reversed(entries):  # oldest first, as a log reads
+        where = "" if args.domain is not None else f"{e.domain or '(registry)'}  "
+        _print(f"{_when(e.at)}  {safe(where)}{safe(e.actor)}  {e.event}: {safe(e.detail)}")
+    return EXIT_OK
+
+
 async def _remove(registry: Registry, args: argparse.Namespace) -> int:
     row = registry.get(args.domain)
     if not args.yes:
@@ -481,6 +496,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("list", _list, "the registered domains and their states")
     p.add_argument("--json", action="store_true", help="as JSON")
+
+    p = command("journal", _journal, "what changed and why, oldest first: who, when, evidence")
+    p.add_argument("domain", metavar="DOMAIN", nargs="?", help="one domain (default: all)")
+    p.add_argument("--limit", type=positive_int, default=100, metavar="N", help="the last N (100)")
+    p.add_argument("--json", action="store_true", help="as JSON, newest first")
 
     p = command("remove", _remove, "remove a domain and delete its DKIM keys")
     p.add_argument("domain", metavar="DOMAIN")

@@ -323,8 +323,10 @@ class Registry:
     def get(self, domain: str) -> DomainRow:
         return self._row(self._record(self._name(domain)))
 
-    def journal(self, domain: str, limit: int = 100) -> list[JournalEntry]:
-        return [to_entry(e) for e in self._store.journal(self._name(domain), max(1, limit))]
+    def journal(self, domain: str | None, limit: int = 100) -> list[JournalEntry]:
+        """The journal of one domain, or of the whole registry (None), newest first."""
+        name = None if domain is None else self._name(domain)
+        return [to_entry(e) for e in self._store.journal(name, max(1, limit))]
 
     def admin_journal(self, limit: int = 100) -> list[JournalEntry]:
         """Changes to the registry itself (its admins), newest first."""

@@ -420,3 +420,25 @@ def test_the_next_step_printed_keeps_the_registry_and_settings_given(
     out = capsys.readouterr().out
     line = next(x.strip() for x in out.splitlines() if x.strip().startswith("mailauth-tui code"))
     assert line == f"mailauth-tui code {DOMAIN} CODE --db '{spaced}' --config {cli.config}"
+
+
+def test_the_journal_says_who_changed_what_and_why(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    with Store(cli.db) as store:
+        seed_verified(store, zone, ["a.example.org"], datetime.now(UTC))
+    zone.clear()  # the records are gone: the re-check says so in the journal
+    assert run(capsys, cli, "recheck", "--all")[0] == 0
+    code, out, _ = run(capsys, cli, "journal", "a.example.org")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines and all(f" UTC  {os_login()}  " in x for x in lines)  # who, when
+    assert any("check: DKIM bad, SPF bad, DMARC bad" in x for x in lines)
+    assert any("state: DKIM no DKIM record at" in x and "seen once" in x for x in lines)
+    code, out, _ = run(capsys, cli, "journal", "--json", "--limit", "2")
+    newest = json.loads(out)
+    assert len(newest) == 2 and {e["domain"] for e in newest} == {"a.example.org"}
+    code, out, _ = run(capsys, cli, "journal")
+    assert f"(registry)  {os_login()}  admin_added: creator of the registry" in out
+    with pytest.raises(SystemExit):
+        main(cli.argv("journal", "--limit", "0"))
