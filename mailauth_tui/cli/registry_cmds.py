@@ -121,9 +121,14 @@ def _problem_lines(problems: tuple[Problem, ...], indent: str = "    ") -> list[
 
 
 async def _init(registry: Registry, args: argparse.Namespace) -> int:
-    if not registry.init():
-        admins = ", ".join(sorted(registry.admins))
-        _err(f"a registry exists at {safe(args.where)} already; its admins: {safe(admins)}")
+    created = registry.init()
+    admins = sorted(registry.admins)
+    if args.json:
+        _dump({"created": created, "registry": str(args.where), "admins": admins})
+        return EXIT_OK if created else EXIT_FAILED
+    if not created:
+        who = ", ".join(admins)
+        _err(f"a registry exists at {safe(args.where)} already; its admins: {safe(who)}")
         return EXIT_FAILED
     _print(f"created the registry {safe(args.where)}; you ({safe(registry.actor)}) are its admin")
     _print(f"next: add a domain with: {_next(args, 'add', 'ADDRESS')}")
@@ -164,6 +169,9 @@ async def _admin(registry: Registry, args: argparse.Namespace) -> int:
 async def _add(registry: Registry, args: argparse.Namespace) -> int:
     registry.init()  # the first add to a new registry makes its actor the first admin
     sent = await registry.add(args.address)
+    if args.json:
+        _dump(sent)
+        return EXIT_OK
     row = sent.domain
     _print(f"added {safe(_display(row))} (organisation address {safe(row.address)})")
     _print(f"a verification code was sent: {safe(sent.delivered_to)}")
@@ -174,6 +182,9 @@ async def _add(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _code(registry: Registry, args: argparse.Namespace) -> int:
     check = await registry.submit_code(args.domain, args.code)
+    if args.json:
+        _dump(check)
+        return EXIT_OK if check.ok else EXIT_FAILED
     if check.ok:
         _print(safe(check.message))
         _print(f"next: publish the records shown by: {_next(args, 'records', check.domain.domain)}")
@@ -189,6 +200,9 @@ async def _code(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _resend(registry: Registry, args: argparse.Namespace) -> int:
     sent = await registry.resend(args.domain)
+    if args.json:
+        _dump(sent)
+        return EXIT_OK
     row = sent.domain
     _print(f"a new code was sent to {safe(row.address)}: {safe(sent.delivered_to)}")
     valid = _when(row.code_expires_at)
@@ -198,6 +212,9 @@ async def _resend(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _records(registry: Registry, args: argparse.Namespace) -> int:
     records = await registry.records(args.domain)
+    if args.json:
+        _dump(records)
+        return EXIT_OK
     if args.zone_file:
         for rec in records:
             need = "required" if rec.required else "recommended"
@@ -325,6 +342,9 @@ async def _remove(registry: Registry, args: argparse.Namespace) -> int:
             _err("not removed")
             return EXIT_FAILED
     registry.remove(row.domain)
+    if args.json:
+        _dump({"removed": row.domain})
+        return EXIT_OK
     _print(
         f"removed {safe(_display(row))}; remove its DNS records when no mail is signed with them"
     )
@@ -377,6 +397,9 @@ def _count(n: int, noun: str) -> str:
 
 async def _sender(registry: Registry, args: argparse.Namespace) -> int:
     decision = registry.sender(args.address)
+    if args.json:
+        _dump(decision)
+        return EXIT_OK
     _print(safe(decision.address))
     _err(safe(decision.reason))
     return EXIT_OK
@@ -384,6 +407,9 @@ async def _sender(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _bulk_check(registry: Registry, args: argparse.Namespace) -> int:
     decision = registry.bulk_check(args.target)
+    if args.json:
+        _dump(decision)
+        return EXIT_OK if decision.allowed else EXIT_FAILED
     if decision.allowed:
         _print(f"bulk sending allowed: {safe(decision.reason)}")
         return EXIT_OK
@@ -410,6 +436,9 @@ async def _report(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _rotate(registry: Registry, args: argparse.Namespace) -> int:
     row = await registry.rotate_dkim(args.domain)
+    if args.json:
+        _dump(row)
+        return EXIT_OK
     newest = row.dkim_keys[-1]
     _print(f"new DKIM key for {safe(_display(row))}: selector {newest.selector}")
     if not newest.active:
@@ -465,7 +494,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.set_defaults(func=_runner(func))
         return parser
 
-    command("init", _init, "create a registry; you become its first admin")
+    p = command("init", _init, "create a registry; you become its first admin")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("admin", _admin, "list, add or remove the registry's admins")
     p.add_argument("action", choices=("list", "add", "remove"))
@@ -474,17 +504,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("add", _add, "add the domain of an organisation address and mail it a code")
     p.add_argument("address", metavar="ADDRESS", help="e.g. admin@mail.example.com")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("code", _code, "enter the verification code mailed for a domain")
     p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("code", metavar="CODE")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("resend", _resend, "mail a new code (the previous one stops working)")
     p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("records", _records, "the DKIM, SPF and DMARC records to publish")
     p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("--zone-file", action="store_true", help="as zone-file lines")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command(
         "verify",
@@ -505,6 +539,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = command("remove", _remove, "remove a domain and delete its DKIM keys")
     p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command(
         "recheck", _recheck, "re-check the records (for cron; exit 1 when a record is failing)"
@@ -516,12 +551,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("sender", _sender, "the From address to use for an address (reason on stderr)")
     p.add_argument("address", metavar="ADDRESS")
+    p.add_argument("--json", action="store_true", help="as JSON (reason included)")
 
     p = command("bulk-check", _bulk_check, "whether bulk sending is allowed (exit 1 when not)")
     p.add_argument("target", metavar="ADDRESS|DOMAIN")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("report", _report, "the reliability report: recommended actions")
     p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("rotate", _rotate, "make a new DKIM key; it signs once verified in DNS")
     p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--json", action="store_true", help="as JSON")

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -442,3 +443,42 @@ def test_the_journal_says_who_changed_what_and_why(
     assert f"(registry)  {os_login()}  admin_added: creator of the registry" in out
     with pytest.raises(SystemExit):
         main(cli.argv("journal", "--limit", "0"))
+
+
+def _json(capsys: pytest.CaptureFixture[str], cli: Cli, *args: str) -> tuple[int, Any]:
+    code, out, _ = run(capsys, cli, *args, "--json")
+    return code, json.loads(out)
+
+
+def test_every_step_speaks_json(capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone) -> None:
+    code, init = _json(capsys, cli, "init")  # exists already (the fixture made it)
+    assert (code, init["created"], init["admins"]) == (1, False, [os_login()])
+    code, sent = _json(capsys, cli, "add", ADDRESS)
+    assert code == 0 and sent["domain"]["ownership"] == "pending"
+    assert sent["delivered_to"].startswith("Maildir ")
+    code, wrong = _json(capsys, cli, "code", DOMAIN, "2222-2222-22")
+    assert (code, wrong["ok"], wrong["attempts_left"]) == (1, False, MAX_ATTEMPTS - 1)
+    code, right = _json(capsys, cli, "code", DOMAIN, code_from_delivery(sent["delivered_to"]))
+    assert (code, right["ok"], right["domain"]["ownership"]) == (0, True, "verified")
+    code, records = _json(capsys, cli, "records", DOMAIN)
+    assert [(r["kind"], r["required"]) for r in records] == [
+        ("DKIM", True),
+        ("SPF", False),
+        ("DMARC", False),
+    ]
+    assert {"host", "rtype", "value", "chunks", "zone_line", "note"} <= set(records[0])
+    zone.load_text("\n".join(r["zone_line"] for r in records))
+    code, verified = _json(capsys, cli, "verify", DOMAIN)
+    assert (code, verified["dry_run"], verified["domain"]["verified"]) == (0, False, True)
+    code, sender = _json(capsys, cli, "sender", f"news@{DOMAIN}")
+    assert (code, sender["address"], sender["own_domain"]) == (0, f"news@{DOMAIN}", True)
+    code, bulk = _json(capsys, cli, "bulk-check", DOMAIN)
+    assert (code, bulk["allowed"]) == (0, True)
+    code, rotated = _json(capsys, cli, "rotate", DOMAIN)
+    assert code == 0 and len(rotated["dkim_keys"]) == 2
+    code, removed = _json(capsys, cli, "remove", DOMAIN, "--yes")
+    assert (code, removed) == (0, {"removed": DOMAIN})
+    code, sent = _json(capsys, cli, "add", ADDRESS)
+    # A refusal stays one line on stderr, with nothing on stdout for a script to misread.
+    code, out, err = run(capsys, cli, "resend", DOMAIN, "--json")
+    assert (code, out) == (1, "") and "wait" in err and len(err.splitlines()) == 1
