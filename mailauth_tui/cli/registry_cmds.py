@@ -26,7 +26,12 @@ from enum import Enum
 from typing import Any, TextIO
 
 from mailauth_tui.cli.argtypes import positive_int
-from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry
+from mailauth_tui.cli.wiring import (
+    WiringError,
+    add_common_arguments,
+    build_registry,
+    build_settings,
+)
 from mailauth_tui.core.results import DomainReport, Problem, Status
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.registry.errors import RegistryError
@@ -36,6 +41,7 @@ from mailauth_tui.registry.models import (
     RecordState,
     VerifyOutcome,
 )
+from mailauth_tui.registry.sender import parse_address
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.store import StoreError
@@ -464,7 +470,22 @@ def _runner(command: Command) -> Callable[[argparse.Namespace], int]:
 _CREATING = frozenset({"init", "add"})
 
 
+def _refused_before_creating(args: argparse.Namespace) -> str:
+    """Why ``add`` would refuse its address (""), checked before a new registry is created
+    for it: a refused command changes nothing."""
+    if args.command != "add":
+        return ""
+    try:
+        parse_address(args.address, test_environment=build_settings(args).test_environment)
+    except (RegistryError, WiringError) as exc:
+        return str(exc)
+    return ""
+
+
 async def _run(command: Command, args: argparse.Namespace) -> int:
+    if refusal := _refused_before_creating(args):
+        _err(f"mailauth-tui: {safe(refusal)}")
+        return EXIT_FAILED
     try:
         registry = build_registry(args, create=args.command in _CREATING)
     except WiringError as exc:
