@@ -73,10 +73,9 @@ class SplitResolver:
                 self._system_error = str(exc)
         return self._system
 
-    async def query(self, name: str, rtype: RType) -> Answer:
-        return await self._query(name, rtype, _MAX_HOPS)
-
-    async def _query(self, name: str, rtype: RType, hops: int) -> Answer:
+    async def query(self, name: str, rtype: RType, hops: int = _MAX_HOPS) -> Answer:
+        """``hops``: aliases still to follow (the Resolver Protocol's callers leave it)."""
+        # One coroutine per question, no helper's: this wraps every look-up of a check.
         answer = await self.pool.query(name, rtype)
         status = answer.status
         if status is _REFUSED and answer.outside_zones:
@@ -90,7 +89,7 @@ class SplitResolver:
                     status=AnswerStatus.SERVFAIL,
                     detail=f"CNAME chain too long (over {_MAX_HOPS} aliases across servers)",
                 )
-            target = await self._query(answer.cname_chain[-1], rtype, hops - 1)
+            target = await self.query(answer.cname_chain[-1], rtype, hops - 1)
             chain = (*answer.cname_chain, *target.cname_chain)
             return replace(target, name=answer.name, cname_chain=chain)
         return answer

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -189,16 +188,13 @@ def test_a_silent_nameserver_fails_over_to_the_next(
     try:
         address = f"127.0.0.1:{silent.getsockname()[1]}"
         argv = ["check", "--json", "--timeout", "0.5", "--nameserver", address]
-        started = time.monotonic()
         code = main([*argv, "--nameserver", recursive.address, "example.com"])
-        elapsed = time.monotonic() - started
     finally:
         silent.close()
     [report] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0, report["problems"]
     assert (report["spf"]["status"], report["dmarc"]["status"]) == ("valid", "valid")
     assert set(report["servers"].values()) == {recursive.address}
-    assert elapsed < 5  # a few lost tries of 0.5 s, not every question timing out
 
 
 def _check(capsys: pytest.CaptureFixture[str], *nameservers: str) -> list[dict[str, object]]:
