@@ -1,5 +1,6 @@
-"""The registry's subcommands: the whole flow headless, exit codes, bad input, and several
-processes on one database (concurrent code attempts, a re-check killed with SIGKILL)."""
+"""The registry's subcommands: the whole flow headless, exit codes, bad input, several
+processes on one database (concurrent code attempts, a re-check killed with SIGKILL), and
+re-checks through an authoritative-only --nameserver."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest
 
 from mailauth_tui.cli.main import main
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
+from mailauth_tui.services.dns import parse_nameserver
 from mailauth_tui.services.identity import os_login
 from mailauth_tui.services.store import Store
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
@@ -482,3 +484,59 @@ def test_every_step_speaks_json(capsys: pytest.CaptureFixture[str], cli: Cli, zo
     # A refusal stays one line on stderr, with nothing on stdout for a script to misread.
     code, out, err = run(capsys, cli, "resend", DOMAIN, "--json")
     assert (code, out) == (1, "") and "wait" in err and len(err.splitlines()) == 1
+
+
+@pytest.fixture
+def authoritative_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ZoneServer, ZoneServer]]:
+    """An authoritative-only server for the domain's zone (empty), and the resolver that knows
+    every zone (empty), standing in for the system's (what /etc/resolv.conf names)."""
+    with (
+        ZoneServer(Zone(), recursion=False) as authoritative,
+        ZoneServer(Zone()) as resolver,
+    ):
+        found = [parse_nameserver(resolver.address)]
+        monkeypatch.setattr("mailauth_tui.services.dns._system_nameservers", lambda: found)
+        yield authoritative, resolver
+
+
+def test_recheck_and_verify_through_an_authoritative_only_nameserver(
+    tmp_path: Path,
+    authoritative_only: tuple[ZoneServer, ZoneServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Review of issue 17, finding 4: the registry's commands build the same resolver as
+    # `check` (wiring.build_resolver): names outside the zone of an authoritative-only
+    # --nameserver (the sending include, _dmarc.com) are asked of the system's resolver.
+    authoritative, resolver = authoritative_only
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    db = tmp_path / "registry.sqlite3"
+    common = Cli(db, config, authoritative.address).common
+    assert main(["init", *common]) == 0
+    with Store(db) as store:
+        seed_verified(store, authoritative.zone, [DOMAIN], datetime.now(UTC) - timedelta(hours=1))
+    # The sending service's include is in its own zone: the domain's server refuses it, as it
+    # refuses _dmarc.com; the resolver has it.
+    [include] = authoritative.zone.records(SENDING_INCLUDE, "TXT")
+    authoritative.zone.clear_name(SENDING_INCLUDE)
+    for name in (SENDING_INCLUDE, "_dmarc.com"):
+        authoritative.zone.refuse(name)
+    resolver.zone.set(SENDING_INCLUDE, "TXT", include)
+    capsys.readouterr()
+
+    code = main(["recheck", "--all", "--json", *common])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    [outcome] = json.loads(out)
+    domain = outcome["domain"]
+    assert (domain["dkim_state"], domain["spf_state"], domain["dmarc_state"]) == (
+        "verified",
+        "verified",
+        "configured",
+    )
+    assert domain["evidence"]["unknown"] == []
+    assert resolver.count(SENDING_INCLUDE) >= 1  # sent on, not judged on the refusal
+
+    code = main(["verify", DOMAIN, *common])
+    out, err = capsys.readouterr()
+    assert code == 0 and out.startswith(f"{DOMAIN}: verified"), out + err
