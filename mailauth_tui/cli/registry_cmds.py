@@ -213,6 +213,11 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
         if verdict.found is not None:
             lines.append(f"    found: {safe(verdict.found)}")
         lines.extend(_problem_lines(verdict.problems))
+    for test in outcome.selftests:
+        lines.append(f"  DKIM self-test ({safe(test.selector)}): {test.status.value}")
+        lines.append(f"    {safe(test.reason)}")
+        if test.fix:
+            lines.append(f"    fix: {safe(test.fix)}")
     lines.extend(f"  change: {safe(t)}" for t in outcome.transitions)
     return lines
 
@@ -223,6 +228,7 @@ def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
         "verdicts": to_jsonable(outcome.verdicts),
         "transitions": list(outcome.transitions),
         "dry_run": outcome.dry_run,
+        "selftests": [t.as_json() for t in outcome.selftests],
     }
 
 

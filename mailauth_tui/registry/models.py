@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mailauth_tui.core.results import DomainReport, Problem, PublishRecord
+from mailauth_tui.registry.selftest import SelfTest
 
 __all__ = ["PublishRecord"]  # re-exported: defined in core, used by the registry
 
@@ -114,6 +115,8 @@ class VerifyOutcome:
     # True when nothing was written: the actor may not change the registry, so the outcome
     # shows what DNS says and what would change (the row is the one that would be stored).
     dry_run: bool = False
+    # The end-to-end DKIM self-test of each key checked (the active one, a waiting new one).
+    selftests: tuple[SelfTest, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.names import DomainName
 from mailauth_tui.core.results import DomainReport, PublishRecord
 from mailauth_tui.registry.codes import CODE_TTL, generate_code, hash_code, verify_code
-from mailauth_tui.registry.dkim_keys import describe, make_key
+from mailauth_tui.registry.dkim_keys import describe, make_key, passphrase
 from mailauth_tui.registry.errors import (
     AlreadyExists,
     InvalidInput,
@@ -69,6 +69,7 @@ from mailauth_tui.registry.publishing import records_to_publish
 from mailauth_tui.registry.report import build_report
 from mailauth_tui.registry.roles import Access, check_login
 from mailauth_tui.registry.rows import to_entry, to_row
+from mailauth_tui.registry.selftest import SelfTest, SelfTestStatus, dkim_selftest
 from mailauth_tui.registry.sender import (
     bulk_decision,
     parse_address,
@@ -609,8 +610,36 @@ class Registry:
             expected_keys={k.selector: k.public_key for k in keys} or None,
         )
 
+    async def _selftests(self, rec: DomainRecord) -> tuple[SelfTest, ...]:
+        """The end-to-end self-test of each checked key, after :meth:`_check` (whose answers
+        the resolver has cached: the test judges what the check saw)."""
+        keys = checked_keys(rec.keys)
+        if not keys:
+            return ()
+        try:
+            secret = passphrase(self._settings.dkim)
+        except InvalidInput as exc:
+            return tuple(
+                SelfTest(k.selector, SelfTestStatus.UNKNOWN, f"the self-test could not run: {exc}")
+                for k in keys
+            )
+        now = self._now()
+        return tuple(
+            await asyncio.gather(
+                *(
+                    dkim_selftest(self._resolver, self._keys, secret, rec.domain, k, now)
+                    for k in keys
+                )
+            )
+        )
+
     def _apply_check(
-        self, tx: StoreTx, name: str, report: DomainReport, now: datetime
+        self,
+        tx: StoreTx,
+        name: str,
+        report: DomainReport,
+        now: datetime,
+        tests: tuple[SelfTest, ...] = (),
     ) -> VerifyOutcome | None:
         """Write one check's result; None when the domain was removed. Runs in the store's
         writer thread, in a transaction (see :meth:`_commit`)."""
@@ -619,7 +648,12 @@ class Registry:
         if rec is None:
             return None
         result = assess(
-            rec, report, include=self._settings.sending.include, now=now, interval=interval
+            rec,
+            report,
+            include=self._settings.sending.include,
+            now=now,
+            interval=interval,
+            selftests=tests,
         )
         tx.update_domain(name, result.changes)
         if result.promote is not None:
@@ -637,25 +671,35 @@ class Registry:
             report=report,
             verdicts=result.verdicts,
             transitions=result.transitions,
+            selftests=tests,
         )
 
-    async def _commit(self, name: str, report: DomainReport) -> VerifyOutcome | None:
+    async def _commit(
+        self, name: str, report: DomainReport, tests: tuple[SelfTest, ...] = ()
+    ) -> VerifyOutcome | None:
         """Record a check's result through the store's writer thread: the commit waits for its
         fsync (synchronous=FULL) there, not on the event loop, which keeps answering keys; and
         results arriving together share one fsync. It is awaited before anyone hears of the
         result, so what is shown is on disk."""
         now = self._now()  # the injected clock is read on the loop, as everywhere else
         written = self._store.write_soon(
-            partial(self._apply_check, name=name, report=report, now=now)
+            partial(self._apply_check, name=name, report=report, now=now, tests=tests)
         )
         return await asyncio.wrap_future(written)
 
-    def _preview(self, rec: DomainRecord, report: DomainReport) -> VerifyOutcome:
+    def _preview(
+        self, rec: DomainRecord, report: DomainReport, tests: tuple[SelfTest, ...]
+    ) -> VerifyOutcome:
         """What a check's result would change, written nowhere (a dry run)."""
         now = self._now()
         interval = timedelta(hours=self._settings.recheck_interval_hours)
         result = assess(
-            rec, report, include=self._settings.sending.include, now=now, interval=interval
+            rec,
+            report,
+            include=self._settings.sending.include,
+            now=now,
+            interval=interval,
+            selftests=tests,
         )
         keys = tuple(
             replace(k, active=True)
@@ -673,6 +717,7 @@ class Registry:
             verdicts=result.verdicts,
             transitions=result.transitions,
             dry_run=True,
+            selftests=tests,
         )
 
     async def verify(self, domain: str) -> VerifyOutcome:
@@ -682,13 +727,14 @@ class Registry:
         rec = self._record(name)
         if not self.refresh_access().may_change:
             self._fresh_dns()
-            return self._preview(rec, await self._check(rec))
+            report = await self._check(rec)
+            return self._preview(rec, report, await self._selftests(rec))
         if rec.ownership == Ownership.VERIFIED and not rec.keys:
             await self._ensure_first_key(name)
             rec = self._record(name)
         self._fresh_dns()
         report = await self._check(rec)
-        outcome = await self._commit(name, report)
+        outcome = await self._commit(name, report, await self._selftests(rec))
         if outcome is None:
             raise NotFound(f"{name} was removed during the check")
         return outcome
@@ -744,9 +790,10 @@ class Registry:
         if rec is None or (due_only and not is_due(rec, start)):
             return None
         report = await self._check(rec)
+        tests = await self._selftests(rec)
         if dry_run:
-            return self._preview(rec, report)
-        return await self._commit(name, report)
+            return self._preview(rec, report, tests)
+        return await self._commit(name, report, tests)
 
     async def records(self, domain: str) -> list[PublishRecord]:
         """The DKIM, SPF and DMARC records to publish, from what DNS holds now."""

@@ -130,6 +130,10 @@ def test_the_whole_flow_headless(capsys: pytest.CaptureFixture[str], cli: Cli, z
     code, out, _ = run(capsys, cli, "verify", DOMAIN)
     assert code == 0, out
     assert out.startswith(f"{DOMAIN}: verified")
+    assert "  DKIM self-test (mt" in out and "): passed" in out
+    code, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
+    [selftest] = json.loads(out)["selftests"]
+    assert selftest["status"] == "passed" and selftest["fix"] == ""
 
     code, out, _ = run(capsys, cli, "list", "--json")
     [row] = json.loads(out)
