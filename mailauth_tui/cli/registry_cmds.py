@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TextIO
 
+from mailauth_tui.cli import signing_cmds
 from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry
 from mailauth_tui.core.results import Problem
 from mailauth_tui.core.textsafe import printable
@@ -472,3 +473,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("rotate", _rotate, "make a new DKIM key; it signs once verified in DNS")
     p.add_argument("domain", metavar="DOMAIN")
+
+    signing_cmds.register(command)

@@ -50,6 +50,7 @@ from mailauth_tui.registry.models import (
     BulkDecision,
     CodeCheck,
     CodeSent,
+    DkimKey,
     DomainRow,
     JournalEntry,
     Ownership,
@@ -82,6 +83,7 @@ from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
 from mailauth_tui.services.settings import Settings
+from mailauth_tui.services.signer_export import ExportKey
 from mailauth_tui.services.store import DomainRecord, PageKey, Store, StoreTx, is_due
 
 CREATOR_KEY = "created_by"  # meta key: the login that created the registry
@@ -812,6 +814,34 @@ class Registry:
         return await records_to_publish(
             self._resolver, rec, self._settings.sending, self._settings.dmarc_rua
         )
+
+    # -- signing -------------------------------------------------------------------------
+
+    def private_key_pem(self, key: DkimKey) -> bytes:
+        """A key's private half, unencrypted, for a signer (the relay, an export). Whoever
+        can read the 0600 key files can sign anyway: the files' owner is the guard here."""
+        try:
+            return self._keys.private_key_pem(key.key_ref, passphrase(self._settings.dkim))
+        except PermissionError:
+            raise PermissionDenied(
+                f"you ({self._actor}) cannot read the private key of selector {key.selector}: "
+                f"run this as the owner of {self._settings.keys_dir}"
+            ) from None
+        except (ValueError, OSError) as exc:
+            raise RegistryError(f"cannot read the key of selector {key.selector}: {exc}") from None
+
+    def export_keys(self) -> list[ExportKey]:
+        """The active key of each verified domain, for a signer's configuration (during a
+        rotation the old key until the new one is verified, then the new one). Only admins
+        who may change the registry: an export copies private keys out of it."""
+        self._require("export signing keys")
+        out: list[ExportKey] = []
+        for row in self.list_domains():
+            key = row.active_key
+            if row.verified and key is not None:
+                pem = self.private_key_pem(key)
+                out.append(ExportKey(row.domain, key.selector, key.key_type, pem))
+        return out
 
     # -- rules and report ----------------------------------------------------------------
 
