@@ -475,3 +475,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("domain", metavar="DOMAIN")
 
     signing_cmds.register(command)
+    signing_cmds.register_relay(command)

@@ -57,3 +57,93 @@ def register(command: AddCommand) -> None:
     )
     p.add_argument("--opendkim", metavar="DIR", help="KeyTable, SigningTable and keys/ in DIR")
     p.add_argument("--rspamd", metavar="FILE", help="dkim_signing settings, keys in FILE.keys/")
+
+
+RELAY_PASSWORD_ENV = "MAILAUTH_RELAY_UPSTREAM_PASSWORD"
+
+
+def _credentials(path: str | None) -> dict[str, str] | None:
+    """``login:password`` lines from an owner-only file (a secret: never from the settings)."""
+    if path is None:
+        return None
+    file = Path(path)
+    if file.stat().st_mode & 0o077:
+        raise ValueError(f"{path} must be readable by its owner only: chmod 600 {path}")
+    creds: dict[str, str] = {}
+    for line in file.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            login, sep, password = line.partition(":")
+            if not sep or not login:
+                raise ValueError(f"{path}: each line is login:password")
+            creds[login.strip()] = password
+    return creds
+
+
+def _host_port(value: str, default_port: int) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        return value, default_port
+    return host.strip("[]"), int(port)
+
+
+async def _relay(registry: Registry, args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import os
+
+    from mailauth_tui.registry.relay_policy import RelayPolicy
+    from mailauth_tui.services.relay_server import (
+        RelayConfig,
+        Upstream,
+        make_controller,
+        parse_networks,
+    )
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        host, port = _host_port(args.listen, 2525)
+        up_host, up_port = _host_port(args.upstream, 25)
+        config = RelayConfig(
+            host=host,
+            port=port,
+            allowed=parse_networks(args.allow or ["127.0.0.0/8", "::1"]),
+            upstream=Upstream(
+                up_host,
+                up_port,
+                tls=args.upstream_tls,
+                username=args.upstream_user,
+                password=os.environ.get(RELAY_PASSWORD_ENV) if args.upstream_user else None,
+            ),
+            credentials=_credentials(args.auth_file),
+        )
+    except (ValueError, OSError) as exc:
+        print(f"mailauth-tui relay: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    policy = RelayPolicy(registry, bulk_header=args.bulk_header)
+    controller = make_controller(config, policy.decide)
+    controller.start()
+    print(f"relaying from {host}:{port} to {up_host}:{up_port} (ctrl-c to stop)", flush=True)
+    try:
+        await asyncio.Event().wait()  # until interrupted: the relay runs in its own thread
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    finally:
+        controller.stop()
+    return EXIT_OK
+
+
+def register_relay(command: AddCommand) -> None:
+    p = command(
+        "relay",
+        _relay,
+        "an SMTP relay that signs verified domains' mail and applies the sender and bulk rules",
+    )
+    p.add_argument("--listen", default="127.0.0.1:2525", metavar="HOST:PORT")
+    p.add_argument(
+        "--allow", action="append", metavar="NETWORK", help="client networks (default loopback)"
+    )
+    p.add_argument("--upstream", required=True, metavar="HOST[:PORT]", help="the smarthost")
+    p.add_argument("--upstream-tls", choices=("starttls", "tls", "none"), default="starttls")
+    p.add_argument("--upstream-user", metavar="LOGIN", help=f"password from ${RELAY_PASSWORD_ENV}")
+    p.add_argument("--auth-file", metavar="FILE", help="login:password lines (mode 0600)")
+    p.add_argument("--bulk-header", metavar="NAME", help="another header that marks bulk mail")
