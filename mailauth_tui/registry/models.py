@@ -43,6 +43,8 @@ class DkimKey:
     key_ref: str  # where the key store keeps the private key
     created_at: datetime
     active: bool = True
+    retired_at: datetime | None = None  # when a newer key took over
+    remove_after: datetime | None = None  # "safe to remove after": its record may go then
 
 
 @dataclass(frozen=True, slots=True)

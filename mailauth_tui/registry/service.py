@@ -661,7 +661,8 @@ class Registry:
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:
-                tx.set_key_active(name, result.retire, False)
+                keep = timedelta(days=self._settings.dkim.keep_retired_days)
+                tx.retire_key(name, result.retire, now, now + keep)
         # A verdict from a server chosen for this run says so: it may not be what the world sees.
         via = f" [DNS: {self._dns_source}]" if self._dns_source else ""
         self._journal(tx, now, name, "check", result.summary + via)
@@ -703,10 +704,11 @@ class Registry:
             interval=interval,
             selftests=tests,
         )
+        keep = timedelta(days=self._settings.dkim.keep_retired_days)
         keys = tuple(
             replace(k, active=True)
             if k.selector == result.promote
-            else replace(k, active=False)
+            else replace(k, active=False, retired_at=now, remove_after=now + keep)
             if k.selector == result.retire
             else k
             for k in rec.keys

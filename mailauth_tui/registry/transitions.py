@@ -302,7 +302,12 @@ def assess(
     transitions = [s.note for s in (dkim, spf, dmarc) if s.note]
     active, _ = key_roles(rec.keys)
     if promote is not None:
-        old = f"; the previous key (selector {active.selector}) is retired" if active else ""
+        old = (
+            f"; the previous key (selector {active.selector}) is retired: keep its record "
+            "published until the date shown (safe to remove after)"
+            if active
+            else ""
+        )
         transitions.insert(0, f"DKIM key {promote.selector} is published and now signs{old}")
 
     policy = rec.dmarc_policy

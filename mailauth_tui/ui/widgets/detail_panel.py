@@ -149,6 +149,13 @@ class DetailPanel(Static):
         states.append("   DKIM ", style="bold").append_text(badge(dkim_state))
         if selectors:
             states.append(f" ({printable(selectors)})", style="dim")
+        retired = [k for k in row.dkim_keys if not k.active and k.remove_after is not None]
+        if retired:
+            old = retired[-1]
+            states.append(
+                f" {printable(old.selector)} safe to remove after {old.remove_after:%Y-%m-%d}",
+                style="dim",
+            )
         if not checking and (tested := evidence_selftest(row.evidence)) is not None:
             states.append(" ").append_text(status_text(tested))
         states.append("   SPF ", style="bold").append_text(badge(spf_state))
