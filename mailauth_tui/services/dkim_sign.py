@@ -61,8 +61,7 @@ class SigningKey:
                     self.selector.encode("ascii"),
                     self.domain.encode("ascii"),
                     self.private,
-                    include_headers=[h for h in SIGNED_HEADERS if _has_header(message, h)]
-                    or [b"from"],
+                    include_headers=_present(message),
                     signature_algorithm=self.algorithm,
                     linesep=b"\r\n",
                 )
@@ -72,10 +71,16 @@ class SigningKey:
             raise SigningError(f"cannot sign as {where}: {exc}") from None
 
 
-def _has_header(message: bytes, name: bytes) -> bool:
+def _present(message: bytes) -> list[bytes]:
+    """The SIGNED_HEADERS the message has (one pass over its header): signing an absent
+    field would keep a relay further on from adding it, which is not ours to forbid."""
     head = message.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    prefix = name + b":"
-    return any(line.lower().startswith(prefix) for line in head.splitlines())
+    names = {
+        line.split(b":", 1)[0].strip().lower()
+        for line in head.splitlines()
+        if line[:1] not in (b" ", b"\t")
+    }
+    return [h for h in SIGNED_HEADERS if h in names] or [b"from"]
 
 
 def load_signing_key(domain: str, selector: str, pem: bytes) -> SigningKey:

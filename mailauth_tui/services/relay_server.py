@@ -4,8 +4,9 @@ Never an open relay: a client outside the allowed networks is refused at MAIL FR
 and with credentials configured every client must authenticate first. What to do with a
 message is asked of a ``Decide`` callable (the registry's relay policy); the message is handed
 to the upstream smarthost before the client is answered, so a 250 means the upstream took it.
-Upstream down or refusing: 451 (the client keeps the message and retries), never a 250 for a
-message that is then lost.
+Upstream down or refusing (the whole message): 451, so the client keeps the message and
+retries, never a 250 for a message that is then lost. Recipients the upstream refuses while
+it takes the message for others are logged (they would bounce from any relay).
 """
 
 from __future__ import annotations
@@ -84,6 +85,71 @@ def _allowed(peer: Any, networks: tuple[Network, ...]) -> bool:
     return any(address in net for net in networks)
 
 
+class UpstreamPool:
+    """Connections to the smarthost kept open between messages (a new SMTP session per
+    message costs the connect, the greeting, EHLO, STARTTLS and AUTH again). Used from the
+    relay's event loop only. A connection that fails is closed, never reused; one the upstream
+    closed while idle is replaced once."""
+
+    def __init__(self, upstream: Upstream, size: int = 8) -> None:
+        self._up = upstream
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._size = size
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        up = self._up
+        client = aiosmtplib.SMTP(
+            hostname=up.host,
+            port=up.port,
+            use_tls=up.tls == "tls",
+            start_tls=None if up.tls == "starttls" else False,
+            username=up.username,
+            password=up.password,
+            timeout=up.timeout,
+        )
+        await client.connect()
+        return client
+
+    async def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
+        reused = bool(self._idle)
+        client = self._idle.pop() if reused else await self._connect()
+        try:
+            errors, _ = await client.sendmail(sender, recipients, message)
+        except aiosmtplib.SMTPServerDisconnected:
+            client.close()
+            if not reused:
+                raise
+            return await self.send(message, sender, recipients)  # it timed out while idle
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPSenderRefused):
+            await self._keep(client)  # the session itself is fine
+            raise
+        except BaseException:
+            client.close()
+            raise
+        await self._keep(client)
+        if errors:
+            # Some recipients refused, the others took it: the refused ones would bounce
+            # from any relay; they are logged (the caller answers 250 for the message).
+            log.warning("upstream refused some recipients: %s", errors)
+
+    async def _keep(self, client: aiosmtplib.SMTP) -> None:
+        if len(self._idle) < self._size and client.is_connected:
+            self._idle.append(client)
+        else:
+            try:
+                await client.quit()
+            except aiosmtplib.SMTPException:
+                client.close()
+
+    async def close(self) -> None:
+        while self._idle:
+            client = self._idle.pop()
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+
 def _message_id(raw: bytes) -> str:
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
     for line in head.splitlines():
@@ -96,6 +162,7 @@ class RelayHandler:
     def __init__(self, config: RelayConfig, decide: Decide) -> None:
         self._config = config
         self._decide = decide
+        self._pool: UpstreamPool | None = None  # made on the relay's own loop
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -118,20 +185,12 @@ class RelayHandler:
             log.info("%s: %s", msgid, verdict.log)
             return verdict.reply
         up = self._config.upstream
+        if self._pool is None:
+            self._pool = UpstreamPool(up)
+        sender = verdict.mail_from or envelope.mail_from
         try:
-            await aiosmtplib.send(
-                verdict.message,
-                sender=verdict.mail_from or envelope.mail_from,
-                recipients=list(envelope.rcpt_tos),
-                hostname=up.host,
-                port=up.port,
-                use_tls=up.tls == "tls",
-                start_tls=None if up.tls == "starttls" else False,
-                username=up.username,
-                password=up.password,
-                timeout=up.timeout,
-            )
-        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self._pool.send(verdict.message, sender, list(envelope.rcpt_tos))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             log.warning(
                 "%s: %s; upstream %s:%s failed: %s", msgid, verdict.log, up.host, up.port, exc
             )
@@ -148,7 +207,7 @@ def _authenticator(credentials: Mapping[str, str]) -> Callable[..., AuthResult]:
         expected = credentials.get(login)
         given = data.password.decode("utf-8", "replace")
         ok = expected is not None and hmac.compare_digest(expected.encode(), given.encode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=True would send no reply
 
     return check
 

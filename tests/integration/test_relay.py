@@ -3,6 +3,7 @@ captured message is verified with dkimpy against the loopback DNS zone."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -227,3 +228,64 @@ async def test_clients_outside_the_allowed_networks_are_refused(
         controller.stop()
     assert refused.value.code == 550 and "5.7.1 relaying denied" in refused.value.message
     assert smtp_server.messages == []
+
+
+async def test_upstream_refusing_is_a_4xx_and_every_decision_is_logged(
+    registry: Registry,
+    zone: Zone,
+    relay: Relay,
+    smtp_server: CollectingController,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await verified(registry, zone)
+    smtp_server.handler.refuse.add("someone@elsewhere.example")
+    caplog.set_level(logging.INFO, logger="mailauth_tui.relay")
+    msg = message(f"news@{DOMAIN}")
+    with pytest.raises(aiosmtplib.SMTPDataError) as deferred:
+        await relay.send(msg)
+    assert deferred.value.code == 451
+    smtp_server.handler.refuse.clear()
+    await relay.send(msg)  # the client's retry goes through, on the same pooled connection
+    assert len(smtp_server.messages) == 1 and dkim_ok(smtp_server.handler.raw[0], zone)
+    lines = [r.getMessage() for r in caplog.records if msg["Message-ID"] in r.getMessage()]
+    assert len(lines) == 2
+    assert "upstream" in lines[0] and "failed" in lines[0]
+    assert f"From domain {DOMAIN} verified: signed as" in lines[1] and "relayed" in lines[1]
+
+
+async def test_with_credentials_a_client_must_log_in(
+    registry: Registry, zone: Zone, smtp_server: CollectingController
+) -> None:
+    await verified(registry, zone)
+    port = free_port()
+    config = RelayConfig(
+        "127.0.0.1",
+        port,
+        parse_networks(["127.0.0.0/8"]),
+        Upstream("127.0.0.1", smtp_server.port, tls="none"),
+        credentials={"app": "s3cret"},
+    )
+    controller = make_controller(config, RelayPolicy(registry).decide)
+    controller.start()
+    try:
+        with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+            await aiosmtplib.send(message(f"news@{DOMAIN}"), hostname="127.0.0.1", port=port)
+        assert refused.value.code == 530
+        with pytest.raises(aiosmtplib.SMTPAuthenticationError):
+            await aiosmtplib.send(
+                message(f"news@{DOMAIN}"),
+                hostname="127.0.0.1",
+                port=port,
+                username="app",
+                password="wrong",
+            )
+        await aiosmtplib.send(
+            message(f"news@{DOMAIN}"),
+            hostname="127.0.0.1",
+            port=port,
+            username="app",
+            password="s3cret",
+        )
+    finally:
+        controller.stop()
+    assert len(smtp_server.messages) == 1 and dkim_ok(smtp_server.handler.raw[0], zone)

@@ -157,7 +157,7 @@ class DetailPanel(Static):
                 style="dim",
             )
         if not checking and (tested := evidence_selftest(row.evidence)) is not None:
-            states.append(" ").append_text(status_text(tested))
+            states.append(" ").append_text(status_text(tested, compact=True))
         states.append("   SPF ", style="bold").append_text(badge(spf_state))
         grid.add_row(_label("Ownership"), states)
 

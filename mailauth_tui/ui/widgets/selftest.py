@@ -17,8 +17,11 @@ _LOOK = {
 }
 
 
-def status_text(status: str) -> Text:
+def status_text(status: str, *, compact: bool = False) -> Text:
+    """``compact``: the symbol alone tells the outcome (the detail panel's line is full)."""
     label, style = _LOOK.get(status, _LOOK[SelfTestStatus.UNKNOWN.value])
+    if compact:
+        label = label.split(" ", 1)[0] + " self-test"
     return Text(label, style=style)
 
 
