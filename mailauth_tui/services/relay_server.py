@@ -11,11 +11,10 @@ it takes the message for others are logged (they would bounce from any relay).
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid
 from typing import Any, Protocol
@@ -42,7 +41,7 @@ class Verdict(Protocol):
     def log(self) -> str: ...
 
 
-Decide = Callable[[bytes], Verdict]
+Decide = Callable[[bytes], Awaitable[Verdict]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +178,7 @@ class RelayHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content or envelope.content
         msgid = _message_id(raw)
-        # Signing RSA is CPU-bound (pure Python): off the loop, so other sessions keep going.
-        verdict = await asyncio.to_thread(self._decide, raw)
+        verdict = await self._decide(raw)
         if verdict.action in ("refuse", "defer"):
             log.info("%s: %s", msgid, verdict.log)
             return verdict.reply
