@@ -78,7 +78,7 @@ from mailauth_tui.registry.sender import (
     parse_domain,
     sender_decision,
 )
-from mailauth_tui.registry.transitions import assess, checked_keys, key_roles
+from mailauth_tui.registry.transitions import Assessment, assess, checked_keys, key_roles
 from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
@@ -635,6 +635,18 @@ class Registry:
             )
         )
 
+    def _assess(
+        self, rec: DomainRecord, report: DomainReport, now: datetime, tests: tuple[SelfTest, ...]
+    ) -> Assessment:
+        return assess(
+            rec,
+            report,
+            include=self._settings.sending.include,
+            now=now,
+            interval=timedelta(hours=self._settings.recheck_interval_hours),
+            selftests=tests,
+        )
+
     def _apply_check(
         self,
         tx: StoreTx,
@@ -645,18 +657,10 @@ class Registry:
     ) -> VerifyOutcome | None:
         """Write one check's result; None when the domain was removed. Runs in the store's
         writer thread, in a transaction (see :meth:`_commit`)."""
-        interval = timedelta(hours=self._settings.recheck_interval_hours)
         rec = tx.get_domain(name)
         if rec is None:
             return None
-        result = assess(
-            rec,
-            report,
-            include=self._settings.sending.include,
-            now=now,
-            interval=interval,
-            selftests=tests,
-        )
+        result = self._assess(rec, report, now, tests)
         tx.update_domain(name, result.changes)
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
@@ -695,15 +699,7 @@ class Registry:
     ) -> VerifyOutcome:
         """What a check's result would change, written nowhere (a dry run)."""
         now = self._now()
-        interval = timedelta(hours=self._settings.recheck_interval_hours)
-        result = assess(
-            rec,
-            report,
-            include=self._settings.sending.include,
-            now=now,
-            interval=interval,
-            selftests=tests,
-        )
+        result = self._assess(rec, report, now, tests)
         keep = timedelta(days=self._settings.dkim.keep_retired_days)
         keys = tuple(
             replace(k, active=True)

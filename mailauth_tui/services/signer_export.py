@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailauth_tui.services.keys import fsync_dir
+
 HEADER = "# written by mailauth-tui export: do not edit, export again instead\n"
 _KEY_FILE = re.compile(r"^[a-z0-9_.-]+\.[a-z0-9-]+\.private$")
 
@@ -50,20 +52,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # not every filesystem syncs a directory; the files themselves are synced
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)  # the rename itself must survive a crash
 
 
 def _write_keys(keys_dir: Path, keys: Sequence[ExportKey]) -> None:

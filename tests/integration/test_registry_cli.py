@@ -81,6 +81,13 @@ class Cli:
 def cli(
     tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
 ) -> Cli:
+    return make_cli(tmp_path, dns_server, zone, capsys)
+
+
+def make_cli(
+    tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
+) -> Cli:
+    """A registry made by ``init`` for the commands to run on (the ``cli`` fixture)."""
     zone.set(SENDING_INCLUDE, "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
     config = tmp_path / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")

@@ -72,27 +72,41 @@ def message(sender: str, **headers: str) -> EmailMessage:
 
 
 class Relay:
-    def __init__(self, registry: Registry, upstream_port: int, **policy: str) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        upstream_port: int,
+        *,
+        networks: tuple[str, ...] = ("127.0.0.0/8",),
+        credentials: dict[str, str] | None = None,
+        bulk_header: str | None = None,
+    ) -> None:
         self.port = free_port()
-        self.policy = RelayPolicy(registry, **policy)
+        self.policy = RelayPolicy(registry, bulk_header=bulk_header)
         config = RelayConfig(
             "127.0.0.1",
             self.port,
-            parse_networks(["127.0.0.0/8"]),
+            parse_networks(networks),
             Upstream("127.0.0.1", upstream_port, tls="none", timeout=5),
+            credentials=credentials,
         )
         self.controller = make_controller(config, self.policy.decide)
 
-    async def send(self, msg: EmailMessage) -> None:
-        await aiosmtplib.send(msg, hostname="127.0.0.1", port=self.port, timeout=10)
+    def __enter__(self) -> Relay:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+    async def send(self, msg: EmailMessage, **login: str) -> None:
+        await aiosmtplib.send(msg, hostname="127.0.0.1", port=self.port, timeout=10, **login)
 
 
 @pytest.fixture
 def relay(registry: Registry, smtp_server: CollectingController) -> Iterator[Relay]:
-    r = Relay(registry, smtp_server.port, bulk_header="X-Campaign")
-    r.controller.start()
-    yield r
-    r.controller.stop()
+    with Relay(registry, smtp_server.port, bulk_header="X-Campaign") as r:
+        yield r
 
 
 async def test_a_verified_domain_is_signed_with_its_key(
@@ -197,35 +211,22 @@ async def test_upstream_down_is_a_4xx(registry: Registry, zone: Zone) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         dead_port = closed.getsockname()[1]  # bound, never listening: connections refused
-        relay = Relay(registry, dead_port)
-        relay.controller.start()
-        try:
-            with pytest.raises(aiosmtplib.SMTPDataError) as deferred:
-                await relay.send(message(f"news@{DOMAIN}"))
-        finally:
-            relay.controller.stop()
+        with (
+            Relay(registry, dead_port) as relay,
+            pytest.raises(aiosmtplib.SMTPDataError) as deferred,
+        ):
+            await relay.send(message(f"news@{DOMAIN}"))
     assert deferred.value.code == 451 and "4.4.1" in deferred.value.message
 
 
 async def test_clients_outside_the_allowed_networks_are_refused(
     registry: Registry, smtp_server: CollectingController
 ) -> None:
-    port = free_port()
-    config = RelayConfig(
-        "127.0.0.1",
-        port,
-        parse_networks(["192.0.2.0/24"]),
-        Upstream("127.0.0.1", smtp_server.port, tls="none"),
-    )
-    controller = make_controller(config, RelayPolicy(registry).decide)
-    controller.start()
-    try:
-        with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
-            await aiosmtplib.send(
-                message(f"news@{DOMAIN}"), hostname="127.0.0.1", port=port, timeout=10
-            )
-    finally:
-        controller.stop()
+    with (
+        Relay(registry, smtp_server.port, networks=("192.0.2.0/24",)) as relay,
+        pytest.raises(aiosmtplib.SMTPSenderRefused) as refused,
+    ):
+        await relay.send(message(f"news@{DOMAIN}"))
     assert refused.value.code == 550 and "5.7.1 relaying denied" in refused.value.message
     assert smtp_server.messages == []
 
@@ -257,35 +258,11 @@ async def test_with_credentials_a_client_must_log_in(
     registry: Registry, zone: Zone, smtp_server: CollectingController
 ) -> None:
     await verified(registry, zone)
-    port = free_port()
-    config = RelayConfig(
-        "127.0.0.1",
-        port,
-        parse_networks(["127.0.0.0/8"]),
-        Upstream("127.0.0.1", smtp_server.port, tls="none"),
-        credentials={"app": "s3cret"},
-    )
-    controller = make_controller(config, RelayPolicy(registry).decide)
-    controller.start()
-    try:
+    with Relay(registry, smtp_server.port, credentials={"app": "s3cret"}) as relay:
         with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
-            await aiosmtplib.send(message(f"news@{DOMAIN}"), hostname="127.0.0.1", port=port)
+            await relay.send(message(f"news@{DOMAIN}"))
         assert refused.value.code == 530
         with pytest.raises(aiosmtplib.SMTPAuthenticationError):
-            await aiosmtplib.send(
-                message(f"news@{DOMAIN}"),
-                hostname="127.0.0.1",
-                port=port,
-                username="app",
-                password="wrong",
-            )
-        await aiosmtplib.send(
-            message(f"news@{DOMAIN}"),
-            hostname="127.0.0.1",
-            port=port,
-            username="app",
-            password="s3cret",
-        )
-    finally:
-        controller.stop()
+            await relay.send(message(f"news@{DOMAIN}"), username="app", password="wrong")
+        await relay.send(message(f"news@{DOMAIN}"), username="app", password="s3cret")
     assert len(smtp_server.messages) == 1 and dkim_ok(smtp_server.handler.raw[0], zone)
