@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -60,23 +61,30 @@ def register(command: AddCommand) -> None:
 
 
 RELAY_PASSWORD_ENV = "MAILAUTH_RELAY_UPSTREAM_PASSWORD"
+RELAY_CREDENTIALS_ENV = "MAILAUTH_RELAY_CREDENTIALS"
+
+
+def _parse_credentials(text: str, where: str) -> dict[str, str]:
+    creds: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            login, sep, password = line.partition(":")
+            if not sep or not login.strip():
+                raise ValueError(f"{where}: each line is login:password")
+            creds[login.strip()] = password
+    return creds
 
 
 def _credentials(path: str | None) -> dict[str, str] | None:
-    """``login:password`` lines from an owner-only file (a secret: never from the settings)."""
+    """The clients' ``login:password`` lines: from an owner-only file, or from the
+    environment variable; secrets never come from the settings file."""
     if path is None:
-        return None
+        env = os.environ.get(RELAY_CREDENTIALS_ENV)
+        return _parse_credentials(env, f"${RELAY_CREDENTIALS_ENV}") if env else None
     file = Path(path)
     if file.stat().st_mode & 0o077:
         raise ValueError(f"{path} must be readable by its owner only: chmod 600 {path}")
-    creds: dict[str, str] = {}
-    for line in file.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            login, sep, password = line.partition(":")
-            if not sep or not login:
-                raise ValueError(f"{path}: each line is login:password")
-            creds[login.strip()] = password
-    return creds
+    return _parse_credentials(file.read_text(encoding="utf-8"), path)
 
 
 def _host_port(value: str, default_port: int) -> tuple[str, int]:
@@ -89,7 +97,6 @@ def _host_port(value: str, default_port: int) -> tuple[str, int]:
 async def _relay(registry: Registry, args: argparse.Namespace) -> int:
     import asyncio
     import logging
-    import os
 
     from mailauth_tui.registry.relay_policy import RelayPolicy
     from mailauth_tui.services.relay_server import (
@@ -145,5 +152,9 @@ def register_relay(command: AddCommand) -> None:
     p.add_argument("--upstream", required=True, metavar="HOST[:PORT]", help="the smarthost")
     p.add_argument("--upstream-tls", choices=("starttls", "tls", "none"), default="starttls")
     p.add_argument("--upstream-user", metavar="LOGIN", help=f"password from ${RELAY_PASSWORD_ENV}")
-    p.add_argument("--auth-file", metavar="FILE", help="login:password lines (mode 0600)")
+    p.add_argument(
+        "--auth-file",
+        metavar="FILE",
+        help=f"clients' login:password lines (mode 0600; or ${RELAY_CREDENTIALS_ENV})",
+    )
     p.add_argument("--bulk-header", metavar="NAME", help="another header that marks bulk mail")

@@ -48,7 +48,7 @@ Decide = Callable[[bytes], Awaitable[Verdict]]
 class Upstream:
     host: str
     port: int
-    tls: str = "starttls"  # starttls (when offered) | tls | none
+    tls: str = "starttls"  # starttls (required) | tls | none
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
@@ -101,7 +101,9 @@ class UpstreamPool:
             hostname=up.host,
             port=up.port,
             use_tls=up.tls == "tls",
-            start_tls=None if up.tls == "starttls" else False,
+            # Configured STARTTLS is required, not opportunistic: a server that stops offering
+            # it gets no mail (451) rather than mail in clear text.
+            start_tls=up.tls == "starttls",
             username=up.username,
             password=up.password,
             timeout=up.timeout,
