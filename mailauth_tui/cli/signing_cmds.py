@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,13 @@ async def _export(registry: Registry, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+    if args.json:
+        shown = {
+            "exported": [{"domain": k.domain, "selector": k.selector} for k in keys],
+            "written": [str(p) for p in written],
+        }
+        print(json.dumps(shown, indent=2, ensure_ascii=True))
+        return EXIT_OK
     domains = ", ".join(f"{k.domain} ({k.selector})" for k in keys) or "none verified yet"
     print(f"exported {len(keys)} signing key(s): {printable(domains)}")
     for path in written:
@@ -58,6 +66,7 @@ def register(command: AddCommand) -> None:
     )
     p.add_argument("--opendkim", metavar="DIR", help="KeyTable, SigningTable and keys/ in DIR")
     p.add_argument("--rspamd", metavar="FILE", help="dkim_signing settings, keys in FILE.keys/")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
 
 RELAY_PASSWORD_ENV = "MAILAUTH_RELAY_UPSTREAM_PASSWORD"

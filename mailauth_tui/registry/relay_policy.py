@@ -17,6 +17,7 @@ used, so a removed or revoked key is never used once the registry says so.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass, replace
 from email.parser import BytesHeaderParser
@@ -33,6 +34,8 @@ from mailauth_tui.services.dkim_sign import SigningError, SigningKey, load_signi
 from mailauth_tui.services.store import StoreError
 
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+
+log = logging.getLogger("mailauth_tui.relay")
 
 
 class Action(StrEnum):
@@ -103,7 +106,6 @@ class RelayPolicy:
         self._last: dict[str, DomainRow | None] = {}
         self._signers: dict[tuple[str, str], SigningKey] = {}
         self._domains: dict[str, str | None] = {}  # From field -> its domain (validated)
-        self.notes: list[str] = []  # warnings for the log (registry unreachable...)
 
     @property
     def system_sender(self) -> str:
@@ -116,8 +118,8 @@ class RelayPolicy:
             row = None
         except (StoreError, OSError) as exc:
             if domain in self._last:
-                self.notes.append(
-                    f"registry unreachable ({exc}): using the last known state of {domain}"
+                log.warning(
+                    "registry unreachable (%s): using the last known state of %s", exc, domain
                 )
                 return self._last[domain]
             raise RegistryUnavailable(f"registry unreachable ({exc})") from None

@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -79,12 +80,20 @@ from mailauth_tui.registry.sender import (
     sender_decision,
 )
 from mailauth_tui.registry.transitions import Assessment, assess, checked_keys, key_roles
+from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.signer_export import ExportKey
-from mailauth_tui.services.store import DomainRecord, PageKey, Store, StoreTx, is_due
+from mailauth_tui.services.store import (
+    DomainRecord,
+    PageKey,
+    Store,
+    StoreError,
+    StoreTx,
+    is_due,
+)
 
 CREATOR_KEY = "created_by"  # meta key: the login that created the registry
 REGISTRY_EVENTS = ""  # the journal's "domain" of events about the registry itself (admins)
@@ -147,8 +156,9 @@ class Registry:
         self._dns_source = dns_source
         self._access = self._read_access()
         self.notices: list[str] = []  # for the user, once: e.g. a settings key now ignored
-        if settings.admins:
-            self.notices.append(self._legacy_admins(settings.admins))
+        notice = self._legacy_admins(settings.admins)
+        if notice:
+            self.notices.append(notice)
 
     # -- who -----------------------------------------------------------------------------
 
@@ -186,8 +196,10 @@ class Registry:
         return Access(self._actor, admins, self._store.writable, str(self._store.path))
 
     def refresh_access(self) -> Access:
-        """Read the admins again (another admin may have changed them)."""
-        self._access = self._read_access()
+        """Read the admins again (another admin may have changed them). When the store cannot
+        be read just now, the last access read stands."""
+        with suppress(StoreError):
+            self._access = self._read_access()
         return self._access
 
     def close(self) -> None:
@@ -199,6 +211,20 @@ class Registry:
     def _require(self, action: str) -> None:
         # Read afresh: an admin removed by another admin's session loses rights at once.
         self.refresh_access().require(action)
+
+    @contextmanager
+    def _changing(self, action: str) -> Iterator[StoreTx]:
+        """A write transaction that checks again, inside it, that the actor is an admin: the
+        slow work before it (a code's hash, a key, mail) may have outlasted its rights."""
+        with self._store.transaction() as tx:
+            self._still_admin(tx, action)
+            yield tx
+
+    def _still_admin(self, tx: StoreTx, action: str) -> None:
+        if self._actor not in {a.login for a in tx.admins()}:
+            raise PermissionDenied(
+                f"only admins can {action}; you ({self._actor}) are no longer one"
+            )
 
     # -- admins --------------------------------------------------------------------------
 
@@ -232,7 +258,7 @@ class Registry:
         self._require("add admins")
         name = check_login(login)
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._changing("add admins") as tx:
             if not tx.add_admin(name, self._actor, now):
                 raise AlreadyExists(f"{name} is an admin already")
             self._journal(tx, now, REGISTRY_EVENTS, "admin_added", name)
@@ -244,7 +270,7 @@ class Registry:
         self._require("remove admins")
         name = login.strip()
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._changing("remove admins") as tx:
             logins = {a.login for a in tx.admins()}
             if name not in logins:
                 raise NotFound(f"{name} is not an admin")
@@ -253,17 +279,28 @@ class Registry:
                     f"{name} is the last admin and stays one: add another admin first "
                     "(mailauth-tui admin add LOGIN)"
                 )
+            others = sorted(logins - {name})
+            if name == self._actor and not any(login_exists(o) for o in others):
+                # Nobody left who can log in here to give the rights back.
+                raise InvalidInput(
+                    f"removing yourself would leave no admin who is a user on this host "
+                    f"({', '.join(others)} are not): add one first (mailauth-tui admin add LOGIN)"
+                )
             tx.remove_admin(name)
             self._journal(tx, now, REGISTRY_EVENTS, "admin_removed", name)
         self.refresh_access()
 
     def _legacy_admins(self, names: tuple[str, ...]) -> str:
         """The settings file's ``admins`` key: imported once into a registry made before
-        admins were kept in it (by an admin of that registry), ignored ever after."""
+        admins were kept in it, by the first run of one of its admins (with the key or
+        without: after that run no settings file is ever read for rights). Ignored ever after,
+        and said so ("" when there is nothing to say)."""
         where = self._settings.source or "the settings"
         ignored = (
             f"the admins key in {where} is ignored: admins are kept in the registry now "
             "(mailauth-tui admin list); remove the key"
+            if names
+            else ""
         )
         if not self._access.may_change or self._store.get_meta(LEGACY_ADMINS_KEY) is None:
             return ignored
@@ -283,6 +320,8 @@ class Registry:
                     self._journal(tx, now, REGISTRY_EVENTS, "admin_added", detail)
             tx.delete_meta(LEGACY_ADMINS_KEY)
         self.refresh_access()
+        if not names:
+            return ""
         imported = ", ".join(added) or "nobody new"
         return (
             f"imported the admins key in {where} once ({imported}); it is ignored from now "
@@ -326,12 +365,10 @@ class Registry:
     def get(self, domain: str) -> DomainRow:
         return self._row(self._record(self._name(domain)))
 
-    def journal(self, domain: str, limit: int = 100) -> list[JournalEntry]:
-        return [to_entry(e) for e in self._store.journal(self._name(domain), max(1, limit))]
-
-    def admin_journal(self, limit: int = 100) -> list[JournalEntry]:
-        """Changes to the registry itself (its admins), newest first."""
-        return [to_entry(e) for e in self._store.journal(REGISTRY_EVENTS, max(1, limit))]
+    def journal(self, domain: str | None, limit: int = 100) -> list[JournalEntry]:
+        """The journal of one domain, or of the whole registry (None), newest first."""
+        name = None if domain is None else self._name(domain)
+        return [to_entry(e) for e in self._store.journal(name, max(1, limit))]
 
     def due_domains(self) -> list[DomainRow]:
         now = self._now()
@@ -372,7 +409,7 @@ class Registry:
         now = self._now()
         expires = now + CODE_TTL
         message = self._code_message(addr, domain, code, expires, now)
-        with self._store.transaction() as tx:
+        with self._changing("add domains") as tx:
             if (existing := tx.get_domain(name)) is not None:
                 raise AlreadyExists(_already(existing))
             tx.insert_domain(
@@ -404,7 +441,7 @@ class Registry:
     async def submit_code(self, domain: str, code: str) -> CodeCheck:
         """Check a code typed by the user. A wrong code uses up one of MAX_ATTEMPTS tries;
         text that cannot be a code at all does not."""
-        self._require("verify domains")
+        self._require("enter verification codes")
         name = self._name(domain)
         rec = self._record(name)
         if rec.ownership == Ownership.VERIFIED:
@@ -416,7 +453,7 @@ class Registry:
         # scrypt takes tens of milliseconds: compare before taking the write lock.
         matched = await asyncio.to_thread(verify_code, plain, seen_hash) if seen_hash else False
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._changing("enter verification codes") as tx:
             rec = self._tx_record(tx, name)
             if rec.ownership == Ownership.VERIFIED:
                 raise InvalidInput(f"ownership of {name} is already verified")
@@ -444,7 +481,7 @@ class Registry:
         expires = now + CODE_TTL
         domain_name = DomainName(ascii=rec.domain, unicode=rec.domain_unicode)
         message = self._code_message(rec.address, domain_name, code, expires, now)
-        with self._store.transaction() as tx:
+        with self._changing("resend codes") as tx:
             rec = self._tx_record(tx, name)
             if rec.ownership == Ownership.VERIFIED:
                 raise InvalidInput(f"ownership of {name} is already verified: no code is needed")
@@ -505,7 +542,7 @@ class Registry:
         self._require("remove domains")
         name = self._name(domain)
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._changing("remove domains") as tx:
             rec = self._tx_record(tx, name)
             tx.delete_domain(name)
             selectors = ", ".join(k.selector for k in rec.keys) or "none"
@@ -530,7 +567,7 @@ class Registry:
         now = self._now()
         key = await make_key(self._keys, self._settings.dkim, name, (), now, active=True)
         added = False
-        with self._store.transaction() as tx:
+        with self._changing("make DKIM keys") as tx:
             current = tx.get_domain(name)
             if current is not None and not current.keys:
                 tx.add_key(name, key)
@@ -570,7 +607,7 @@ class Registry:
         taken = [k.selector for k in rec.keys]
         key = await make_key(self._keys, self._settings.dkim, name, taken, now, active=False)
         try:
-            with self._store.transaction() as tx:
+            with self._changing("rotate DKIM keys") as tx:
                 current = self._tx_record(tx, name)
                 cur_active, cur_waiting = key_roles(current.keys)
                 if cur_waiting is not None:
@@ -657,6 +694,7 @@ class Registry:
     ) -> VerifyOutcome | None:
         """Write one check's result; None when the domain was removed. Runs in the store's
         writer thread, in a transaction (see :meth:`_commit`)."""
+        self._still_admin(tx, "record check results")
         rec = tx.get_domain(name)
         if rec is None:
             return None
@@ -700,15 +738,17 @@ class Registry:
         """What a check's result would change, written nowhere (a dry run)."""
         now = self._now()
         result = self._assess(rec, report, now, tests)
-        keep = timedelta(days=self._settings.dkim.keep_retired_days)
-        keys = tuple(
-            replace(k, active=True)
-            if k.selector == result.promote
-            else replace(k, active=False, retired_at=now, remove_after=now + keep)
-            if k.selector == result.retire
-            else k
-            for k in rec.keys
-        )
+        keys = rec.keys
+        if result.promote is not None:  # as _apply_check writes it
+            keep = timedelta(days=self._settings.dkim.keep_retired_days)
+            keys = tuple(
+                replace(k, active=True)
+                if k.selector == result.promote
+                else replace(k, active=False, retired_at=now, remove_after=now + keep)
+                if k.selector == result.retire
+                else k
+                for k in rec.keys
+            )
         changes = cast(dict[str, Any], result.changes)  # columns of the row: its fields
         would_be = replace(rec, keys=keys, **changes)
         return VerifyOutcome(

@@ -280,6 +280,32 @@ def _state(kind: type[RecordState] | type[DmarcState], value: str) -> Any:
         return kind("unknown")
 
 
+def _retry_gap(rec: DomainRecord, dkim: str, spf: str, interval: timedelta) -> timedelta | None:
+    """How soon a domain whose records are not right is looked at again, so that a fix shows
+    without a manual verify: an hour after the first such check, then twice the previous wait
+    each time, up to the regular interval. None for a domain that is right."""
+    if not _broken(dkim, spf):
+        return None
+    previous = None
+    if rec.last_check_at is not None and rec.next_check_at is not None:
+        previous = rec.next_check_at - rec.last_check_at
+    if not _broken(rec.dkim_state, rec.spf_state) or previous is None or previous < RETRY_SOON:
+        return min(RETRY_SOON, interval)  # newly not right (or never checked): soon
+    return min(previous * 2, interval)
+
+
+def _broken(dkim: str, spf: str) -> bool:
+    """Not right: DKIM (which decides "verified") not published yet or lost, or SPF lost."""
+    return dkim in _NOT_RIGHT or spf == RecordState.FAILING.value
+
+
+_NOT_RIGHT = frozenset({RecordState.PENDING.value, RecordState.FAILING.value})
+
+
+def _hours(gap: timedelta) -> str:
+    return f"{gap.total_seconds() / 3600:g}h"
+
+
 def assess(
     rec: DomainRecord,
     report: DomainReport,
@@ -337,7 +363,11 @@ def assess(
         },
     }
     soon = dkim.soon or spf.soon or dmarc.soon
-    next_at = now + (min(RETRY_SOON, interval) if soon else interval)
+    gap = min(RETRY_SOON, interval) if soon else interval
+    retry = _retry_gap(rec, dkim.state, spf.state, interval)
+    if retry is not None and retry < gap:
+        gap = retry
+    next_at = now + gap
     changes: dict[str, object] = {
         "dkim_state": dkim.state,
         "spf_state": spf.state,
@@ -356,6 +386,8 @@ def assess(
     )
     looks = ", ".join(f"{o.kind} {o.look.value}" for o in observations)
     summary = f"{looks}; next check {next_at:%Y-%m-%d %H:%M} UTC"
+    if retry is not None and gap == retry < interval:
+        summary += f" (not verified: retried in {_hours(gap)}, backing off to {_hours(interval)})"
     return Assessment(
         changes=changes,
         verdicts=verdicts,

@@ -8,7 +8,8 @@ system_sender = "noreply@example.com"   # From of mail whose own domain is not v
 organisation = "Example Ltd"            # named in the verification mail
 recheck_interval_hours = 48
 dmarc_rua = "mailto:dmarc@example.com"  # default: the domain's own registered address
-admins = ["alice", "bob"]               # login names; the registry's creator is always one
+admins = ["alice"]                      # no longer grants anything: admins are kept in the
+                                        # registry (imported once from an older registry)
 test_environment = false                # accept special-use domains (.test) in addresses
 
 [smtp]                                  # no host: mail is written to the Maildir
@@ -154,6 +155,10 @@ def load_settings(path: Path | None = None, *, db: Path | None = None) -> Settin
             raise SettingsError(f"{file} is not UTF-8 text") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{file} is not valid TOML: {exc}") from None
+        except RecursionError:  # tomllib parses nested arrays and tables recursively
+            raise SettingsError(
+                f"{file} nests arrays or tables too deeply: no setting needs more than two levels"
+            ) from None
     settings = settings_from_mapping(data, where=str(file), source=source)
     return settings.with_db(db) if db is not None else settings
 
@@ -281,7 +286,7 @@ class _Reader:
             return None
         if not isinstance(value, str):
             raise SettingsError(f"{self.where}: {key} must be a string")
-        return value.strip()
+        return self._clean(key, value)
 
     def strings(self, key: str) -> list[str]:
         value = self._get(key)
@@ -289,7 +294,14 @@ class _Reader:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SettingsError(f"{self.where}: {key} must be a list of strings")
-        return [v.strip() for v in value]
+        return [self._clean(key, v) for v in value]
+
+    def _clean(self, key: str, value: str) -> str:
+        # TOML escapes allow "\u0000": a NUL in a path fails only when the file is opened, one in
+        # an address only when mail is sent (a domain left pending with a code never sent).
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise SettingsError(f"{self.where}: {key} must not contain control characters")
+        return value.strip()
 
     def number(self, key: str, default: float) -> float:
         value = self._get(key)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -377,3 +378,118 @@ def test_a_recheck_killed_midway_keeps_what_it_committed(
     assert sorted(o["domain"]["domain"] for o in rest) == sorted(
         set(names) - {r.domain for r in done}
     )
+
+
+@pytest.mark.parametrize("args", [("list", "--json"), ("admin", "list", "--json"), ("--version",)])
+def test_output_into_a_closed_pipe_ends_quietly(cli: Cli, args: tuple[str, ...]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # as `mailauth-tui list --json | head -0` leaves it
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mailauth_tui", *cli.argv(*args)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def _dead_nameserver() -> str:
+    """A loopback port where no DNS server listens: every look-up fails."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_a_recheck_without_any_answer_is_an_outage_not_a_pass(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    with Store(cli.db) as store:
+        seed_verified(store, zone, ["a.example.org", "b.example.org"], datetime.now(UTC))
+    dead = Cli(cli.db, cli.config, _dead_nameserver())
+    code, _, err = run(capsys, dead, "recheck", "--all")
+    assert code == 3
+    assert "re-checked 2 domains: 2 verified, 0 failing, 2 without any DNS answer" in err
+    assert "no DNS look-up got an answer" in err and "Nothing was demoted" in err
+    code, _, err = run(capsys, cli, "recheck", "--all")  # the real server answers again
+    assert code == 0
+    assert "re-checked 2 domains: 2 verified, 0 failing, 0 without any DNS answer" in err
+
+
+def test_the_next_step_printed_keeps_the_registry_and_settings_given(
+    capsys: pytest.CaptureFixture[str], cli: Cli, tmp_path: Path
+) -> None:
+    spaced = tmp_path / "my registry" / "r.sqlite3"
+    assert main(["init", "--db", str(spaced), "--config", str(cli.config)]) == 0
+    out = capsys.readouterr().out
+    assert f"mailauth-tui add ADDRESS --db '{spaced}' --config {cli.config}" in out
+    assert main(["add", ADDRESS, "--db", str(spaced), "--config", str(cli.config)]) == 0
+    out = capsys.readouterr().out
+    line = next(x.strip() for x in out.splitlines() if x.strip().startswith("mailauth-tui code"))
+    assert line == f"mailauth-tui code {DOMAIN} CODE --db '{spaced}' --config {cli.config}"
+
+
+def test_the_journal_says_who_changed_what_and_why(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    with Store(cli.db) as store:
+        seed_verified(store, zone, ["a.example.org"], datetime.now(UTC))
+    zone.clear()  # the records are gone: the re-check says so in the journal
+    assert run(capsys, cli, "recheck", "--all")[0] == 0
+    code, out, _ = run(capsys, cli, "journal", "a.example.org")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines and all(f" UTC  {os_login()}  " in x for x in lines)  # who, when
+    assert any("check: DKIM bad, SPF bad, DMARC bad" in x for x in lines)
+    assert any("state: DKIM no DKIM record at" in x and "seen once" in x for x in lines)
+    code, out, _ = run(capsys, cli, "journal", "--json", "--limit", "2")
+    newest = json.loads(out)
+    assert len(newest) == 2 and {e["domain"] for e in newest} == {"a.example.org"}
+    code, out, _ = run(capsys, cli, "journal")
+    assert f"(registry)  {os_login()}  admin_added: creator of the registry" in out
+    with pytest.raises(SystemExit):
+        main(cli.argv("journal", "--limit", "0"))
+
+
+def _json(capsys: pytest.CaptureFixture[str], cli: Cli, *args: str) -> tuple[int, Any]:
+    code, out, _ = run(capsys, cli, *args, "--json")
+    return code, json.loads(out)
+
+
+def test_every_step_speaks_json(capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone) -> None:
+    code, init = _json(capsys, cli, "init")  # exists already (the fixture made it)
+    assert (code, init["created"], init["admins"]) == (1, False, [os_login()])
+    code, sent = _json(capsys, cli, "add", ADDRESS)
+    assert code == 0 and sent["domain"]["ownership"] == "pending"
+    assert sent["delivered_to"].startswith("Maildir ")
+    code, wrong = _json(capsys, cli, "code", DOMAIN, "2222-2222-22")
+    assert (code, wrong["ok"], wrong["attempts_left"]) == (1, False, MAX_ATTEMPTS - 1)
+    code, right = _json(capsys, cli, "code", DOMAIN, code_from_delivery(sent["delivered_to"]))
+    assert (code, right["ok"], right["domain"]["ownership"]) == (0, True, "verified")
+    code, records = _json(capsys, cli, "records", DOMAIN)
+    assert [(r["kind"], r["required"]) for r in records] == [
+        ("DKIM", True),
+        ("SPF", False),
+        ("DMARC", False),
+    ]
+    assert {"host", "rtype", "value", "chunks", "zone_line", "note"} <= set(records[0])
+    zone.load_text("\n".join(r["zone_line"] for r in records))
+    code, verified = _json(capsys, cli, "verify", DOMAIN)
+    assert (code, verified["dry_run"], verified["domain"]["verified"]) == (0, False, True)
+    code, sender = _json(capsys, cli, "sender", f"news@{DOMAIN}")
+    assert (code, sender["address"], sender["own_domain"]) == (0, f"news@{DOMAIN}", True)
+    code, bulk = _json(capsys, cli, "bulk-check", DOMAIN)
+    assert (code, bulk["allowed"]) == (0, True)
+    code, rotated = _json(capsys, cli, "rotate", DOMAIN)
+    assert code == 0 and len(rotated["dkim_keys"]) == 2
+    code, removed = _json(capsys, cli, "remove", DOMAIN, "--yes")
+    assert (code, removed) == (0, {"removed": DOMAIN})
+    code, sent = _json(capsys, cli, "add", ADDRESS)
+    # A refusal stays one line on stderr, with nothing on stdout for a script to misread.
+    code, out, err = run(capsys, cli, "resend", DOMAIN, "--json")
+    assert (code, out) == (1, "") and "wait" in err and len(err.splitlines()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from pathlib import Path
@@ -49,6 +50,10 @@ def test_export_writes_the_signers_files(
     assert out.startswith(f"exported 1 signing key(s): {DOMAIN} (mt")
     assert f"  wrote {out_dir / 'KeyTable'}" in out and f"  wrote {conf}" in out
     assert DOMAIN in (out_dir / "SigningTable").read_text()
+    code, out, _ = run(capsys, cli, "export", "--opendkim", str(out_dir), "--json")
+    shown = json.loads(out)
+    assert code == 0 and [e["domain"] for e in shown["exported"]] == [DOMAIN]
+    assert shown["written"] == [str(out_dir / "KeyTable"), str(out_dir / "SigningTable")]
 
 
 def test_relay_command_signs_and_stops_on_interrupt(
