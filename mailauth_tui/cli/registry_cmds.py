@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TextIO
 
+from mailauth_tui.cli import signing_cmds
 from mailauth_tui.cli.argtypes import positive_int
 from mailauth_tui.cli.wiring import (
     WiringError,
@@ -252,6 +253,11 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
         if verdict.found is not None:
             lines.append(f"    found: {safe(verdict.found)}")
         lines.extend(_problem_lines(verdict.problems))
+    for test in outcome.selftests:
+        lines.append(f"  DKIM self-test ({safe(test.selector)}): {test.status.value}")
+        lines.append(f"    {safe(test.reason)}")
+        if test.fix:
+            lines.append(f"    fix: {safe(test.fix)}")
     lines.extend(f"  change: {safe(t)}" for t in outcome.transitions)
     return lines
 
@@ -262,6 +268,7 @@ def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
         "verdicts": to_jsonable(outcome.verdicts),
         "transitions": list(outcome.transitions),
         "dry_run": outcome.dry_run,
+        "selftests": [t.as_json() for t in outcome.selftests],
     }
 
 
@@ -584,3 +591,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = command("rotate", _rotate, "make a new DKIM key; it signs once verified in DNS")
     p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("--json", action="store_true", help="as JSON")
+
+    signing_cmds.register(command)
+    signing_cmds.register_relay(command)

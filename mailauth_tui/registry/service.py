@@ -36,7 +36,7 @@ from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.names import DomainName
 from mailauth_tui.core.results import DomainReport, PublishRecord
 from mailauth_tui.registry.codes import CODE_TTL, generate_code, hash_code, verify_code
-from mailauth_tui.registry.dkim_keys import describe, make_key
+from mailauth_tui.registry.dkim_keys import describe, make_key, passphrase
 from mailauth_tui.registry.errors import (
     AlreadyExists,
     InvalidInput,
@@ -51,6 +51,7 @@ from mailauth_tui.registry.models import (
     BulkDecision,
     CodeCheck,
     CodeSent,
+    DkimKey,
     DomainRow,
     JournalEntry,
     Ownership,
@@ -70,6 +71,7 @@ from mailauth_tui.registry.publishing import records_to_publish
 from mailauth_tui.registry.report import build_report
 from mailauth_tui.registry.roles import Access, check_login
 from mailauth_tui.registry.rows import to_entry, to_row
+from mailauth_tui.registry.selftest import SelfTest, SelfTestStatus, dkim_selftest
 from mailauth_tui.registry.sender import (
     bulk_decision,
     parse_address,
@@ -77,12 +79,13 @@ from mailauth_tui.registry.sender import (
     parse_domain,
     sender_decision,
 )
-from mailauth_tui.registry.transitions import assess, checked_keys, key_roles
+from mailauth_tui.registry.transitions import Assessment, assess, checked_keys, key_roles
 from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
 from mailauth_tui.services.settings import Settings
+from mailauth_tui.services.signer_export import ExportKey
 from mailauth_tui.services.store import (
     DomainRecord,
     PageKey,
@@ -646,24 +649,62 @@ class Registry:
             expected_keys={k.selector: k.public_key for k in keys} or None,
         )
 
+    async def _selftests(self, rec: DomainRecord) -> tuple[SelfTest, ...]:
+        """The end-to-end self-test of each checked key, after :meth:`_check` (whose answers
+        the resolver has cached: the test judges what the check saw)."""
+        keys = checked_keys(rec.keys)
+        if not keys:
+            return ()
+        try:
+            secret = passphrase(self._settings.dkim)
+        except InvalidInput as exc:
+            return tuple(
+                SelfTest(k.selector, SelfTestStatus.UNKNOWN, f"the self-test could not run: {exc}")
+                for k in keys
+            )
+        now = self._now()
+        return tuple(
+            await asyncio.gather(
+                *(
+                    dkim_selftest(self._resolver, self._keys, secret, rec.domain, k, now)
+                    for k in keys
+                )
+            )
+        )
+
+    def _assess(
+        self, rec: DomainRecord, report: DomainReport, now: datetime, tests: tuple[SelfTest, ...]
+    ) -> Assessment:
+        return assess(
+            rec,
+            report,
+            include=self._settings.sending.include,
+            now=now,
+            interval=timedelta(hours=self._settings.recheck_interval_hours),
+            selftests=tests,
+        )
+
     def _apply_check(
-        self, tx: StoreTx, name: str, report: DomainReport, now: datetime
+        self,
+        tx: StoreTx,
+        name: str,
+        report: DomainReport,
+        now: datetime,
+        tests: tuple[SelfTest, ...] = (),
     ) -> VerifyOutcome | None:
         """Write one check's result; None when the domain was removed. Runs in the store's
         writer thread, in a transaction (see :meth:`_commit`)."""
-        interval = timedelta(hours=self._settings.recheck_interval_hours)
         self._still_admin(tx, "record check results")
         rec = tx.get_domain(name)
         if rec is None:
             return None
-        result = assess(
-            rec, report, include=self._settings.sending.include, now=now, interval=interval
-        )
+        result = self._assess(rec, report, now, tests)
         tx.update_domain(name, result.changes)
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:
-                tx.set_key_active(name, result.retire, False)
+                keep = timedelta(days=self._settings.dkim.keep_retired_days)
+                tx.retire_key(name, result.retire, now, now + keep)
         # A verdict from a server chosen for this run says so: it may not be what the world sees.
         via = f" [DNS: {self._dns_source}]" if self._dns_source else ""
         self._journal(tx, now, name, "check", result.summary + via)
@@ -675,31 +716,36 @@ class Registry:
             report=report,
             verdicts=result.verdicts,
             transitions=result.transitions,
+            selftests=tests,
         )
 
-    async def _commit(self, name: str, report: DomainReport) -> VerifyOutcome | None:
+    async def _commit(
+        self, name: str, report: DomainReport, tests: tuple[SelfTest, ...] = ()
+    ) -> VerifyOutcome | None:
         """Record a check's result through the store's writer thread: the commit waits for its
         fsync (synchronous=FULL) there, not on the event loop, which keeps answering keys; and
         results arriving together share one fsync. It is awaited before anyone hears of the
         result, so what is shown is on disk."""
         now = self._now()  # the injected clock is read on the loop, as everywhere else
         written = self._store.write_soon(
-            partial(self._apply_check, name=name, report=report, now=now)
+            partial(self._apply_check, name=name, report=report, now=now, tests=tests)
         )
         return await asyncio.wrap_future(written)
 
-    def _preview(self, rec: DomainRecord, report: DomainReport) -> VerifyOutcome:
+    def _preview(
+        self, rec: DomainRecord, report: DomainReport, tests: tuple[SelfTest, ...]
+    ) -> VerifyOutcome:
         """What a check's result would change, written nowhere (a dry run)."""
         now = self._now()
-        interval = timedelta(hours=self._settings.recheck_interval_hours)
-        result = assess(
-            rec, report, include=self._settings.sending.include, now=now, interval=interval
-        )
+        result = self._assess(rec, report, now, tests)
         keys = rec.keys
         if result.promote is not None:  # as _apply_check writes it
+            keep = timedelta(days=self._settings.dkim.keep_retired_days)
             keys = tuple(
-                replace(k, active=k.selector == result.promote)
-                if k.selector in (result.promote, result.retire)
+                replace(k, active=True)
+                if k.selector == result.promote
+                else replace(k, active=False, retired_at=now, remove_after=now + keep)
+                if k.selector == result.retire
                 else k
                 for k in rec.keys
             )
@@ -711,6 +757,7 @@ class Registry:
             verdicts=result.verdicts,
             transitions=result.transitions,
             dry_run=True,
+            selftests=tests,
         )
 
     async def verify(self, domain: str) -> VerifyOutcome:
@@ -720,13 +767,14 @@ class Registry:
         rec = self._record(name)
         if not self.refresh_access().may_change:
             self._fresh_dns()
-            return self._preview(rec, await self._check(rec))
+            report = await self._check(rec)
+            return self._preview(rec, report, await self._selftests(rec))
         if rec.ownership == Ownership.VERIFIED and not rec.keys:
             await self._ensure_first_key(name)
             rec = self._record(name)
         self._fresh_dns()
         report = await self._check(rec)
-        outcome = await self._commit(name, report)
+        outcome = await self._commit(name, report, await self._selftests(rec))
         if outcome is None:
             raise NotFound(f"{name} was removed during the check")
         return outcome
@@ -782,9 +830,10 @@ class Registry:
         if rec is None or (due_only and not is_due(rec, start)):
             return None
         report = await self._check(rec)
+        tests = await self._selftests(rec)
         if dry_run:
-            return self._preview(rec, report)
-        return await self._commit(name, report)
+            return self._preview(rec, report, tests)
+        return await self._commit(name, report, tests)
 
     async def records(self, domain: str) -> list[PublishRecord]:
         """The DKIM, SPF and DMARC records to publish, from what DNS holds now."""
@@ -803,6 +852,34 @@ class Registry:
         return await records_to_publish(
             self._resolver, rec, self._settings.sending, self._settings.dmarc_rua
         )
+
+    # -- signing -------------------------------------------------------------------------
+
+    def private_key_pem(self, key: DkimKey) -> bytes:
+        """A key's private half, unencrypted, for a signer (the relay, an export). Whoever
+        can read the 0600 key files can sign anyway: the files' owner is the guard here."""
+        try:
+            return self._keys.private_key_pem(key.key_ref, passphrase(self._settings.dkim))
+        except PermissionError:
+            raise PermissionDenied(
+                f"you ({self._actor}) cannot read the private key of selector {key.selector}: "
+                f"run this as the owner of {self._settings.keys_dir}"
+            ) from None
+        except (ValueError, OSError) as exc:
+            raise RegistryError(f"cannot read the key of selector {key.selector}: {exc}") from None
+
+    def export_keys(self) -> list[ExportKey]:
+        """The active key of each verified domain, for a signer's configuration (during a
+        rotation the old key until the new one is verified, then the new one). Only admins
+        who may change the registry: an export copies private keys out of it."""
+        self._require("export signing keys")
+        out: list[ExportKey] = []
+        for row in self.list_domains():
+            key = row.active_key
+            if row.verified and key is not None:
+                pem = self.private_key_pem(key)
+                out.append(ExportKey(row.domain, key.selector, key.key_type, pem))
+        return out
 
     # -- rules and report ----------------------------------------------------------------
 

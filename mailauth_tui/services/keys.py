@@ -116,7 +116,7 @@ def _write_new(path: Path, data: bytes) -> None:
     os.close(fd)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     # The registry commits the key_ref right after: the file's name must be durable too.
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -197,7 +197,7 @@ class FileKeyStore:
             raise ValueError(
                 f"a key for selector {name!r} of {ascii_domain} already exists"
             ) from None
-        _fsync_dir(self._dir)
+        fsync_dir(self._dir)
         return GeneratedKey(
             key_ref=key_ref,
             key_type=kind,

@@ -27,6 +27,7 @@ ips = ["192.0.2.10", "2001:db8::10"]
 key_type = "rsa"                        # rsa | ed25519
 key_bits = 2048                         # rsa only: 2048, 3072 or 4096
 passphrase_env = "MAILAUTH_KEY_PASSPHRASE"  # encrypt private keys with this variable's value
+keep_retired_days = 7                   # a rotated-out key's record stays this long (>= 7)
 
 [paths]                                 # defaults: the platform's user data directory
 data_dir = "~/.local/share/mailauth-tui"
@@ -59,6 +60,7 @@ SECURITY_MODES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 KEY_TYPES = ("rsa", "ed25519")
 RSA_SIZES = (2048, 3072, 4096)
+MIN_KEEP_RETIRED_DAYS = 7
 
 
 class SettingsError(ValueError):
@@ -85,6 +87,7 @@ class DkimSettings:
     key_type: str = "rsa"
     key_bits: int = 2048
     passphrase_env: str | None = None
+    keep_retired_days: int = 7  # days a retired key's DNS record stays published
 
 
 def default_data_dir() -> Path:
@@ -240,10 +243,17 @@ def _dkim(r: _Reader) -> DkimSettings:
             f"{r.where}.key_bits must be one of {', '.join(map(str, RSA_SIZES))} "
             "(RSA keys below 2048 bits are refused)"
         )
+    keep = r.integer("keep_retired_days", MIN_KEEP_RETIRED_DAYS)
+    if keep < MIN_KEEP_RETIRED_DAYS:
+        raise SettingsError(
+            f"{r.where}.keep_retired_days must be at least {MIN_KEEP_RETIRED_DAYS}: mail "
+            "signed with a retired key is still verified (delayed, forwarded) for days"
+        )
     out = DkimSettings(
         key_type=key_type,
         key_bits=bits if key_type == "rsa" else 256,
         passphrase_env=r.string("passphrase_env") or None,
+        keep_retired_days=keep,
     )
     r.done()
     return out

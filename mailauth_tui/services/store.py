@@ -87,6 +87,8 @@ class KeyRecord:
     key_ref: str
     created_at: datetime
     active: bool
+    retired_at: datetime | None = None  # when a newer key took over
+    remove_after: datetime | None = None  # its DNS record may be removed after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +182,10 @@ _DOMAIN_COLUMNS = (
     "code_expires_at, code_attempts, code_sent_at, dkim_state, spf_state, dmarc_state, "
     "dmarc_policy, last_check_at, next_check_at, evidence, dkim_streak, spf_streak, dmarc_streak"
 )
-_KEY_COLUMNS = "domain, selector, key_type, key_bits, public_key, key_ref, created_at, active"
+_KEY_COLUMNS = (
+    "domain, selector, key_type, key_bits, public_key, key_ref, created_at, active, "
+    "retired_at, remove_after"
+)
 
 
 _ALL = "1"
@@ -216,6 +221,8 @@ def _key(row: sqlite3.Row) -> KeyRecord:
         key_ref=row["key_ref"],
         created_at=_required_time(row["created_at"]),
         active=bool(row["active"]),
+        retired_at=from_iso(row["retired_at"]),
+        remove_after=from_iso(row["remove_after"]),
     )
 
 
@@ -373,7 +380,7 @@ class StoreTx:
 
     def add_key(self, domain: str, key: KeyRecord) -> None:
         self._conn.execute(
-            f"INSERT INTO dkim_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO dkim_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 domain,
                 key.selector,
@@ -383,7 +390,18 @@ class StoreTx:
                 key.key_ref,
                 to_iso(key.created_at),
                 int(key.active),
+                to_iso(key.retired_at) if key.retired_at else None,
+                to_iso(key.remove_after) if key.remove_after else None,
             ),
+        )
+
+    def retire_key(self, domain: str, selector: str, at: datetime, remove_after: datetime) -> None:
+        """The key stops signing at ``at``; its record must stay published until
+        ``remove_after``."""
+        self._conn.execute(
+            "UPDATE dkim_keys SET active = 0, retired_at = ?, remove_after = ? "
+            "WHERE domain = ? AND selector = ?",
+            (to_iso(at), to_iso(remove_after), domain, selector),
         )
 
     def set_key_active(self, domain: str, selector: str, active: bool) -> None:

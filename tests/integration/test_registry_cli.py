@@ -84,6 +84,13 @@ class Cli:
 def cli(
     tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
 ) -> Cli:
+    return make_cli(tmp_path, dns_server, zone, capsys)
+
+
+def make_cli(
+    tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
+) -> Cli:
+    """A registry made by ``init`` for the commands to run on (the ``cli`` fixture)."""
     zone.set(SENDING_INCLUDE, "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
     config = tmp_path / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")
@@ -133,6 +140,10 @@ def test_the_whole_flow_headless(capsys: pytest.CaptureFixture[str], cli: Cli, z
     code, out, _ = run(capsys, cli, "verify", DOMAIN)
     assert code == 0, out
     assert out.startswith(f"{DOMAIN}: verified")
+    assert "  DKIM self-test (mt" in out and "): passed" in out
+    code, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
+    [selftest] = json.loads(out)["selftests"]
+    assert selftest["status"] == "passed" and selftest["fix"] == ""
 
     code, out, _ = run(capsys, cli, "list", "--json")
     [row] = json.loads(out)

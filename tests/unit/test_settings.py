@@ -101,6 +101,7 @@ def test_explicit_paths_win(tmp_path: Path) -> None:
         ("system_sender = 'nobody'", "is not an email address"),
         ("recheck_interval_hours = 0", "recheck_interval_hours must be between"),
         ("test_environment = 'yes'", "test_environment must be true or false"),
+        ("[dkim]\nkeep_retired_days = 2", "keep_retired_days must be at least 7"),
     ],
 )
 def test_bad_files_say_what_and_where(tmp_path: Path, text: str, needle: str) -> None:
