@@ -10,6 +10,7 @@ options it honours). Everything else, ``--help`` included, gets the full parser.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -93,11 +94,18 @@ def command_name(argv: Sequence[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
-    parser = build_check_parser() if command_name(args_in) == "check" else build_parser()
-    args = parser.parse_args(args_in)
     try:
+        parser = build_check_parser() if command_name(args_in) == "check" else build_parser()
+        args = parser.parse_args(args_in)
         result: int = args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``verify ... | head -1``): what it wanted, it has. Later
+        # writes, the interpreter's last flush included, go nowhere instead of failing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_OK
     return result

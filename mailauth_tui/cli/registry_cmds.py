@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import fields, is_dataclass
@@ -24,10 +25,16 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TextIO
 
-from mailauth_tui.cli.argtypes import seconds_arg
-from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry
+from mailauth_tui.cli import signing_cmds
+from mailauth_tui.cli.argtypes import positive_int, seconds_arg
+from mailauth_tui.cli.wiring import (
+    WiringError,
+    add_common_arguments,
+    build_registry,
+    build_settings,
+)
 from mailauth_tui.core.propagation import PropagationReport, Served
-from mailauth_tui.core.results import Problem
+from mailauth_tui.core.results import DomainReport, Problem, Status
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.models import (
@@ -36,6 +43,7 @@ from mailauth_tui.registry.models import (
     RecordState,
     VerifyOutcome,
 )
+from mailauth_tui.registry.sender import parse_address
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.registry.zone_publish import FOLLOW_TIMEOUT
 from mailauth_tui.services.identity import login_exists
@@ -44,6 +52,9 @@ from mailauth_tui.services.store import StoreError
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# recheck: not one look-up got an answer (timeouts, SERVFAIL, REFUSED): a DNS outage, not a
+# clean pass; nothing was demoted. Cron tells it from 0 and 1 by this code.
+EXIT_NO_ANSWER = 3
 
 Command = Callable[[Registry, argparse.Namespace], Awaitable[int]]
 
@@ -55,6 +66,17 @@ def safe(text: object) -> str:
     """Text that came from DNS or a user, made harmless for a terminal: control characters
     (escape sequences, C1 controls, line breaks) are shown as visible escapes."""
     return printable(str(text))
+
+
+def _next(args: argparse.Namespace, *words: str) -> str:
+    """A command to run next, with the --db and --config this one was given, so that pasting
+    it works on the same registry."""
+    line = ["mailauth-tui", *words]
+    for option in ("db", "config"):
+        value = getattr(args, option, None)
+        if value is not None:
+            line += [f"--{option}", str(value)]
+    return safe(" ".join(shlex.quote(w) for w in line))
 
 
 def _print(text: str = "", file: TextIO | None = None) -> None:
@@ -108,12 +130,17 @@ def _problem_lines(problems: tuple[Problem, ...], indent: str = "    ") -> list[
 
 
 async def _init(registry: Registry, args: argparse.Namespace) -> int:
-    if not registry.init():
-        admins = ", ".join(sorted(registry.admins))
-        _err(f"a registry exists at {safe(args.where)} already; its admins: {safe(admins)}")
+    created = registry.init()
+    admins = sorted(registry.admins)
+    if args.json:
+        _dump({"created": created, "registry": str(args.where), "admins": admins})
+        return EXIT_OK if created else EXIT_FAILED
+    if not created:
+        who = ", ".join(admins)
+        _err(f"a registry exists at {safe(args.where)} already; its admins: {safe(who)}")
         return EXIT_FAILED
     _print(f"created the registry {safe(args.where)}; you ({safe(registry.actor)}) are its admin")
-    _print("next: add a domain with: mailauth-tui add ADDRESS")
+    _print(f"next: add a domain with: {_next(args, 'add', 'ADDRESS')}")
     return EXIT_OK
 
 
@@ -151,23 +178,29 @@ async def _admin(registry: Registry, args: argparse.Namespace) -> int:
 async def _add(registry: Registry, args: argparse.Namespace) -> int:
     registry.init()  # the first add to a new registry makes its actor the first admin
     sent = await registry.add(args.address)
+    if args.json:
+        _dump(sent)
+        return EXIT_OK
     row = sent.domain
     _print(f"added {safe(_display(row))} (organisation address {safe(row.address)})")
     _print(f"a verification code was sent: {safe(sent.delivered_to)}")
     _print(f"it is valid until {_when(row.code_expires_at)}; enter it with:")
-    _print(f"  mailauth-tui code {row.domain} CODE")
+    _print(f"  {_next(args, 'code', row.domain, 'CODE')}")
     return EXIT_OK
 
 
 async def _code(registry: Registry, args: argparse.Namespace) -> int:
     check = await registry.submit_code(args.domain, args.code)
+    if args.json:
+        _dump(check)
+        return EXIT_OK if check.ok else EXIT_FAILED
     if check.ok:
         _print(safe(check.message))
-        _print(f"next: publish the records shown by: mailauth-tui records {check.domain.domain}")
+        _print(f"next: publish the records shown by: {_next(args, 'records', check.domain.domain)}")
         return EXIT_OK
     message = safe(check.message)
     if check.domain.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
-        message += f"; send a new code with: mailauth-tui resend {check.domain.domain}"
+        message += f"; send a new code with: {_next(args, 'resend', check.domain.domain)}"
     elif check.attempts_left:
         message += f" ({check.attempts_left} tries left)"
     _err(message)
@@ -176,6 +209,9 @@ async def _code(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _resend(registry: Registry, args: argparse.Namespace) -> int:
     sent = await registry.resend(args.domain)
+    if args.json:
+        _dump(sent)
+        return EXIT_OK
     row = sent.domain
     _print(f"a new code was sent to {safe(row.address)}: {safe(sent.delivered_to)}")
     valid = _when(row.code_expires_at)
@@ -220,6 +256,11 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
         if verdict.found is not None:
             lines.append(f"    found: {safe(verdict.found)}")
         lines.extend(_problem_lines(verdict.problems))
+    for test in outcome.selftests:
+        lines.append(f"  DKIM self-test ({safe(test.selector)}): {test.status.value}")
+        lines.append(f"    {safe(test.reason)}")
+        if test.fix:
+            lines.append(f"    fix: {safe(test.fix)}")
     lines.extend(f"  change: {safe(t)}" for t in outcome.transitions)
     if outcome.propagation:
         lines.append(f"  nameservers: {safe(outcome.propagation)}")
@@ -233,6 +274,7 @@ def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
         "transitions": list(outcome.transitions),
         "dry_run": outcome.dry_run,
         "propagation": outcome.propagation,
+        "selftests": [t.as_json() for t in outcome.selftests],
     }
 
 
@@ -269,7 +311,7 @@ async def _list(registry: Registry, args: argparse.Namespace) -> int:
         _dump(rows)
         return EXIT_OK
     if not rows:
-        _err("the registry has no domains yet: add one with: mailauth-tui add ADDRESS")
+        _err(f"the registry has no domains yet: add one with: {_next(args, 'add', 'ADDRESS')}")
         return EXIT_OK
     header = ("DOMAIN", "OWNERSHIP", "DKIM", "SPF", "DMARC", "NEXT CHECK")
     table = [header]
@@ -293,6 +335,20 @@ async def _list(registry: Registry, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _journal(registry: Registry, args: argparse.Namespace) -> int:
+    entries = registry.journal(args.domain, args.limit)
+    if args.json:
+        _dump(entries)
+        return EXIT_OK
+    if not entries:
+        _err("the journal is empty" if args.domain is None else "nothing journaled for it yet")
+        return EXIT_OK
+    for e in reversed(entries):  # oldest first, as a log reads
+        where = "" if args.domain is not None else f"{e.domain or '(registry)'}  "
+        _print(f"{_when(e.at)}  {safe(where)}{safe(e.actor)}  {e.event}: {safe(e.detail)}")
+    return EXIT_OK
+
+
 async def _remove(registry: Registry, args: argparse.Namespace) -> int:
     row = registry.get(args.domain)
     if not args.yes:
@@ -305,6 +361,9 @@ async def _remove(registry: Registry, args: argparse.Namespace) -> int:
             _err("not removed")
             return EXIT_FAILED
     registry.remove(row.domain)
+    if args.json:
+        _dump({"removed": row.domain})
+        return EXIT_OK
     _print(
         f"removed {safe(_display(row))}; remove its DNS records when no mail is signed with them"
     )
@@ -325,14 +384,41 @@ async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
     elif not outcomes:
         _err("no domain is due for a re-check" if not args.all else "no domain to check")
     _dry_run_note(registry)
-    failing = any(
+    if not outcomes:
+        return EXIT_OK
+    failing = sum(
         RecordState.FAILING in (o.domain.dkim_state, o.domain.spf_state) for o in outcomes
     )
+    unanswered = sum(not _answered(o.report) for o in outcomes)
+    verified = sum(o.domain.verified for o in outcomes)
+    _err(
+        f"re-checked {_count(len(outcomes), 'domain')}: {verified} verified, {failing} "
+        f"failing, {unanswered} without any DNS answer"
+    )
+    if unanswered == len(outcomes):
+        _err(
+            "no DNS look-up got an answer (timeouts, SERVFAIL or REFUSED): is DNS reachable "
+            "from here? Nothing was demoted"
+        )
+        return EXIT_NO_ANSWER
     return EXIT_FAILED if failing else EXIT_OK
+
+
+def _answered(report: DomainReport) -> bool:
+    """Whether any of the domain's look-ups got an answer (a record, or a sure absence)."""
+    statuses = [report.spf.status, report.dmarc.status, *(d.status for d in report.dkim)]
+    return any(status is not Status.UNKNOWN for status in statuses)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 async def _sender(registry: Registry, args: argparse.Namespace) -> int:
     decision = registry.sender(args.address)
+    if args.json:
+        _dump(decision)
+        return EXIT_OK
     _print(safe(decision.address))
     _err(safe(decision.reason))
     return EXIT_OK
@@ -340,6 +426,9 @@ async def _sender(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _bulk_check(registry: Registry, args: argparse.Namespace) -> int:
     decision = registry.bulk_check(args.target)
+    if args.json:
+        _dump(decision)
+        return EXIT_OK if decision.allowed else EXIT_FAILED
     if decision.allowed:
         _print(f"bulk sending allowed: {safe(decision.reason)}")
         return EXIT_OK
@@ -366,14 +455,17 @@ async def _report(registry: Registry, args: argparse.Namespace) -> int:
 
 async def _rotate(registry: Registry, args: argparse.Namespace) -> int:
     row = await registry.rotate_dkim(args.domain)
+    if args.json:
+        _dump(row)
+        return EXIT_OK
     newest = row.dkim_keys[-1]
     _print(f"new DKIM key for {safe(_display(row))}: selector {newest.selector}")
     if not newest.active:
         current = row.active_key
         if current is not None:
             _print(f"selector {current.selector} keeps signing until the new key is verified")
-    _print(f"publish its record (mailauth-tui records {row.domain}),")
-    _print(f"then check it with: mailauth-tui verify {row.domain}")
+    _print(f"publish its record ({_next(args, 'records', row.domain)}),")
+    _print(f"then check it with: {_next(args, 'verify', row.domain)}")
     return EXIT_OK
 
 
@@ -470,7 +562,22 @@ def _runner(command: Command) -> Callable[[argparse.Namespace], int]:
 _CREATING = frozenset({"init", "add"})
 
 
+def _refused_before_creating(args: argparse.Namespace) -> str:
+    """Why ``add`` would refuse its address (""), checked before a new registry is created
+    for it: a refused command changes nothing."""
+    if args.command != "add":
+        return ""
+    try:
+        parse_address(args.address, test_environment=build_settings(args).test_environment)
+    except (RegistryError, WiringError) as exc:
+        return str(exc)
+    return ""
+
+
 async def _run(command: Command, args: argparse.Namespace) -> int:
+    if refusal := _refused_before_creating(args):
+        _err(f"mailauth-tui: {safe(refusal)}")
+        return EXIT_FAILED
     try:
         registry = build_registry(args, create=args.command in _CREATING)
     except WiringError as exc:
@@ -500,7 +607,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.set_defaults(func=_runner(func))
         return parser
 
-    command("init", _init, "create a registry; you become its first admin")
+    p = command("init", _init, "create a registry; you become its first admin")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("admin", _admin, "list, add or remove the registry's admins")
     p.add_argument("action", choices=("list", "add", "remove"))
@@ -509,13 +617,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("add", _add, "add the domain of an organisation address and mail it a code")
     p.add_argument("address", metavar="ADDRESS", help="e.g. admin@mail.example.com")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("code", _code, "enter the verification code mailed for a domain")
     p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("code", metavar="CODE")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("resend", _resend, "mail a new code (the previous one stops working)")
     p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("records", _records, "the DKIM, SPF and DMARC records to publish")
     p.add_argument("domain", metavar="DOMAIN")
@@ -534,9 +645,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = command("list", _list, "the registered domains and their states")
     p.add_argument("--json", action="store_true", help="as JSON")
 
+    p = command("journal", _journal, "what changed and why, oldest first: who, when, evidence")
+    p.add_argument("domain", metavar="DOMAIN", nargs="?", help="one domain (default: all)")
+    p.add_argument("--limit", type=positive_int, default=100, metavar="N", help="the last N (100)")
+    p.add_argument("--json", action="store_true", help="as JSON, newest first")
+
     p = command("remove", _remove, "remove a domain and delete its DKIM keys")
     p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command(
         "recheck", _recheck, "re-check the records (for cron; exit 1 when a record is failing)"
@@ -548,9 +665,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("sender", _sender, "the From address to use for an address (reason on stderr)")
     p.add_argument("address", metavar="ADDRESS")
+    p.add_argument("--json", action="store_true", help="as JSON (reason included)")
 
     p = command("bulk-check", _bulk_check, "whether bulk sending is allowed (exit 1 when not)")
     p.add_argument("target", metavar="ADDRESS|DOMAIN")
+    p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("report", _report, "the reliability report: recommended actions")
     p.add_argument("--json", action="store_true", help="as JSON")
@@ -581,3 +700,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("rotate", _rotate, "make a new DKIM key; it signs once verified in DNS")
     p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
+    signing_cmds.register(command)
+    signing_cmds.register_relay(command)

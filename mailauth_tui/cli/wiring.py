@@ -67,8 +67,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = 
         action="append",
         metavar="HOST[:PORT]",
         default=default(None),
-        help="ask this DNS server (default: the system's). When it is authoritative only, "
-        "names outside its zones are asked of the next --nameserver, or the system's resolver",
+        help="ask this DNS server (default: the system's); repeat for several, asked in turn "
+        "and the next one on a timeout. A name a server refuses as outside its zones (an "
+        "authoritative-only server) is asked of the other servers, then the system's resolver",
     )
     group.add_argument(
         "--timeout",

@@ -12,6 +12,19 @@ Statuses, as receivers see the domain:
   defaults applied and a warning per bad tag; a missing or invalid ``p`` is ``none``.
 - ``invalid``: receivers find DMARC records they must ignore: several at one name, or one whose
   tag list is invalid as a whole (a tag given twice).
+- ``unknown``: a look-up failed (timeout, SERVFAIL, REFUSED) where its answer could change the
+  policy.
+
+A failed level of the walk (timeout, SERVFAIL, REFUSED), when there is no record at the domain
+itself, is tolerated only above the PSL organisational domain: at a public suffix
+(``_dmarc.com`` for ``mail.example.com``, ``_dmarc.co.uk`` for ``mail.example.co.uk``), which
+holds a record only to take part in PSD DMARC. It is taken as empty and the policy is worked out
+from the whole walk, the levels above it included; when no level below it holds a record, the
+failed one could hold the public suffix record that applies: ``unknown``. A failure at or below
+the PSL organisational domain is ``unknown``: a record there is the organisational domain's
+under RFC 9989 4.10.2 (the fewest labels), and RFC 7489 6.6.3 asks no other parent. A failed
+level above a record at the domain itself leaves that record standing. Either way the RFC 9989
+organisational domain is undetermined (``dmarc.org_domain_unknown``, info).
 """
 
 from __future__ import annotations
@@ -247,15 +260,19 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     author = walk[0]
     if author.answer.unknown:
         return _unknown(domain, psl_org, author)
-    # A failed level ends what is known of the walk: the levels below it were answered, and a
-    # record found there applies whatever the failed level holds (a failure above the record
-    # found must not hide it). Only the RFC 9989 organisational domain stays undetermined.
-    failed = None
-    answered = walk
-    for i, level in enumerate(walk):  # a loop, not next(): this runs for every domain
+    # A failed level (see the module docstring): tolerated only above the PSL organisational
+    # domain, where it holds no record that could apply in its stead. ``blocking`` is the
+    # first failed level at or below it.
+    failed = blocking = None
+    found_below = False  # a record on the walk below the first failed level
+    for level in walk:  # a loop, not next(): this runs for every domain
         if level.answer.unknown:
-            failed, answered = level, walk[:i]
-            break
+            if failed is None:
+                failed = level
+            if blocking is None and not psl_org.endswith(f".{level.name}"):
+                blocking = level
+        elif failed is None and level.present:
+            found_below = True
     walk_org = _treewalk_org(walk, domain) if failed is None else None
     jumped: _Level | None = None  # the organisational domain's level, when the walk skipped it
     # Look-alikes are no records, but they are what the admin meant: they explain a missing
@@ -266,13 +283,15 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     source: _Level | None
     if author.records:
         source = author
-    elif failed is not None and not any(level.present for level in answered):
-        return _unknown(domain, psl_org, failed)  # the failed level may hold the record
+    elif blocking is not None:
+        return _unknown(domain, psl_org, blocking)  # it may hold the record that applies
+    elif failed is not None and not found_below:
+        return _unknown(domain, psl_org, failed)  # it may hold a public suffix's record
     else:
         # No record at the domain: RFC 9989 4.10.1 applies the organisational domain's record,
-        # or failing that the public suffix operator's (psd=y). After a failure, the record
-        # the walk found below it (a psd= tag there would have ended the walk).
-        org = _treewalk_org(answered, domain)
+        # or failing that the public suffix operator's (psd=y). A failed level (above the PSL
+        # organisational domain) counts as empty: it holds no record.
+        org = _treewalk_org(walk, domain)
         source = _named(walk, org)
         if source is None:
             # Only after the 8-label shortcut: the organisational domain was jumped over.
@@ -292,7 +311,15 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         return await _missing(resolver, domain, psl_org, walk_org, [p for _, p in lookalikes])
     stray = [diag.demoted(p, host) for host, p in lookalikes] if lookalikes else []
     undetermined = (
-        [diag.org_domain_unknown(domain, failed.name, failed.answer.status, failed.answer.detail)]
+        [
+            diag.org_domain_unknown(
+                domain,
+                failed.name,
+                failed.answer.status,
+                failed.answer.detail,
+                outside_zones=failed.answer.outside_zones,
+            )
+        ]
         if failed is not None
         else []
     )
@@ -346,9 +373,12 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     problems.extend(diag.policy_warnings(rec, effective, pct, psl_org))
     problems.extend(external)
     problems.extend(undetermined)
-    if walk_org is not None and walk_org != psl_org:
+    # After a failure above the PSL organisational domain, the walk's organisational domain
+    # as if that level were empty: still worth comparing with the PSL's.
+    compared = walk_org if failed is None or blocking is not None else _treewalk_org(walk, domain)
+    if compared is not None and compared != psl_org:
         asked = walk if jumped is None else [*walk, jumped]
-        problems.append(_disagreement(domain, psl_org, walk_org, asked, source.name))
+        problems.append(_disagreement(domain, psl_org, compared, asked, source.name))
     return new_dmarc_result(
         status=_Status.VALID,
         record=source.text,

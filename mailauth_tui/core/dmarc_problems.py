@@ -291,17 +291,28 @@ def unknown(domain: str, name: str, status: str, detail: str) -> Problem:
     )
 
 
-def org_domain_unknown(domain: str, name: str, status: str, detail: str) -> Problem:
+def org_domain_unknown(
+    domain: str, name: str, status: str, detail: str, *, outside_zones: bool = False
+) -> Problem:
     """A level above the record that applies failed: the policy stands, the RFC 9989
-    organisational domain (used for alignment) is not known."""
-    shown = f" ({detail})" if detail else ""
+    organisational domain (used for alignment) is not known. ``outside_zones``: the answer
+    is the REFUSED of a server that answers only for its own zones (no resolver took it up)."""
+    if outside_zones:
+        # Still the refusal of a server answering only for its own zones: no resolver was
+        # there to ask instead, and asking again later changes nothing.
+        fix = (
+            "nothing to change in DNS; give a recursive resolver as a further --nameserver "
+            "(the server asked answers only for its own zones)"
+        )
+    else:
+        fix = "nothing to change in DNS; check again later"
     return problem(
         "org_domain_unknown",
         INFO,
-        f"the DNS lookup of _dmarc.{name} failed ({status}){shown}: the policy found below it "
-        f"applies to {domain}, but its RFC 9989 organisational domain (DNS tree walk, used for "
-        "alignment) could not be determined",
-        "nothing to change in DNS; check again later",
+        f"the DNS lookup of _dmarc.{name} failed ({detail or status}): the policy "
+        f"found below it applies to {domain}, but its RFC 9989 organisational domain (DNS tree "
+        "walk, used for alignment) could not be determined",
+        fix,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mailauth_tui.core.results import DomainReport, Problem, PublishRecord
+from mailauth_tui.registry.selftest import SelfTest
 
 __all__ = ["PublishRecord"]  # re-exported: defined in core, used by the registry
 
@@ -42,6 +43,8 @@ class DkimKey:
     key_ref: str  # where the key store keeps the private key
     created_at: datetime
     active: bool = True
+    retired_at: datetime | None = None  # when a newer key took over
+    remove_after: datetime | None = None  # "safe to remove after": its record may go then
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,8 @@ class VerifyOutcome:
     # True when nothing was written: the actor may not change the registry, so the outcome
     # shows what DNS says and what would change (the row is the one that would be stored).
     dry_run: bool = False
+    # The end-to-end DKIM self-test of each key checked (the active one, a waiting new one).
+    selftests: tuple[SelfTest, ...] = ()
     # When not verified: where the records are, per nameserver of the zone ("published at
     # ns1, not yet at ns2 (serial 2026120701 vs 2026120699)"); "" when not looked at.
     propagation: str = ""

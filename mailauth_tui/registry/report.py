@@ -92,6 +92,17 @@ _RULES: tuple[_Rule, ...] = (
         "SPF is recommended: publish the SPF record shown (merged with any existing one).",
     ),
     (
+        "retired_selector",
+        lambda r, now: any(
+            k.remove_after is not None and not k.active and k.remove_after <= now
+            for k in r.dkim_keys
+        ),
+        lambda n: f"{_domains(n)} with a retired DKIM selector safe to remove from DNS",
+        "A key that stopped signing more than its keeping time ago (dkim.keep_retired_days) "
+        "is no longer needed to verify mail: delete the TXT record at its "
+        "<selector>._domainkey name (the domain's details show which).",
+    ),
+    (
         "dmarc_monitoring",
         lambda r, _: r.dmarc_state is DmarcState.CONFIGURED and r.dmarc_policy == "none",
         lambda n: f"{_domains(n)} with DMARC p=none (monitoring only)",

@@ -25,6 +25,8 @@ def to_key(rec: KeyRecord) -> DkimKey:
         key_ref=rec.key_ref,
         created_at=rec.created_at,
         active=rec.active,
+        retired_at=rec.retired_at,
+        remove_after=rec.remove_after,
     )
 
 

@@ -29,6 +29,9 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
+MAX_LOCAL_PART = 64  # octets (RFC 5321 4.5.3.1.1)
+
+
 def parse_address(text: str, *, test_environment: bool = False) -> tuple[str, DomainName]:
     """Validate an email address (no DNS look-up): its normalised form and its domain."""
     if len(text) > MAX_INPUT:
@@ -40,6 +43,13 @@ def parse_address(text: str, *, test_environment: bool = False) -> tuple[str, Do
         valid = validate_email(value, check_deliverability=False, test_environment=test_environment)
     except EmailNotValidError as exc:
         raise InvalidInput(f"{_shown(value)} is not a valid email address: {exc}") from None
+    octets = len(valid.local_part.encode("utf-8"))
+    if octets > MAX_LOCAL_PART:
+        # RFC 5321 4.5.3.1.1: servers may refuse it, and the code would never arrive.
+        raise InvalidInput(
+            f"{_shown(value)} is not a valid email address: the part before the @ is "
+            f"{octets} octets long, and mail servers accept at most {MAX_LOCAL_PART}"
+        )
     try:
         domain = normalize_domain(valid.ascii_domain or valid.domain)
     except InvalidDomainError as exc:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -37,7 +38,7 @@ from mailauth_tui.core.propagation import PropagationReport
 from mailauth_tui.core.results import DomainReport, PublishRecord
 from mailauth_tui.registry import zone_publish
 from mailauth_tui.registry.codes import CODE_TTL, generate_code, hash_code, verify_code
-from mailauth_tui.registry.dkim_keys import describe, make_key
+from mailauth_tui.registry.dkim_keys import describe, make_key, passphrase
 from mailauth_tui.registry.errors import (
     AlreadyExists,
     InvalidInput,
@@ -52,6 +53,7 @@ from mailauth_tui.registry.models import (
     BulkDecision,
     CodeCheck,
     CodeSent,
+    DkimKey,
     DomainRow,
     JournalEntry,
     Ownership,
@@ -71,6 +73,7 @@ from mailauth_tui.registry.publishing import records_to_publish
 from mailauth_tui.registry.report import build_report
 from mailauth_tui.registry.roles import Access, check_login
 from mailauth_tui.registry.rows import to_entry, to_row
+from mailauth_tui.registry.selftest import SelfTest, SelfTestStatus, dkim_selftest
 from mailauth_tui.registry.sender import (
     bulk_decision,
     parse_address,
@@ -78,14 +81,23 @@ from mailauth_tui.registry.sender import (
     parse_domain,
     sender_decision,
 )
-from mailauth_tui.registry.transitions import assess, checked_keys, key_roles
+from mailauth_tui.registry.transitions import Assessment, assess, checked_keys, key_roles
 from mailauth_tui.services.authoritative import AuthoritativeDns, ZoneLookupError
 from mailauth_tui.services.dnsupdate import ZoneUpdater
+from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
 from mailauth_tui.services.settings import Settings
-from mailauth_tui.services.store import DomainRecord, PageKey, Store, StoreTx, is_due
+from mailauth_tui.services.signer_export import ExportKey
+from mailauth_tui.services.store import (
+    DomainRecord,
+    PageKey,
+    Store,
+    StoreError,
+    StoreTx,
+    is_due,
+)
 
 CREATOR_KEY = "created_by"  # meta key: the login that created the registry
 REGISTRY_EVENTS = ""  # the journal's "domain" of events about the registry itself (admins)
@@ -152,8 +164,9 @@ class Registry:
         self._updater = updater  # RFC 2136 updates (publish)
         self._access = self._read_access()
         self.notices: list[str] = []  # for the user, once: e.g. a settings key now ignored
-        if settings.admins:
-            self.notices.append(self._legacy_admins(settings.admins))
+        notice = self._legacy_admins(settings.admins)
+        if notice:
+            self.notices.append(notice)
 
     # -- who -----------------------------------------------------------------------------
 
@@ -191,8 +204,10 @@ class Registry:
         return Access(self._actor, admins, self._store.writable, str(self._store.path))
 
     def refresh_access(self) -> Access:
-        """Read the admins again (another admin may have changed them)."""
-        self._access = self._read_access()
+        """Read the admins again (another admin may have changed them). When the store cannot
+        be read just now, the last access read stands."""
+        with suppress(StoreError):
+            self._access = self._read_access()
         return self._access
 
     def close(self) -> None:
@@ -204,6 +219,20 @@ class Registry:
     def _require(self, action: str) -> None:
         # Read afresh: an admin removed by another admin's session loses rights at once.
         self.refresh_access().require(action)
+
+    @contextmanager
+    def _changing(self, action: str) -> Iterator[StoreTx]:
+        """A write transaction that checks again, inside it, that the actor is an admin: the
+        slow work before it (a code's hash, a key, mail) may have outlasted its rights."""
+        with self._store.transaction() as tx:
+            self._still_admin(tx, action)
+            yield tx
+
+    def _still_admin(self, tx: StoreTx, action: str) -> None:
+        if self._actor not in {a.login for a in tx.admins()}:
+            raise PermissionDenied(
+                f"only admins can {action}; you ({self._actor}) are no longer one"
+            )
 
     # -- admins --------------------------------------------------------------------------
 
@@ -237,7 +266,7 @@ class Registry:
         self._require("add admins")
         name = check_login(login)
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._changing("add admins") as tx:
             if not tx.add_admin(name, self._actor, now):
                 raise AlreadyExists(f"{name} is an admin already")
             self._journal(tx, now, REGISTRY_EVENTS, "admin_added", name)
@@ -249,7 +278,7 @@ class Registry:
         self._require("remove admins")
         name = login.strip()
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._changing("remove admins") as tx:
             logins = {a.login for a in tx.admins()}
             if name not in logins:
                 raise NotFound(f"{name} is not an admin")
@@ -258,17 +287,28 @@ class Registry:
                     f"{name} is the last admin and stays one: add another admin first "
                     "(mailauth-tui admin add LOGIN)"
                 )
+            others = sorted(logins - {name})
+            if name == self._actor and not any(login_exists(o) for o in others):
+                # Nobody left who can log in here to give the rights back.
+                raise InvalidInput(
+                    f"removing yourself would leave no admin who is a user on this host "
+                    f"({', '.join(others)} are not): add one first (mailauth-tui admin add LOGIN)"
+                )
             tx.remove_admin(name)
             self._journal(tx, now, REGISTRY_EVENTS, "admin_removed", name)
         self.refresh_access()
 
     def _legacy_admins(self, names: tuple[str, ...]) -> str:
         """The settings file's ``admins`` key: imported once into a registry made before
-        admins were kept in it (by an admin of that registry), ignored ever after."""
+        admins were kept in it, by the first run of one of its admins (with the key or
+        without: after that run no settings file is ever read for rights). Ignored ever after,
+        and said so ("" when there is nothing to say)."""
         where = self._settings.source or "the settings"
         ignored = (
             f"the admins key in {where} is ignored: admins are kept in the registry now "
             "(mailauth-tui admin list); remove the key"
+            if names
+            else ""
         )
         if not self._access.may_change or self._store.get_meta(LEGACY_ADMINS_KEY) is None:
             return ignored
@@ -288,6 +328,8 @@ class Registry:
                     self._journal(tx, now, REGISTRY_EVENTS, "admin_added", detail)
             tx.delete_meta(LEGACY_ADMINS_KEY)
         self.refresh_access()
+        if not names:
+            return ""
         imported = ", ".join(added) or "nobody new"
         return (
             f"imported the admins key in {where} once ({imported}); it is ignored from now "
@@ -331,12 +373,10 @@ class Registry:
     def get(self, domain: str) -> DomainRow:
         return self._row(self._record(self._name(domain)))
 
-    def journal(self, domain: str, limit: int = 100) -> list[JournalEntry]:
-        return [to_entry(e) for e in self._store.journal(self._name(domain), max(1, limit))]
-
-    def admin_journal(self, limit: int = 100) -> list[JournalEntry]:
-        """Changes to the registry itself (its admins), newest first."""
-        return [to_entry(e) for e in self._store.journal(REGISTRY_EVENTS, max(1, limit))]
+    def journal(self, domain: str | None, limit: int = 100) -> list[JournalEntry]:
+        """The journal of one domain, or of the whole registry (None), newest first."""
+        name = None if domain is None else self._name(domain)
+        return [to_entry(e) for e in self._store.journal(name, max(1, limit))]
 
     def due_domains(self) -> list[DomainRow]:
         now = self._now()
@@ -377,7 +417,7 @@ class Registry:
         now = self._now()
         expires = now + CODE_TTL
         message = self._code_message(addr, domain, code, expires, now)
-        with self._store.transaction() as tx:
+        with self._changing("add domains") as tx:
             if (existing := tx.get_domain(name)) is not None:
                 raise AlreadyExists(_already(existing))
             tx.insert_domain(
@@ -409,7 +449,7 @@ class Registry:
     async def submit_code(self, domain: str, code: str) -> CodeCheck:
         """Check a code typed by the user. A wrong code uses up one of MAX_ATTEMPTS tries;
         text that cannot be a code at all does not."""
-        self._require("verify domains")
+        self._require("enter verification codes")
         name = self._name(domain)
         rec = self._record(name)
         if rec.ownership == Ownership.VERIFIED:
@@ -421,7 +461,7 @@ class Registry:
         # scrypt takes tens of milliseconds: compare before taking the write lock.
         matched = await asyncio.to_thread(verify_code, plain, seen_hash) if seen_hash else False
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._changing("enter verification codes") as tx:
             rec = self._tx_record(tx, name)
             if rec.ownership == Ownership.VERIFIED:
                 raise InvalidInput(f"ownership of {name} is already verified")
@@ -449,7 +489,7 @@ class Registry:
         expires = now + CODE_TTL
         domain_name = DomainName(ascii=rec.domain, unicode=rec.domain_unicode)
         message = self._code_message(rec.address, domain_name, code, expires, now)
-        with self._store.transaction() as tx:
+        with self._changing("resend codes") as tx:
             rec = self._tx_record(tx, name)
             if rec.ownership == Ownership.VERIFIED:
                 raise InvalidInput(f"ownership of {name} is already verified: no code is needed")
@@ -510,7 +550,7 @@ class Registry:
         self._require("remove domains")
         name = self._name(domain)
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._changing("remove domains") as tx:
             rec = self._tx_record(tx, name)
             tx.delete_domain(name)
             selectors = ", ".join(k.selector for k in rec.keys) or "none"
@@ -535,7 +575,7 @@ class Registry:
         now = self._now()
         key = await make_key(self._keys, self._settings.dkim, name, (), now, active=True)
         added = False
-        with self._store.transaction() as tx:
+        with self._changing("make DKIM keys") as tx:
             current = tx.get_domain(name)
             if current is not None and not current.keys:
                 tx.add_key(name, key)
@@ -575,7 +615,7 @@ class Registry:
         taken = [k.selector for k in rec.keys]
         key = await make_key(self._keys, self._settings.dkim, name, taken, now, active=False)
         try:
-            with self._store.transaction() as tx:
+            with self._changing("rotate DKIM keys") as tx:
                 current = self._tx_record(tx, name)
                 cur_active, cur_waiting = key_roles(current.keys)
                 if cur_waiting is not None:
@@ -617,23 +657,62 @@ class Registry:
             expected_keys={k.selector: k.public_key for k in keys} or None,
         )
 
+    async def _selftests(self, rec: DomainRecord) -> tuple[SelfTest, ...]:
+        """The end-to-end self-test of each checked key, after :meth:`_check` (whose answers
+        the resolver has cached: the test judges what the check saw)."""
+        keys = checked_keys(rec.keys)
+        if not keys:
+            return ()
+        try:
+            secret = passphrase(self._settings.dkim)
+        except InvalidInput as exc:
+            return tuple(
+                SelfTest(k.selector, SelfTestStatus.UNKNOWN, f"the self-test could not run: {exc}")
+                for k in keys
+            )
+        now = self._now()
+        return tuple(
+            await asyncio.gather(
+                *(
+                    dkim_selftest(self._resolver, self._keys, secret, rec.domain, k, now)
+                    for k in keys
+                )
+            )
+        )
+
+    def _assess(
+        self, rec: DomainRecord, report: DomainReport, now: datetime, tests: tuple[SelfTest, ...]
+    ) -> Assessment:
+        return assess(
+            rec,
+            report,
+            include=self._settings.sending.include,
+            now=now,
+            interval=timedelta(hours=self._settings.recheck_interval_hours),
+            selftests=tests,
+        )
+
     def _apply_check(
-        self, tx: StoreTx, name: str, report: DomainReport, now: datetime
+        self,
+        tx: StoreTx,
+        name: str,
+        report: DomainReport,
+        now: datetime,
+        tests: tuple[SelfTest, ...] = (),
     ) -> VerifyOutcome | None:
         """Write one check's result; None when the domain was removed. Runs in the store's
         writer thread, in a transaction (see :meth:`_commit`)."""
-        interval = timedelta(hours=self._settings.recheck_interval_hours)
+        self._still_admin(tx, "record check results")
         rec = tx.get_domain(name)
         if rec is None:
             return None
-        result = assess(
-            rec, report, include=self._settings.sending.include, now=now, interval=interval
-        )
+        result = self._assess(rec, report, now, tests)
         tx.update_domain(name, result.changes)
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:
-                tx.set_key_active(name, result.retire, False)
+                keep = timedelta(days=self._settings.dkim.keep_retired_days)
+                tx.retire_key(name, result.retire, now, now + keep)
         # A verdict from a server chosen for this run says so: it may not be what the world sees.
         via = f" [DNS: {self._dns_source}]" if self._dns_source else ""
         self._journal(tx, now, name, "check", result.summary + via)
@@ -645,34 +724,39 @@ class Registry:
             report=report,
             verdicts=result.verdicts,
             transitions=result.transitions,
+            selftests=tests,
         )
 
-    async def _commit(self, name: str, report: DomainReport) -> VerifyOutcome | None:
+    async def _commit(
+        self, name: str, report: DomainReport, tests: tuple[SelfTest, ...] = ()
+    ) -> VerifyOutcome | None:
         """Record a check's result through the store's writer thread: the commit waits for its
         fsync (synchronous=FULL) there, not on the event loop, which keeps answering keys; and
         results arriving together share one fsync. It is awaited before anyone hears of the
         result, so what is shown is on disk."""
         now = self._now()  # the injected clock is read on the loop, as everywhere else
         written = self._store.write_soon(
-            partial(self._apply_check, name=name, report=report, now=now)
+            partial(self._apply_check, name=name, report=report, now=now, tests=tests)
         )
         return await asyncio.wrap_future(written)
 
-    def _preview(self, rec: DomainRecord, report: DomainReport) -> VerifyOutcome:
+    def _preview(
+        self, rec: DomainRecord, report: DomainReport, tests: tuple[SelfTest, ...]
+    ) -> VerifyOutcome:
         """What a check's result would change, written nowhere (a dry run)."""
         now = self._now()
-        interval = timedelta(hours=self._settings.recheck_interval_hours)
-        result = assess(
-            rec, report, include=self._settings.sending.include, now=now, interval=interval
-        )
-        keys = tuple(
-            replace(k, active=True)
-            if k.selector == result.promote
-            else replace(k, active=False)
-            if k.selector == result.retire
-            else k
-            for k in rec.keys
-        )
+        result = self._assess(rec, report, now, tests)
+        keys = rec.keys
+        if result.promote is not None:  # as _apply_check writes it
+            keep = timedelta(days=self._settings.dkim.keep_retired_days)
+            keys = tuple(
+                replace(k, active=True)
+                if k.selector == result.promote
+                else replace(k, active=False, retired_at=now, remove_after=now + keep)
+                if k.selector == result.retire
+                else k
+                for k in rec.keys
+            )
         changes = cast(dict[str, Any], result.changes)  # columns of the row: its fields
         would_be = replace(rec, keys=keys, **changes)
         return VerifyOutcome(
@@ -681,6 +765,7 @@ class Registry:
             verdicts=result.verdicts,
             transitions=result.transitions,
             dry_run=True,
+            selftests=tests,
         )
 
     async def verify(self, domain: str) -> VerifyOutcome:
@@ -690,13 +775,15 @@ class Registry:
         rec = self._record(name)
         if not self.refresh_access().may_change:
             self._fresh_dns()
-            return await self._where_published(self._preview(rec, await self._check(rec)))
+            report = await self._check(rec)
+            preview = self._preview(rec, report, await self._selftests(rec))
+            return await self._where_published(preview)
         if rec.ownership == Ownership.VERIFIED and not rec.keys:
             await self._ensure_first_key(name)
             rec = self._record(name)
         self._fresh_dns()
         report = await self._check(rec)
-        outcome = await self._commit(name, report)
+        outcome = await self._commit(name, report, await self._selftests(rec))
         if outcome is None:
             raise NotFound(f"{name} was removed during the check")
         return await self._where_published(outcome)
@@ -764,9 +851,10 @@ class Registry:
         if rec is None or (due_only and not is_due(rec, start)):
             return None
         report = await self._check(rec)
+        tests = await self._selftests(rec)
         if dry_run:
-            return self._preview(rec, report)
-        return await self._commit(name, report)
+            return self._preview(rec, report, tests)
+        return await self._commit(name, report, tests)
 
     async def records(self, domain: str) -> list[PublishRecord]:
         """The DKIM, SPF and DMARC records to publish, from what DNS holds now."""
@@ -838,8 +926,7 @@ class Registry:
         except ZoneLookupError as exc:
             raise zone_publish.PublishRefused(str(exc)) from None
         conf = zone_publish.zone_settings(self._settings, zone, name)
-        journal = self.journal(name, limit=1000)
-        retired = zone_publish.retired_keys(self._record(name), journal, self._now())
+        retired = zone_publish.retired_keys(self._record(name), self._now())
         update = await zone_publish.plan(
             self._updater, conf, name, expected, self._settings, retired
         )
@@ -872,6 +959,34 @@ class Registry:
             propagation=report,
             verify=await self.verify(name),
         )
+
+    # -- signing -------------------------------------------------------------------------
+
+    def private_key_pem(self, key: DkimKey) -> bytes:
+        """A key's private half, unencrypted, for a signer (the relay, an export). Whoever
+        can read the 0600 key files can sign anyway: the files' owner is the guard here."""
+        try:
+            return self._keys.private_key_pem(key.key_ref, passphrase(self._settings.dkim))
+        except PermissionError:
+            raise PermissionDenied(
+                f"you ({self._actor}) cannot read the private key of selector {key.selector}: "
+                f"run this as the owner of {self._settings.keys_dir}"
+            ) from None
+        except (ValueError, OSError) as exc:
+            raise RegistryError(f"cannot read the key of selector {key.selector}: {exc}") from None
+
+    def export_keys(self) -> list[ExportKey]:
+        """The active key of each verified domain, for a signer's configuration (during a
+        rotation the old key until the new one is verified, then the new one). Only admins
+        who may change the registry: an export copies private keys out of it."""
+        self._require("export signing keys")
+        out: list[ExportKey] = []
+        for row in self.list_domains():
+            key = row.active_key
+            if row.verified and key is not None:
+                pem = self.private_key_pem(key)
+                out.append(ExportKey(row.domain, key.selector, key.key_type, pem))
+        return out
 
     # -- rules and report ----------------------------------------------------------------
 

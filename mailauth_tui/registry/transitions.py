@@ -14,7 +14,7 @@ Pure: takes the stored record, the report and the time; returns what to write.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,6 +22,7 @@ from typing import Any
 
 from mailauth_tui.core.results import DkimResult, DomainReport, Problem, Severity, Status
 from mailauth_tui.registry.models import DmarcState, RecordState, RecordVerdict
+from mailauth_tui.registry.selftest import SelfTest
 from mailauth_tui.services.store import DomainRecord, KeyRecord
 
 CONFIRM_LOOKS = 2  # bad looks in a row before a verified record is failing
@@ -74,7 +75,20 @@ def _find(report: DomainReport, selector: str) -> DkimResult | None:
     return next((d for d in report.dkim if d.selector == selector), None)
 
 
-def _key_look(result: DkimResult | None, key: KeyRecord) -> tuple[Look, str]:
+SelfTests = Mapping[str, SelfTest]  # selector -> its end-to-end self-test
+
+
+def _key_look(result: DkimResult | None, key: KeyRecord, tests: SelfTests) -> tuple[Look, str]:
+    look, why = _record_look(result, key)
+    test = tests.get(key.selector)
+    if look is Look.GOOD and test is not None and test.failed:
+        # The record parses and matches the stored public key, but mail signed with the
+        # private key on disk would not verify: that is a failing key, not a verified one.
+        return Look.BAD, test.reason
+    return look, why
+
+
+def _record_look(result: DkimResult | None, key: KeyRecord) -> tuple[Look, str]:
     if result is None:
         return Look.UNKNOWN, f"selector {key.selector} was not looked up"
     if result.status is Status.UNKNOWN:
@@ -92,17 +106,18 @@ def _key_look(result: DkimResult | None, key: KeyRecord) -> tuple[Look, str]:
 
 
 def observe_dkim(
-    report: DomainReport, keys: Sequence[KeyRecord]
+    report: DomainReport, keys: Sequence[KeyRecord], tests: SelfTests | None = None
 ) -> tuple[Observation, KeyRecord | None]:
     """The DKIM observation, and the waiting key to promote when DNS now holds it."""
+    tests = tests or {}
     active, waiting = key_roles(keys)
     promote: KeyRecord | None = None
     if waiting is not None:
         result = _find(report, waiting.selector)
-        look, why = _key_look(result, waiting)
+        look, why = _key_look(result, waiting, tests)
         if look is Look.GOOD or active is None:
             promote = waiting if look is Look.GOOD else None
-            return _dkim_observation(result, waiting, look, why), promote
+            return _dkim_observation(result, waiting, look, why, tests), promote
     if active is None:
         problem = Problem(
             "registry.no_dkim_key",
@@ -112,8 +127,8 @@ def observe_dkim(
         )
         return Observation("DKIM", Look.NONE, None, (problem,)), None
     result = _find(report, active.selector)
-    look, why = _key_look(result, active)
-    observation = _dkim_observation(result, active, look, why)
+    look, why = _key_look(result, active, tests)
+    observation = _dkim_observation(result, active, look, why, tests)
     if waiting is not None:
         wait_result = _find(report, waiting.selector)
         note = Problem(
@@ -137,11 +152,18 @@ def observe_dkim(
 
 
 def _dkim_observation(
-    result: DkimResult | None, key: KeyRecord, look: Look, why: str
+    result: DkimResult | None, key: KeyRecord, look: Look, why: str, tests: SelfTests
 ) -> Observation:
     problems = result.problems if result is not None else ()
     found = result.record if result is not None else None
-    return Observation("DKIM", look, found, problems, why, {"selector": key.selector})
+    extra: dict[str, Any] = {"selector": key.selector}
+    test = tests.get(key.selector)
+    if test is not None:
+        extra["selftest"] = test.as_json()
+        if test.failed:
+            failed = Problem("dkim.selftest_failed", Severity.ERROR, test.reason, test.fix)
+            problems = (*problems, failed)
+    return Observation("DKIM", look, found, problems, why, extra)
 
 
 def observe_spf(report: DomainReport, include: str | None) -> Observation:
@@ -258,6 +280,32 @@ def _state(kind: type[RecordState] | type[DmarcState], value: str) -> Any:
         return kind("unknown")
 
 
+def _retry_gap(rec: DomainRecord, dkim: str, spf: str, interval: timedelta) -> timedelta | None:
+    """How soon a domain whose records are not right is looked at again, so that a fix shows
+    without a manual verify: an hour after the first such check, then twice the previous wait
+    each time, up to the regular interval. None for a domain that is right."""
+    if not _broken(dkim, spf):
+        return None
+    previous = None
+    if rec.last_check_at is not None and rec.next_check_at is not None:
+        previous = rec.next_check_at - rec.last_check_at
+    if not _broken(rec.dkim_state, rec.spf_state) or previous is None or previous < RETRY_SOON:
+        return min(RETRY_SOON, interval)  # newly not right (or never checked): soon
+    return min(previous * 2, interval)
+
+
+def _broken(dkim: str, spf: str) -> bool:
+    """Not right: DKIM (which decides "verified") not published yet or lost, or SPF lost."""
+    return dkim in _NOT_RIGHT or spf == RecordState.FAILING.value
+
+
+_NOT_RIGHT = frozenset({RecordState.PENDING.value, RecordState.FAILING.value})
+
+
+def _hours(gap: timedelta) -> str:
+    return f"{gap.total_seconds() / 3600:g}h"
+
+
 def assess(
     rec: DomainRecord,
     report: DomainReport,
@@ -265,9 +313,11 @@ def assess(
     include: str | None,
     now: datetime,
     interval: timedelta,
+    selftests: Sequence[SelfTest] = (),
 ) -> Assessment:
-    """The new states, evidence and schedule of ``rec`` after ``report``."""
-    dkim_obs, promote = observe_dkim(report, rec.keys)
+    """The new states, evidence and schedule of ``rec`` after ``report`` (and the DKIM
+    self-tests run beside it: a failed one fails the key it tested)."""
+    dkim_obs, promote = observe_dkim(report, rec.keys, {t.selector: t for t in selftests})
     spf_obs = observe_spf(report, include)
     dmarc_obs = observe_dmarc(report)
 
@@ -278,7 +328,12 @@ def assess(
     transitions = [s.note for s in (dkim, spf, dmarc) if s.note]
     active, _ = key_roles(rec.keys)
     if promote is not None:
-        old = f"; the previous key (selector {active.selector}) is retired" if active else ""
+        old = (
+            f"; the previous key (selector {active.selector}) is retired: keep its record "
+            "published until the date shown (safe to remove after)"
+            if active
+            else ""
+        )
         transitions.insert(0, f"DKIM key {promote.selector} is published and now signs{old}")
 
     policy = rec.dmarc_policy
@@ -308,7 +363,11 @@ def assess(
         },
     }
     soon = dkim.soon or spf.soon or dmarc.soon
-    next_at = now + (min(RETRY_SOON, interval) if soon else interval)
+    gap = min(RETRY_SOON, interval) if soon else interval
+    retry = _retry_gap(rec, dkim.state, spf.state, interval)
+    if retry is not None and retry < gap:
+        gap = retry
+    next_at = now + gap
     changes: dict[str, object] = {
         "dkim_state": dkim.state,
         "spf_state": spf.state,
@@ -327,6 +386,8 @@ def assess(
     )
     looks = ", ".join(f"{o.kind} {o.look.value}" for o in observations)
     summary = f"{looks}; next check {next_at:%Y-%m-%d %H:%M} UTC"
+    if retry is not None and gap == retry < interval:
+        summary += f" (not verified: retried in {_hours(gap)}, backing off to {_hours(interval)})"
     return Assessment(
         changes=changes,
         verdicts=verdicts,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.propagation import PropagationReport, build_report, of_kind
@@ -25,7 +25,7 @@ from mailauth_tui.core.publish import (
 from mailauth_tui.core.results import PublishRecord
 from mailauth_tui.core.zone_update import UpdatePlan, in_zone, plan_update
 from mailauth_tui.registry.errors import InvalidInput, RegistryError
-from mailauth_tui.registry.models import JournalEntry, VerifyOutcome
+from mailauth_tui.registry.models import VerifyOutcome
 from mailauth_tui.registry.transitions import checked_keys, key_roles
 from mailauth_tui.services.authoritative import AuthoritativeDns, ZoneLookupError
 from mailauth_tui.services.dnsupdate import UpdateRefused, ZoneUpdater
@@ -34,9 +34,6 @@ from mailauth_tui.services.store import DomainRecord
 from mailauth_tui.services.tsig_secret import SecretError, ZonePublish
 
 FOLLOW_TIMEOUT = 120.0  # seconds the propagation is followed after publishing
-# A retired DKIM key's record stays this long after the new key took over: mail signed with
-# the old key just before the switch may still be in queues, and receivers check it late.
-ROTATION_OVERLAP = timedelta(days=7)
 FOLLOW_INTERVAL = 1.0
 
 OnReport = Callable[[PropagationReport], object]
@@ -69,22 +66,16 @@ def with_other_keys(records: list[PublishRecord], rec: DomainRecord) -> list[Pub
     return [records[0], current, *records[1:]]
 
 
-def retired_keys(
-    rec: DomainRecord, journal: Sequence[JournalEntry], now: datetime
-) -> list[PublishRecord]:
-    """The DKIM records of keys retired by a rotation more than ROTATION_OVERLAP ago: safe to
-    remove. When a key was retired is read from the journal line the rotation wrote; a key
-    without one is kept (nothing says it is safe)."""
+def retired_keys(rec: DomainRecord, now: datetime) -> list[PublishRecord]:
+    """The DKIM records of keys a rotation retired whose overlap is over: the registry records
+    when each may go (``remove_after``, set when the new key took over). A key without that
+    date is kept: nothing says it is safe."""
     in_use = {k.selector for k in checked_keys(rec.keys)}
-    out = []
-    for key in rec.keys:
-        if key.selector in in_use:
-            continue
-        marker = f"the previous key (selector {key.selector}) is retired"
-        when = next((e.at for e in journal if e.event == "state" and marker in e.detail), None)
-        if when is not None and now - when >= ROTATION_OVERLAP:
-            out.append(dkim_publish(rec.domain, key.selector, key.key_type, key.public_key))
-    return out
+    return [
+        dkim_publish(rec.domain, key.selector, key.key_type, key.public_key)
+        for key in rec.keys
+        if key.selector not in in_use and key.remove_after is not None and now >= key.remove_after
+    ]
 
 
 async def with_bimi(

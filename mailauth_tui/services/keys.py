@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import stat
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,7 +116,7 @@ def _write_new(path: Path, data: bytes) -> None:
     os.close(fd)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     # The registry commits the key_ref right after: the file's name must be durable too.
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -146,9 +147,12 @@ class FileKeyStore:
 
     def _ensure_dir(self) -> None:
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # mkdir's mode does not apply to a directory that already existed.
-        if self._dir.stat().st_mode & 0o077:
-            os.chmod(self._dir, 0o700)
+        # mkdir's mode does not apply to a directory that already existed: take away any world
+        # access. Group access stays: a shared registry gives its admins' group the directory
+        # (README, "Sharing a registry"); each key file is still 0600.
+        mode = stat.S_IMODE(self._dir.stat().st_mode)
+        if mode & 0o007:
+            os.chmod(self._dir, mode & ~0o007)
 
     def _path(self, key_ref: str) -> Path:
         if not isinstance(key_ref, str) or not _KEY_REF.fullmatch(key_ref) or ".." in key_ref:
@@ -193,7 +197,7 @@ class FileKeyStore:
             raise ValueError(
                 f"a key for selector {name!r} of {ascii_domain} already exists"
             ) from None
-        _fsync_dir(self._dir)
+        fsync_dir(self._dir)
         return GeneratedKey(
             key_ref=key_ref,
             key_type=kind,

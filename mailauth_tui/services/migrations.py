@@ -106,4 +106,11 @@ def _v2_admins(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO meta (key, value) VALUES (?, 'pending')", (LEGACY_ADMINS_KEY,))
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_admins)
+def _v3_retired_keys(conn: sqlite3.Connection) -> None:
+    """When a key stopped signing, and from when its DNS record may go: mail signed with it
+    can still be in transit or verified again later (forwarded, re-checked) until then."""
+    conn.execute("ALTER TABLE dkim_keys ADD COLUMN retired_at TEXT")
+    conn.execute("ALTER TABLE dkim_keys ADD COLUMN remove_after TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_admins, _v3_retired_keys)

@@ -8,7 +8,8 @@ system_sender = "noreply@example.com"   # From of mail whose own domain is not v
 organisation = "Example Ltd"            # named in the verification mail
 recheck_interval_hours = 48
 dmarc_rua = "mailto:dmarc@example.com"  # default: the domain's own registered address
-admins = ["alice", "bob"]               # login names; the registry's creator is always one
+admins = ["alice"]                      # no longer grants anything: admins are kept in the
+                                        # registry (imported once from an older registry)
 test_environment = false                # accept special-use domains (.test) in addresses
 
 [smtp]                                  # no host: mail is written to the Maildir
@@ -26,6 +27,7 @@ ips = ["192.0.2.10", "2001:db8::10"]
 key_type = "rsa"                        # rsa | ed25519
 key_bits = 2048                         # rsa only: 2048, 3072 or 4096
 passphrase_env = "MAILAUTH_KEY_PASSPHRASE"  # encrypt private keys with this variable's value
+keep_retired_days = 7                   # a rotated-out key's record stays this long (>= 7)
 
 [publish."example.com"]                 # RFC 2136 updates of this zone (mailauth-tui publish)
 server = "192.0.2.53"                   # the zone's primary, HOST[:PORT]
@@ -69,6 +71,7 @@ SECURITY_MODES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 KEY_TYPES = ("rsa", "ed25519")
 RSA_SIZES = (2048, 3072, 4096)
+MIN_KEEP_RETIRED_DAYS = 7
 
 
 class SettingsError(ValueError):
@@ -95,6 +98,7 @@ class DkimSettings:
     key_type: str = "rsa"
     key_bits: int = 2048
     passphrase_env: str | None = None
+    keep_retired_days: int = 7  # days a retired key's DNS record stays published
 
 
 def default_data_dir() -> Path:
@@ -163,6 +167,10 @@ def load_settings(path: Path | None = None, *, db: Path | None = None) -> Settin
             raise SettingsError(f"{file} is not UTF-8 text") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{file} is not valid TOML: {exc}") from None
+        except RecursionError:  # tomllib parses nested arrays and tables recursively
+            raise SettingsError(
+                f"{file} nests arrays or tables too deeply: no setting needs more than two levels"
+            ) from None
     settings = settings_from_mapping(data, where=str(file), source=source)
     return settings.with_db(db) if db is not None else settings
 
@@ -249,10 +257,17 @@ def _dkim(r: _Reader) -> DkimSettings:
             f"{r.where}.key_bits must be one of {', '.join(map(str, RSA_SIZES))} "
             "(RSA keys below 2048 bits are refused)"
         )
+    keep = r.integer("keep_retired_days", MIN_KEEP_RETIRED_DAYS)
+    if keep < MIN_KEEP_RETIRED_DAYS:
+        raise SettingsError(
+            f"{r.where}.keep_retired_days must be at least {MIN_KEEP_RETIRED_DAYS}: mail "
+            "signed with a retired key is still verified (delayed, forwarded) for days"
+        )
     out = DkimSettings(
         key_type=key_type,
         key_bits=bits if key_type == "rsa" else 256,
         passphrase_env=r.string("passphrase_env") or None,
+        keep_retired_days=keep,
     )
     r.done()
     return out
@@ -312,7 +327,7 @@ class _Reader:
             return None
         if not isinstance(value, str):
             raise SettingsError(f"{self.where}: {key} must be a string")
-        return value.strip()
+        return self._clean(key, value)
 
     def strings(self, key: str) -> list[str]:
         value = self._get(key)
@@ -320,7 +335,14 @@ class _Reader:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SettingsError(f"{self.where}: {key} must be a list of strings")
-        return [v.strip() for v in value]
+        return [self._clean(key, v) for v in value]
+
+    def _clean(self, key: str, value: str) -> str:
+        # TOML escapes allow "\u0000": a NUL in a path fails only when the file is opened, one in
+        # an address only when mail is sent (a domain left pending with a code never sent).
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise SettingsError(f"{self.where}: {key} must not contain control characters")
+        return value.strip()
 
     def number(self, key: str, default: float) -> float:
         value = self._get(key)

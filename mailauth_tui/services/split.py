@@ -1,20 +1,27 @@
-"""Checking a zone on its authoritative server: the names it does not serve go to a recursive
-resolver.
+"""``--nameserver``: a failover pool, where a server that answers only for its own zones sends
+the other names on.
 
-An admin checks a zone on its primary before it propagates (``check --nameserver PRIMARY``).
-That server answers only for its own zones: the upper levels of the DMARC walk (``_dmarc.com``),
-SPF include and redirect targets and report destinations in other zones come back REFUSED (or
-NOTAUTH), which says nothing about those names. :class:`SplitResolver` asks the recursive
-resolver about them instead, so that they are judged as the world sees them and never reported
-as failures of the zone. Every answer says which server gave it (``Answer.server``).
+The servers given are one pool, as before issue 17: :class:`DnsResolver` spreads the questions
+across them, and a question without an answer in time is asked again of the next server. A
+SERVFAIL stands, as it always did (the resolver does not ask another server about it).
+
+One answer sends a name on: REFUSED or NOTAUTH from a server that offers no recursion (RA
+clear), or a referral (``Answer.outside_zones``). That is an authoritative server, such as a
+zone's primary checked before the zone propagates (``check --nameserver PRIMARY``), asked about
+a name outside its zones: the upper levels of the DMARC walk (``_dmarc.com``), SPF include and
+redirect targets, report destinations. Its answer says nothing about the name, so the name is
+asked of the other servers given, in their order, then of the system's resolver (read only when
+first needed), and judged as the world sees it. Every answer says which server gave it
+(``Answer.server``); when the name also fails where it was sent, its detail still starts with
+the refusal, so that the message says the primary refused it.
 
 An alias out of the zone (``s1._domainkey`` CNAME to an ESP's key) comes back from the
-authoritative server as the CNAME alone: its target is asked again here, so that it goes to
-the recursive resolver when the authoritative server refuses it.
+authoritative server as the CNAME alone: its target is asked again here, so that it is sent on
+when the server refuses it. A loop of aliases across servers ends as a failure ("CNAME chain
+too long", SERVFAIL), never as a missing record.
 
-A server that offers recursion (RA set) and refuses a name is a resolver refusing us: its
-REFUSED stands ("unknown"). A timeout or SERVFAIL from the authoritative server stands too: it
-is the zone's own failure.
+A server offering recursion (RA set) that refuses a name is a resolver refusing us: its REFUSED
+stands ("unknown").
 """
 
 from __future__ import annotations
@@ -28,65 +35,93 @@ from mailauth_tui.services.dns import DnsResolver
 __all__ = ["SplitResolver", "make_resolver"]
 
 _MAX_HOPS = 8  # aliases followed from one server to the other (a CNAME loop across them)
+_NODATA, _REFUSED = AnswerStatus.NODATA, AnswerStatus.REFUSED
 
 
 class SplitResolver:
-    """Asks ``authoritative`` first; a name it refuses as outside its zones goes to the
-    recursive resolver: ``recursive`` when given, else the system's, read when first needed
-    (a run that never leaves the zone reads no system configuration)."""
+    """Asks ``pool`` (every ``--nameserver``); a name a server refuses as outside its zones is
+    asked of the pool's other servers, then of the system's resolver."""
 
     def __init__(
-        self,
-        authoritative: DnsResolver,
-        recursive: DnsResolver | None = None,
-        *,
-        timeout: float = 3.0,
-        retries: int = 2,
-        concurrency: int = 64,
+        self, pool: DnsResolver, *, timeout: float = 3.0, retries: int = 2, concurrency: int = 64
     ) -> None:
-        self.authoritative = authoritative
-        self._recursive = recursive
-        self._system_settings = (timeout, retries, concurrency)
+        self.pool = pool
+        self._servers = pool.nameservers
+        self._settings = (timeout, retries, concurrency)
+        # The pool less the servers that refused a name, by the servers left: made when needed.
+        self._others: dict[tuple[str, ...], DnsResolver] = {}
+        self._system: DnsResolver | None = None
         self._system_error = ""
 
-    def recursive(self) -> DnsResolver | None:
-        """The recursive resolver, made on first use; None when the system has none."""
-        if self._recursive is None and not self._system_error:
-            timeout, retries, concurrency = self._system_settings
+    def _resolver(self, servers: tuple[str, ...]) -> DnsResolver | None:
+        """The pool of ``servers``, or (none left) the system's resolver; None when the system
+        has none."""
+        timeout, retries, concurrency = self._settings
+        if servers:
+            resolver = self._others.get(servers)
+            if resolver is None:
+                resolver = self._others[servers] = DnsResolver(
+                    servers, timeout=timeout, retries=retries, concurrency=concurrency
+                )
+            return resolver
+        if self._system is None and not self._system_error:
             try:
-                self._recursive = DnsResolver(
+                self._system = DnsResolver(
                     (), timeout=timeout, retries=retries, concurrency=concurrency
                 )
             except ValueError as exc:
                 self._system_error = str(exc)
-        return self._recursive
+        return self._system
 
-    async def query(self, name: str, rtype: RType) -> Answer:
-        return await self._query(name, rtype, _MAX_HOPS)
-
-    async def _query(self, name: str, rtype: RType, hops: int) -> Answer:
-        answer = await self.authoritative.query(name, rtype)
-        if answer.status is AnswerStatus.NODATA and answer.cname_chain and hops > 0:
+    async def query(self, name: str, rtype: RType, hops: int = _MAX_HOPS) -> Answer:
+        """``hops``: aliases still to follow (the Resolver Protocol's callers leave it)."""
+        # One coroutine per question, no helper's: this wraps every look-up of a check.
+        answer = await self.pool.query(name, rtype)
+        status = answer.status
+        if status is _REFUSED and answer.outside_zones:
+            answer = await self._send_on(answer)
+            status = answer.status
+        if status is _NODATA and answer.cname_chain:
             # The chain ends at a name the server did not answer for: ask it on its own.
-            target = await self._query(answer.cname_chain[-1], rtype, hops - 1)
+            if hops == 0:
+                return replace(
+                    answer,
+                    status=AnswerStatus.SERVFAIL,
+                    detail=f"CNAME chain too long (over {_MAX_HOPS} aliases across servers)",
+                )
+            target = await self.query(answer.cname_chain[-1], rtype, hops - 1)
             chain = (*answer.cname_chain, *target.cname_chain)
             return replace(target, name=answer.name, cname_chain=chain)
-        if answer.status is not AnswerStatus.REFUSED or not answer.outside_zones:
+        return answer
+
+    async def _send_on(self, refusal: Answer) -> Answer:
+        """Ask the name a server refused as outside its zones of the servers that have not."""
+        refused = {refusal.server}
+        while True:
+            left = tuple(s for s in self._servers if s not in refused)
+            resolver = self._resolver(left)
+            if resolver is None:
+                return replace(refusal, detail=f"{refusal.detail}; {self._system_error}")
+            answer = await resolver.query(refusal.name, refusal.rtype)
+            if answer.status is _REFUSED and answer.outside_zones and answer.server in left:
+                refused.add(answer.server)
+                continue
+            if answer.unknown:
+                # Still say who refused it first: the fix is not the same.
+                return replace(answer, detail=f"{refusal.detail}; then {answer.detail}")
             return answer
-        recursive = self.recursive()
-        if recursive is None:
-            return replace(answer, detail=f"{answer.detail}; {self._system_error}")
-        return await recursive.query(name, rtype)
 
     def clear_cache(self) -> None:
-        self.authoritative.clear_cache()
-        if self._recursive is not None:
-            self._recursive.clear_cache()
+        for resolver in self._all():
+            resolver.clear_cache()
 
     def close(self) -> None:
-        self.authoritative.close()
-        if self._recursive is not None:
-            self._recursive.close()
+        for resolver in self._all():
+            resolver.close()
+
+    def _all(self) -> list[DnsResolver]:
+        found = [self.pool, *self._others.values()]
+        return found if self._system is None else [*found, self._system]
 
 
 def make_resolver(
@@ -94,16 +129,11 @@ def make_resolver(
 ) -> DnsResolver | SplitResolver:
     """The resolver for ``--nameserver`` values, as the entry points build it.
 
-    None given: the system's resolvers. Given: the first is asked; a name it refuses as outside
-    its zones (an authoritative server) goes to the others given, or to the system's resolver
-    when there is no other. Raises ValueError (a bad address or timeout) for the user.
+    None given: the system's resolvers, as they are (nothing in between). Given: one failover
+    pool of them all, names a server refuses as outside its zones sent on (:class:`SplitResolver`).
+    Raises ValueError (a bad address or timeout) for the user.
     """
+    pool = DnsResolver(nameservers, timeout=timeout, retries=retries, concurrency=concurrency)
     if not nameservers:
-        return DnsResolver((), timeout=timeout, retries=retries, concurrency=concurrency)
-    first = DnsResolver(nameservers[:1], timeout=timeout, retries=retries, concurrency=concurrency)
-    others = (
-        DnsResolver(nameservers[1:], timeout=timeout, retries=retries, concurrency=concurrency)
-        if len(nameservers) > 1
-        else None
-    )
-    return SplitResolver(first, others, timeout=timeout, retries=retries, concurrency=concurrency)
+        return pool
+    return SplitResolver(pool, timeout=timeout, retries=retries, concurrency=concurrency)

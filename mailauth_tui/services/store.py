@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +37,7 @@ from mailauth_tui.services.store_files import (
     can_write,
     connect_read_only,
     create_registry_file,
+    unreadable,
     wal_exists,
 )
 
@@ -85,6 +87,8 @@ class KeyRecord:
     key_ref: str
     created_at: datetime
     active: bool
+    retired_at: datetime | None = None  # when a newer key took over
+    remove_after: datetime | None = None  # its DNS record may be removed after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +182,10 @@ _DOMAIN_COLUMNS = (
     "code_expires_at, code_attempts, code_sent_at, dkim_state, spf_state, dmarc_state, "
     "dmarc_policy, last_check_at, next_check_at, evidence, dkim_streak, spf_streak, dmarc_streak"
 )
-_KEY_COLUMNS = "domain, selector, key_type, key_bits, public_key, key_ref, created_at, active"
+_KEY_COLUMNS = (
+    "domain, selector, key_type, key_bits, public_key, key_ref, created_at, active, "
+    "retired_at, remove_after"
+)
 
 
 _ALL = "1"
@@ -214,6 +221,8 @@ def _key(row: sqlite3.Row) -> KeyRecord:
         key_ref=row["key_ref"],
         created_at=_required_time(row["created_at"]),
         active=bool(row["active"]),
+        retired_at=from_iso(row["retired_at"]),
+        remove_after=from_iso(row["remove_after"]),
     )
 
 
@@ -371,7 +380,7 @@ class StoreTx:
 
     def add_key(self, domain: str, key: KeyRecord) -> None:
         self._conn.execute(
-            f"INSERT INTO dkim_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO dkim_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 domain,
                 key.selector,
@@ -381,7 +390,18 @@ class StoreTx:
                 key.key_ref,
                 to_iso(key.created_at),
                 int(key.active),
+                to_iso(key.retired_at) if key.retired_at else None,
+                to_iso(key.remove_after) if key.remove_after else None,
             ),
+        )
+
+    def retire_key(self, domain: str, selector: str, at: datetime, remove_after: datetime) -> None:
+        """The key stops signing at ``at``; its record must stay published until
+        ``remove_after``."""
+        self._conn.execute(
+            "UPDATE dkim_keys SET active = 0, retired_at = ?, remove_after = ? "
+            "WHERE domain = ? AND selector = ?",
+            (to_iso(at), to_iso(remove_after), domain, selector),
         )
 
     def set_key_active(self, domain: str, selector: str, active: bool) -> None:
@@ -516,6 +536,7 @@ class Store:
         if synchronous not in ("FULL", "NORMAL", "OFF"):
             raise ValueError(f"synchronous must be FULL, NORMAL or OFF, not {synchronous!r}")
         self.path = Path(path)
+        self._create = create
         self.created = self._prepare_file(create)
         self.writable = can_write(self.path)
         self.synchronous: Synchronous = synchronous
@@ -540,6 +561,11 @@ class Store:
             if self.path.exists():
                 if not self.path.is_file():
                     raise StoreError(f"the registry {self.path} is not a file: give another --db")
+                if why := unreadable(self.path):
+                    raise StoreError(
+                        f"cannot read the registry {self.path} ({why}): ask its admins for read "
+                        'access (README, "Sharing a registry")'
+                    )
                 return False
         except OSError as exc:
             raise StoreError(
@@ -607,8 +633,10 @@ class Store:
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            # Refuse what is not a registry before anything is written to the file.
-            _schema_version(conn, self.path)
+            # Refuse what is not a registry before anything is written to the file; an empty
+            # file is no registry either, unless the caller is creating one.
+            if _schema_version(conn, self.path) == 0 and not self._create:
+                raise NoRegistry(self.path)
             if self.writable:
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
@@ -630,6 +658,9 @@ class Store:
     def _damaged_or_unusable(self, exc: sqlite3.DatabaseError) -> StoreError:
         if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable, out of space...
             return StoreError(f"cannot use the registry {self.path}: {exc}")
+        return self._damaged(exc)
+
+    def _damaged(self, exc: Exception) -> RegistryDamaged:
         return RegistryDamaged(
             f"registry damaged: {self.path} ({exc}): restore it from a backup, or give another --db"
         )
@@ -773,13 +804,31 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[StoreTx]:
-        """A read transaction: one consistent snapshot, never blocked by writers (WAL)."""
-        with self._use() as conn:
-            conn.execute("BEGIN")
-            try:
-                yield StoreTx(conn)
-            finally:
-                conn.execute("ROLLBACK")
+        """A read transaction: one consistent snapshot, never blocked by writers (WAL).
+
+        A reader's connection can meet the moment a writer removes or recreates the WAL
+        (SQLite then says "attempt to write a readonly database"): the error is one line, and
+        the next read opens a fresh connection."""
+        try:
+            with self._use() as conn:
+                conn.execute("BEGIN")
+                try:
+                    yield StoreTx(conn)
+                finally:
+                    conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if _DAMAGE.search(str(exc)):
+                raise self._damaged(exc) from None
+            handle = getattr(self._local, "handle", None)
+            if handle is not None:
+                self._close_handle(handle)
+            raise StoreError(
+                f"cannot read the registry {self.path} just now ({exc}): try again"
+            ) from None
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            # A value the store cannot read back (a timestamp that is not one, text that is
+            # not UTF-8) was not written by mailauth-tui.
+            raise self._damaged(exc) from None
 
     # -- reads, for convenience ----------------------------------------------------------
 
@@ -815,6 +864,8 @@ class Store:
 
 
 _WRITER_NAME = "registry-store-writer"
+# SQLite's words for a schema or a value that is not what mailauth-tui wrote.
+_DAMAGE = re.compile(r"no such (table|column)|could not decode|malformed", re.IGNORECASE)
 
 
 def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
@@ -842,6 +893,8 @@ def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
 def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
     """What a reader (who cannot migrate) needs: the schema this version uses."""
     version = _schema_version(conn, path)
+    if version == 0:
+        raise NoRegistry(path)  # an empty file: nobody made a registry in it yet
     if version < len(MIGRATIONS):
         raise StoreError(
             f"the registry {path} has schema {version}, older than this mailauth-tui's "

@@ -15,6 +15,7 @@ plain read-only connection as soon as a writer has made the WAL again (see ``wal
 from __future__ import annotations
 
 import os
+import pwd
 import sqlite3
 from pathlib import Path
 
@@ -34,15 +35,33 @@ def create_registry_file(path: Path) -> bool:
     return True
 
 
+def _may(path: Path, mode: int) -> bool:
+    # As the effective uid, the identity the registry journals (os.access checks the real one).
+    return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
+
+
 def can_write(path: Path) -> bool:
     """Whether this process may write the registry: the file, and the directory where SQLite
     makes its ``-wal`` and ``-shm`` files (or those files, when they exist)."""
-    if not os.access(path, os.W_OK):
+    if not _may(path, os.W_OK):
         return False
-    if os.access(path.parent, os.W_OK | os.X_OK):
+    if _may(path.parent, os.W_OK | os.X_OK):
         return True
     sidecars = [_sidecar(path, "-wal"), _sidecar(path, "-shm")]
-    return all(os.access(p, os.W_OK) for p in sidecars)
+    return all(_may(p, os.W_OK) for p in sidecars)
+
+
+def unreadable(path: Path) -> str:
+    """Why this process cannot read the registry file ("" when it can): its owner and mode,
+    so that the user knows whom to ask."""
+    if _may(path, os.R_OK):
+        return ""
+    info = path.stat()
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = f"uid {info.st_uid}"
+    return f"owned by {owner}, mode {info.st_mode & 0o7777:04o}"
 
 
 def wal_exists(path: Path) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.fixtures.bind import BindWorld
+from tests.fixtures.bind import RECURSIVE, BindWorld
 
 # s1._domainkey.example.com is an alias of the ESP's key, in another zone.
 # eu.example.com is delegated to other servers (a referral from BIND).
@@ -48,11 +48,16 @@ def test_check_on_the_authoritative_server_reads_as_through_a_resolver(
     # includes _spf.provider.net (another zone), its reports go to reports.example.net, which
     # authorises them in its own zone, and its DKIM key is an alias into the ESP's zone. BIND
     # refuses everything outside example.com, and answers the alias with the CNAME alone.
-    split = bind_world.check(
+    # BIND alone, the loopback server standing in for the system's resolver: the zone as it
+    # stands on its primary, the rest as the world sees it.
+    split = bind_world.check("--nameserver", bind_world.authoritative, *ARGS, system=RECURSIVE)
+    # Both given: one failover pool, the questions spread across them.
+    pool = bind_world.check(
         "--nameserver", bind_world.authoritative, "--nameserver", bind_world.recursive, *ARGS
     )
     resolved = bind_world.check("--nameserver", bind_world.recursive, *ARGS)
     assert [_verdict(r) for r in split] == [_verdict(r) for r in resolved]
+    assert [_verdict(r) for r in pool] == [_verdict(r) for r in resolved]
     org, sub, eu = split
     assert org["valid"] is True, org["problems"]
     spf = org["spf"]

@@ -180,7 +180,8 @@ async def test_one_after_another_reports_as_overlapped(
     ("domain", "record_at", "failed"),
     [
         ("sub.example.com", "example.com", "com"),  # the top-level domain
-        ("mail.dept.example.com", "dept.example.com", "example.com"),  # an intermediate level
+        # An intermediate level above the PSL organisational domain (example.co.uk).
+        ("mail.dept.example.co.uk", "example.co.uk", "co.uk"),
     ],
 )
 async def test_a_failure_above_the_record_found_keeps_its_policy(
@@ -201,6 +202,21 @@ async def test_a_failure_above_the_record_found_keeps_its_policy(
     )
     [problem] = [p for p in dmarc.problems if p.code == "dmarc.org_domain_unknown"]
     assert problem.severity is Severity.INFO
-    status = "servfail" if failure == "servfail" else "timeout"
-    assert f"_dmarc.{failed} failed ({status})" in problem.message
+    # The server's own words, once: "failed (SERVFAIL from ...)", "failed (no answer from ...)".
+    detail = "SERVFAIL from" if failure == "servfail" else "no answer from"
+    assert f"_dmarc.{failed} failed ({detail} {dns_server.address}" in problem.message
     assert "dmarc.unknown" not in codes(dmarc.problems)
+
+
+@pytest.mark.parametrize("failure", ["servfail", "drop"])
+async def test_a_failure_at_the_organisational_domain_is_unknown(
+    zone: Zone, dns_server: ZoneServer, failure: str
+) -> None:
+    # A record at _dmarc.example.com would apply instead of dept's: nothing can be concluded.
+    zone.add("_dmarc.dept.example.com", "TXT", "v=DMARC1; p=reject")
+    getattr(zone, failure)("_dmarc.example.com")
+    resolver = DnsResolver([dns_server.address], timeout=0.2, retries=0)
+    report = await check_domain(resolver, "mail.dept.example.com")
+    resolver.close()
+    assert report.dmarc.status is Status.UNKNOWN and report.dmarc.effective_policy is None
+    assert codes(report.dmarc.problems) == {"dmarc.unknown"}

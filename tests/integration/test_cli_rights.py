@@ -162,6 +162,26 @@ def test_commands_that_do_not_create_say_there_is_no_registry(
     assert not db.parent.exists()
 
 
+def test_an_empty_file_is_no_registry_and_stays_empty(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, config: Path
+) -> None:
+    db = tmp_path / "registry.sqlite3"
+    db.touch()
+    for argv in (["list"], ["admin", "list"], []):
+        code, _, err = _run(capsys, *argv, *_common(db, config))
+        assert code == 1 and err.startswith(f"mailauth-tui: no registry at {db}")
+        assert db.stat().st_size == 0
+
+
+def test_a_refused_add_creates_no_registry(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, config: Path
+) -> None:
+    db = tmp_path / "new" / "registry.sqlite3"
+    code, _, err = _run(capsys, "add", "not-an-address", *_common(db, config))
+    assert code == 1 and "is not a valid email address" in err
+    assert not db.parent.exists()
+
+
 def test_init_creates_owner_only_and_refuses_an_existing_registry(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, config: Path
 ) -> None:

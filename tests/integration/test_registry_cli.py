@@ -1,5 +1,6 @@
-"""The registry's subcommands: the whole flow headless, exit codes, bad input, and several
-processes on one database (concurrent code attempts, a re-check killed with SIGKILL)."""
+"""The registry's subcommands: the whole flow headless, exit codes, bad input, several
+processes on one database (concurrent code attempts, a re-check killed with SIGKILL), and
+re-checks through an authoritative-only --nameserver."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mailauth_tui.cli.main import main
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
+from mailauth_tui.services.dns import parse_nameserver
 from mailauth_tui.services.identity import os_login
 from mailauth_tui.services.store import Store
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
@@ -81,6 +84,13 @@ class Cli:
 def cli(
     tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
 ) -> Cli:
+    return make_cli(tmp_path, dns_server, zone, capsys)
+
+
+def make_cli(
+    tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
+) -> Cli:
+    """A registry made by ``init`` for the commands to run on (the ``cli`` fixture)."""
     zone.set(SENDING_INCLUDE, "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
     config = tmp_path / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")
@@ -140,6 +150,10 @@ def test_the_whole_flow_headless(capsys: pytest.CaptureFixture[str], cli: Cli, z
     code, out, _ = run(capsys, cli, "verify", DOMAIN)
     assert code == 0, out
     assert out.startswith(f"{DOMAIN}: verified")
+    assert "  DKIM self-test (mt" in out and "): passed" in out
+    code, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
+    [selftest] = json.loads(out)["selftests"]
+    assert selftest["status"] == "passed" and selftest["fix"] == ""
 
     code, out, _ = run(capsys, cli, "list", "--json")
     [row] = json.loads(out)
@@ -376,3 +390,174 @@ def test_a_recheck_killed_midway_keeps_what_it_committed(
     assert sorted(o["domain"]["domain"] for o in rest) == sorted(
         set(names) - {r.domain for r in done}
     )
+
+
+@pytest.mark.parametrize("args", [("list", "--json"), ("admin", "list", "--json"), ("--version",)])
+def test_output_into_a_closed_pipe_ends_quietly(cli: Cli, args: tuple[str, ...]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # as `mailauth-tui list --json | head -0` leaves it
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mailauth_tui", *cli.argv(*args)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def _dead_nameserver() -> str:
+    """A loopback port where no DNS server listens: every look-up fails."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_a_recheck_without_any_answer_is_an_outage_not_a_pass(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    with Store(cli.db) as store:
+        seed_verified(store, zone, ["a.example.org", "b.example.org"], datetime.now(UTC))
+    dead = Cli(cli.db, cli.config, _dead_nameserver())
+    code, _, err = run(capsys, dead, "recheck", "--all")
+    assert code == 3
+    assert "re-checked 2 domains: 2 verified, 0 failing, 2 without any DNS answer" in err
+    assert "no DNS look-up got an answer" in err and "Nothing was demoted" in err
+    code, _, err = run(capsys, cli, "recheck", "--all")  # the real server answers again
+    assert code == 0
+    assert "re-checked 2 domains: 2 verified, 0 failing, 0 without any DNS answer" in err
+
+
+def test_the_next_step_printed_keeps_the_registry_and_settings_given(
+    capsys: pytest.CaptureFixture[str], cli: Cli, tmp_path: Path
+) -> None:
+    spaced = tmp_path / "my registry" / "r.sqlite3"
+    assert main(["init", "--db", str(spaced), "--config", str(cli.config)]) == 0
+    out = capsys.readouterr().out
+    assert f"mailauth-tui add ADDRESS --db '{spaced}' --config {cli.config}" in out
+    assert main(["add", ADDRESS, "--db", str(spaced), "--config", str(cli.config)]) == 0
+    out = capsys.readouterr().out
+    line = next(x.strip() for x in out.splitlines() if x.strip().startswith("mailauth-tui code"))
+    assert line == f"mailauth-tui code {DOMAIN} CODE --db '{spaced}' --config {cli.config}"
+
+
+def test_the_journal_says_who_changed_what_and_why(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    with Store(cli.db) as store:
+        seed_verified(store, zone, ["a.example.org"], datetime.now(UTC))
+    zone.clear()  # the records are gone: the re-check says so in the journal
+    assert run(capsys, cli, "recheck", "--all")[0] == 0
+    code, out, _ = run(capsys, cli, "journal", "a.example.org")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines and all(f" UTC  {os_login()}  " in x for x in lines)  # who, when
+    assert any("check: DKIM bad, SPF bad, DMARC bad" in x for x in lines)
+    assert any("state: DKIM no DKIM record at" in x and "seen once" in x for x in lines)
+    code, out, _ = run(capsys, cli, "journal", "--json", "--limit", "2")
+    newest = json.loads(out)
+    assert len(newest) == 2 and {e["domain"] for e in newest} == {"a.example.org"}
+    code, out, _ = run(capsys, cli, "journal")
+    assert f"(registry)  {os_login()}  admin_added: creator of the registry" in out
+    with pytest.raises(SystemExit):
+        main(cli.argv("journal", "--limit", "0"))
+
+
+def _json(capsys: pytest.CaptureFixture[str], cli: Cli, *args: str) -> tuple[int, Any]:
+    code, out, _ = run(capsys, cli, *args, "--json")
+    return code, json.loads(out)
+
+
+def test_every_step_speaks_json(capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone) -> None:
+    code, init = _json(capsys, cli, "init")  # exists already (the fixture made it)
+    assert (code, init["created"], init["admins"]) == (1, False, [os_login()])
+    code, sent = _json(capsys, cli, "add", ADDRESS)
+    assert code == 0 and sent["domain"]["ownership"] == "pending"
+    assert sent["delivered_to"].startswith("Maildir ")
+    code, wrong = _json(capsys, cli, "code", DOMAIN, "2222-2222-22")
+    assert (code, wrong["ok"], wrong["attempts_left"]) == (1, False, MAX_ATTEMPTS - 1)
+    code, right = _json(capsys, cli, "code", DOMAIN, code_from_delivery(sent["delivered_to"]))
+    assert (code, right["ok"], right["domain"]["ownership"]) == (0, True, "verified")
+    code, records = _json(capsys, cli, "records", DOMAIN)
+    assert [(r["kind"], r["required"]) for r in records] == [
+        ("DKIM", True),
+        ("SPF", False),
+        ("DMARC", False),
+    ]
+    assert {"host", "rtype", "value", "chunks", "zone_line", "note"} <= set(records[0])
+    zone.load_text("\n".join(r["zone_line"] for r in records))
+    code, verified = _json(capsys, cli, "verify", DOMAIN)
+    assert (code, verified["dry_run"], verified["domain"]["verified"]) == (0, False, True)
+    code, sender = _json(capsys, cli, "sender", f"news@{DOMAIN}")
+    assert (code, sender["address"], sender["own_domain"]) == (0, f"news@{DOMAIN}", True)
+    code, bulk = _json(capsys, cli, "bulk-check", DOMAIN)
+    assert (code, bulk["allowed"]) == (0, True)
+    code, rotated = _json(capsys, cli, "rotate", DOMAIN)
+    assert code == 0 and len(rotated["dkim_keys"]) == 2
+    code, removed = _json(capsys, cli, "remove", DOMAIN, "--yes")
+    assert (code, removed) == (0, {"removed": DOMAIN})
+    code, sent = _json(capsys, cli, "add", ADDRESS)
+    # A refusal stays one line on stderr, with nothing on stdout for a script to misread.
+    code, out, err = run(capsys, cli, "resend", DOMAIN, "--json")
+    assert (code, out) == (1, "") and "wait" in err and len(err.splitlines()) == 1
+
+
+@pytest.fixture
+def authoritative_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ZoneServer, ZoneServer]]:
+    """An authoritative-only server for the domain's zone (empty), and the resolver that knows
+    every zone (empty), standing in for the system's (what /etc/resolv.conf names)."""
+    with (
+        ZoneServer(Zone(), recursion=False) as authoritative,
+        ZoneServer(Zone()) as resolver,
+    ):
+        found = [parse_nameserver(resolver.address)]
+        monkeypatch.setattr("mailauth_tui.services.dns._system_nameservers", lambda: found)
+        yield authoritative, resolver
+
+
+def test_recheck_and_verify_through_an_authoritative_only_nameserver(
+    tmp_path: Path,
+    authoritative_only: tuple[ZoneServer, ZoneServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Review of issue 17, finding 4: the registry's commands build the same resolver as
+    # `check` (wiring.build_resolver): names outside the zone of an authoritative-only
+    # --nameserver (the sending include, _dmarc.com) are asked of the system's resolver.
+    authoritative, resolver = authoritative_only
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    db = tmp_path / "registry.sqlite3"
+    common = Cli(db, config, authoritative.address).common
+    assert main(["init", *common]) == 0
+    with Store(db) as store:
+        seed_verified(store, authoritative.zone, [DOMAIN], datetime.now(UTC) - timedelta(hours=1))
+    # The sending service's include is in its own zone: the domain's server refuses it, as it
+    # refuses _dmarc.com; the resolver has it.
+    [include] = authoritative.zone.records(SENDING_INCLUDE, "TXT")
+    authoritative.zone.clear_name(SENDING_INCLUDE)
+    for name in (SENDING_INCLUDE, "_dmarc.com"):
+        authoritative.zone.refuse(name)
+    resolver.zone.set(SENDING_INCLUDE, "TXT", include)
+    capsys.readouterr()
+
+    code = main(["recheck", "--all", "--json", *common])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    [outcome] = json.loads(out)
+    domain = outcome["domain"]
+    assert (domain["dkim_state"], domain["spf_state"], domain["dmarc_state"]) == (
+        "verified",
+        "verified",
+        "configured",
+    )
+    assert domain["evidence"]["unknown"] == []
+    assert resolver.count(SENDING_INCLUDE) >= 1  # sent on, not judged on the refusal
+
+    code = main(["verify", DOMAIN, *common])
+    out, err = capsys.readouterr()
+    assert code == 0 and out.startswith(f"{DOMAIN}: verified"), out + err

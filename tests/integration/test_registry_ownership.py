@@ -276,7 +276,7 @@ async def test_only_admins_change_things(make_registry: MakeRegistry) -> None:
 
     with pytest.raises(PermissionDenied, match="only admins can add domains; you are bob"):
         await bob.add("x@other.example")
-    with pytest.raises(PermissionDenied, match="only admins can verify domains"):
+    with pytest.raises(PermissionDenied, match="only admins can enter verification codes"):
         await bob.submit_code(DOMAIN, code_from_delivery(sent.delivered_to))
     with pytest.raises(PermissionDenied, match="only admins can resend codes"):
         await bob.resend(DOMAIN)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,11 +132,11 @@ async def test_commits_wait_for_the_disk_off_the_event_loop(
     stall = 0.3
 
     def slow_disk(
-        tx: StoreTx, name: str, report: DomainReport, now: datetime
+        tx: StoreTx, name: str, report: DomainReport, now: datetime, tests: Any = ()
     ) -> VerifyOutcome | None:
         if name == seeded[0]:
             time.sleep(stall)  # a very slow fsync, in the writer thread
-        return real(tx, name, report, now)
+        return real(tx, name, report, now, tests)
 
     monkeypatch.setattr(registry, "_apply_check", slow_disk)
     gaps: list[float] = []

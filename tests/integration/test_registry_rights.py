@@ -23,7 +23,7 @@ NAMES = ["a.example.org", "b.example.org", "c.example.org"]
 
 
 def _events(registry: Registry) -> list[tuple[str, str, str]]:
-    return [(e.actor, e.event, e.detail) for e in registry.admin_journal()]
+    return [(e.actor, e.event, e.detail) for e in registry.journal(None) if not e.domain]
 
 
 async def test_admins_are_managed_by_admins(make_registry: MakeRegistry) -> None:
@@ -53,6 +53,31 @@ async def test_admins_are_managed_by_admins(make_registry: MakeRegistry) -> None
         ("bob", "admin_added", "carol"),
         ("alice", "admin_added", "bob"),
     ]
+
+
+def test_an_admin_cannot_lock_everyone_out(make_registry: MakeRegistry) -> None:
+    alice = make_registry("alice")
+    alice.admin_add("zz-not-a-user-here")
+    with pytest.raises(InvalidInput, match="would leave no admin who is a user on this host"):
+        alice.admin_remove("alice")
+    alice.admin_add("root")  # a user on every host these tests run on
+    alice.admin_remove("alice")
+    assert not alice.is_admin
+
+
+async def test_rights_taken_away_meanwhile_stop_a_change(
+    make_registry: MakeRegistry, registry_store: Store
+) -> None:
+    alice = make_registry("alice")
+    assert alice.is_admin
+    # Another admin's session removes alice between her check and her write.
+    with registry_store.transaction() as tx:
+        tx.add_admin("bob", "bob", REGISTRY_T0)
+        tx.remove_admin("alice")
+    alice._require = lambda action: None  # type: ignore[method-assign]  # as if checked before
+    with pytest.raises(PermissionDenied, match=r"you \(alice\) are no longer one"):
+        await alice.add("admin@mail.example.com")
+    assert alice.list_domains() == []
 
 
 async def test_a_settings_file_grants_nothing(
@@ -92,6 +117,18 @@ async def test_settings_admins_are_imported_once_by_an_admin(
     assert zoe.notices[0].startswith("imported the admins key in the settings once (yann, mallory)")
     later = make_registry("zoe", settings=replace(old, admins=("trudy",)))
     assert later.admins == {"zoe", "yann", "mallory"} and "is ignored" in later.notices[0]
+
+
+async def test_an_admins_first_run_without_the_key_ends_the_import(
+    make_registry: MakeRegistry, registry_settings: Settings, tmp_path: Path
+) -> None:
+    db = tmp_path / "old" / "registry.sqlite3"
+    _version_1_registry(db, "zoe")
+    zoe = make_registry("zoe", settings=replace(registry_settings, db_path=db, admins=()))
+    assert zoe.notices == []
+    # An admin's stale settings file, read months later, grants nothing.
+    stale = make_registry("zoe", settings=replace(registry_settings, db_path=db, admins=("x",)))
+    assert stale.admins == {"zoe"} and "is ignored" in stale.notices[0]
 
 
 async def test_a_non_admin_recheck_is_a_dry_run_and_demotes_nothing(

@@ -241,3 +241,14 @@ def test_an_admin_with_group_write_access_changes_it(shared: Shared, tmp_path: P
         other, gid, [admins_gid], shared.cli("add", "b@shop.example", env=SPOOFED, config=mine)
     )
     assert code == 1 and f"only admins can add domains; you are {name}," in err
+
+
+def test_a_user_without_read_access_is_told_whom_to_ask(shared: Shared) -> None:
+    uid, gid = _second_user()
+    assert shared.db.stat().st_mode & 0o777 == 0o600  # as init made it: private
+    code, out, err = as_user(uid, gid, [], shared.cli("list"))
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        f"mailauth-tui: cannot read the registry {shared.db} (owned by root, mode 0600): ask "
+        'its admins for read access (README, "Sharing a registry")'
+    )

@@ -168,3 +168,22 @@ async def test_report_action_shows_its_domains(ui_world: UiWorld) -> None:
         await pilot.press("escape")
         assert len(table_of(app).visible_domains()) == 3
     assert ui_world.registry.get("waiting.example").ownership is Ownership.PENDING
+
+
+async def test_a_reader_verifying_from_the_records_sees_a_dry_run(ui_world: UiWorld) -> None:
+    ui_world.add_verified("shop.example")
+    reader = ui_world.registry_for("bob")
+    app = MailauthApp(reader, clock=ui_world.clock, recheck_every=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordsScreen))
+        records = app.screen
+        await wait_until(pilot, lambda: records.check_action("verify", ()) is True)
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, VerifyResultScreen))
+        assert "Dry run" in str(app.screen.query_one("#dialog").border_title)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is domains_screen(app))
+        # Every record is published, but nothing was recorded: the row says what is stored.
+        assert cell(app, "shop.example", "dkim") == "– unchecked"
+    assert reader.get("shop.example").last_check_at is None

@@ -307,3 +307,21 @@ async def test_dns_text_with_markup_and_control_characters_is_shown_literally(
         assert "[bold red]x[/]" in text
         assert "[@click=app.quit]q[/]" in text
         assert "\x1b" not in text and "\x07" not in text
+
+
+async def test_rights_given_or_taken_meanwhile_show_at_once(ui_world: UiWorld) -> None:
+    ui_world.add_verified("shop.example")
+    app = _app(ui_world, actor="bob")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = domains_screen(app)
+        assert screen.check_action("add", ()) is False
+        ui_world.registry.admin_add("bob")  # alice, in her own console
+        screen.refresh_rights()  # what the screen's timer does every couple of seconds
+        await pilot.pause()
+        assert screen.check_action("add", ()) is True
+        assert str(screen.sub_title) == ""
+        ui_world.registry.admin_remove("bob")
+        await pilot.press("a")  # refused with the rights as they are now, not as they were
+        await pilot.pause()
+        assert app.screen is screen
+        assert str(screen.sub_title) == "read-only: bob is not an admin"

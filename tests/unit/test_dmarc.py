@@ -447,23 +447,128 @@ async def test_failure_at_the_tld_keeps_the_inherited_policy(status: AnswerStatu
 
 
 @pytest.mark.parametrize("status", _FAILURES)
-async def test_failure_at_an_intermediate_level_keeps_the_policy_below(
+async def test_failure_at_an_intermediate_public_suffix_keeps_the_policy_below(
     status: AnswerStatus,
 ) -> None:
+    # _dmarc.co.uk is above the PSL organisational domain example.co.uk: a public suffix.
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.example.co.uk", "v=DMARC1; p=reject; sp=none")
+        .fail("_dmarc.co.uk", status)
+    )
+    result = await check_dmarc(dns, "mail.example.co.uk")
+    assert result.status is Status.VALID
+    assert result.source_domain == "example.co.uk" and result.org_domain == "example.co.uk"
+    assert (result.policy, result.subdomain_policy, result.effective_policy) == (
+        "reject",
+        "none",
+        "none",
+    )
+    assert "_dmarc.co.uk failed" in problem(result, "dmarc.org_domain_unknown")[1]
+    assert "dmarc.org_domain_disagree" not in codes(result)
+
+
+@pytest.mark.parametrize("status", _FAILURES)
+async def test_failure_at_the_organisational_domain_is_unknown(status: AnswerStatus) -> None:
+    # Review of issue 17, probe B: _dmarc.example.com (the PSL organisational domain) failed.
+    # A record there would apply (RFC 7489 asks no other parent; under RFC 9989 it has the
+    # fewest labels): dept's record cannot be called the policy.
     dns = (
         FakeResolver()
         .txt("_dmarc.dept.example.com", "v=DMARC1; p=reject; sp=none")
         .fail("_dmarc.example.com", status)
     )
     result = await check_dmarc(dns, "mail.dept.example.com")
-    assert result.status is Status.VALID
-    assert result.source_domain == "dept.example.com"
-    assert (result.policy, result.subdomain_policy, result.effective_policy) == (
-        "reject",
-        "none",
+    assert result.status is Status.UNKNOWN and result.effective_policy is None
+    assert codes(result) == ["dmarc.unknown"]
+    assert "_dmarc.example.com failed" in result.problems[0].message
+
+
+async def test_the_organisational_domain_record_applies_over_a_deeper_one() -> None:
+    # Probe A: what a failure at example.com would hide.
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.dept.example.com", "v=DMARC1; p=reject")
+        .txt("_dmarc.example.com", "v=DMARC1; p=none")
+    )
+    result = await check_dmarc(dns, "mail.dept.example.com")
+    assert (result.status, result.source_domain, result.effective_policy) == (
+        Status.VALID,
+        "example.com",
         "none",
     )
-    assert "_dmarc.example.com failed" in problem(result, "dmarc.org_domain_unknown")[1]
+
+
+async def test_failure_at_the_org_domain_under_a_psd_record_is_unknown() -> None:
+    # Probe D: _dmarc.com has psd=y, example.com timed out. Without the failure the public
+    # suffix's record would decide (probe C); with it nothing can be concluded.
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.dept.example.com", "v=DMARC1; p=reject")
+        .fail("_dmarc.example.com", AnswerStatus.TIMEOUT)
+        .txt("_dmarc.com", "v=DMARC1; p=none; psd=y")
+    )
+    result = await check_dmarc(dns, "mail.dept.example.com")
+    assert result.status is Status.UNKNOWN and codes(result) == ["dmarc.unknown"]
+
+
+async def test_levels_above_a_tolerated_failure_count() -> None:
+    # _dmarc.co.uk failed and is taken as empty; _dmarc.uk above it (psd=y) is kept, as when
+    # nothing fails: co.uk is then the RFC 9989 organisational domain, with no record, so
+    # uk's applies. RFC 7489 receivers (example.co.uk, no record) differ, and that is said.
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.dept.example.co.uk", "v=DMARC1; p=reject")
+        .fail("_dmarc.co.uk", AnswerStatus.SERVFAIL)
+        .txt("_dmarc.uk", "v=DMARC1; p=none; psd=y")
+    )
+    result = await check_dmarc(dns, "mail.dept.example.co.uk")
+    assert result.status is Status.VALID
+    assert (result.source_domain, result.effective_policy) == ("uk", "none")
+    assert result.treewalk_org_domain is None
+    assert "dmarc.org_domain_unknown" in codes(result)
+    assert "dmarc.org_domain_disagree" in codes(result)
+
+
+async def test_a_tolerated_failure_keeps_the_disagreement_warning() -> None:
+    # No record at example.co.uk (the PSL organisational domain), dept's below it, co.uk
+    # failed: RFC 7489 receivers find no policy, RFC 9989 receivers apply dept's.
+    dns = (
+        FakeResolver()
+        .txt("_dmarc.dept.example.co.uk", "v=DMARC1; p=reject")
+        .txt("example.co.uk", "v=spf1 -all")
+        .fail("_dmarc.co.uk", AnswerStatus.TIMEOUT)
+    )
+    result = await check_dmarc(dns, "mail.dept.example.co.uk")
+    assert (result.status, result.source_domain) == (Status.VALID, "dept.example.co.uk")
+    severity, message, _ = problem(result, "dmarc.org_domain_disagree")
+    assert severity is Severity.WARNING and "RFC 7489 receivers apply no record" in message
+
+
+@pytest.mark.parametrize("status", _FAILURES)
+async def test_failure_above_the_org_domain_with_nothing_below_is_unknown(
+    status: AnswerStatus,
+) -> None:
+    # The failed public suffix level could hold the (psd=y) record that applies: not missing.
+    dns = FakeResolver().txt("example.com", "v=spf1 -all").fail("_dmarc.com", status)
+    result = await check_dmarc(dns, "mail.example.com")
+    assert result.status is Status.UNKNOWN and codes(result) == ["dmarc.unknown"]
+
+
+async def test_org_domain_unknown_says_the_status_once_and_how_to_fix_a_refusal() -> None:
+    detail = "REFUSED from 127.0.0.170:53: not authoritative for this name"
+    dns = FakeResolver().txt("_dmarc.example.com", QUARANTINE)
+    dns.zone[("_dmarc.com", RType.TXT)] = Answer(
+        "_dmarc.com", RType.TXT, AnswerStatus.REFUSED, detail=detail, outside_zones=True
+    )
+    _, message, fix = problem(await check_dmarc(dns, "sub.example.com"), "dmarc.org_domain_unknown")
+    assert f"_dmarc.com failed ({detail}):" in message and "(refused)" not in message
+    assert "recursive resolver as a further --nameserver" in fix and "later" not in fix
+    dns.zone[("_dmarc.com", RType.TXT)] = Answer(
+        "_dmarc.com", RType.TXT, AnswerStatus.SERVFAIL, detail="SERVFAIL from 127.0.0.1:53"
+    )
+    _, message, fix = problem(await check_dmarc(dns, "sub.example.com"), "dmarc.org_domain_unknown")
+    assert "failed (SERVFAIL from 127.0.0.1:53):" in message and "later" in fix
 
 
 @pytest.mark.parametrize("status", _FAILURES)

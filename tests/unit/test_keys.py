@@ -74,12 +74,20 @@ def test_owner_only_even_with_a_permissive_umask(tmp_path: Path) -> None:
     assert _mode(store.directory / key.key_ref) == 0o600
 
 
-def test_a_loose_existing_directory_is_tightened(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [(0o755, 0o750), (0o777, 0o770), (0o2775, 0o2770), (0o2770, 0o2770), (0o700, 0o700)],
+)
+def test_an_existing_directory_loses_world_access_only(
+    tmp_path: Path, before: int, after: int
+) -> None:
+    # Group access is a shared registry's choice (README, "Sharing a registry").
     directory = tmp_path / "keys"
-    directory.mkdir(mode=0o755)
-    os.chmod(directory, 0o755)
-    FileKeyStore(directory).generate("example.com", "s1", key_type="ed25519")
-    assert _mode(directory) == 0o700
+    directory.mkdir()
+    os.chmod(directory, before)
+    key = FileKeyStore(directory).generate("example.com", "s1", key_type="ed25519")
+    assert _mode(directory) == after
+    assert _mode(directory / key.key_ref) == 0o600
 
 
 def test_rsa_signs_and_dkimpy_verifies_with_the_published_record(

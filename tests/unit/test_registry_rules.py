@@ -151,7 +151,29 @@ def test_missing_before_verification_is_pending() -> None:
         "pending",
         "not_configured",
     )
-    assert rec.next_check_at == NOW + INTERVAL
+    assert rec.next_check_at == NOW + RETRY_SOON  # a fix shows within the hour
+
+
+def test_a_domain_not_verified_is_retried_sooner_backing_off() -> None:
+    missing = report((dkim(Status.MISSING),), spf=Status.MISSING, dmarc=Status.MISSING)
+    rec, gaps = record(), []
+    for _ in range(8):
+        now = rec.next_check_at or NOW
+        result = assess(rec, missing, include=None, now=now, interval=INTERVAL)
+        rec = replace(rec, **result.changes)  # type: ignore[arg-type]
+        assert rec.next_check_at is not None
+        gaps.append((rec.next_check_at - now) / timedelta(hours=1))
+    assert gaps == [1, 2, 4, 8, 16, 32, 48, 48]
+    assert "retried in" not in result.summary  # at the regular interval again
+    # published at last: back to the regular interval
+    result = assess(rec, report((dkim(Status.VALID),)), include=None, now=NOW, interval=INTERVAL)
+    assert result.changes["next_check_at"] == NOW + INTERVAL
+
+
+def test_a_retry_says_so_in_the_journal_summary() -> None:
+    missing = report((dkim(Status.MISSING),), spf=Status.MISSING, dmarc=Status.MISSING)
+    result = assess(record(), missing, include=None, now=NOW, interval=INTERVAL)
+    assert result.summary.endswith("(not verified: retried in 1h, backing off to 48h)")
 
 
 def test_transient_failure_never_demotes() -> None:
@@ -346,6 +368,13 @@ def test_parse_address() -> None:
     with pytest.raises(InvalidInput):
         parse_address("admin@mail.test")  # special-use: only in a test environment
     assert parse_address("admin@mail.test", test_environment=True)[1].ascii == "mail.test"
+
+
+def test_a_local_part_over_64_octets_is_refused() -> None:
+    assert parse_address("a" * 64 + "@mail.example.com")[0].startswith("a" * 64)
+    for local in ("a" * 65, "é" * 33):  # 65 and 66 octets (RFC 5321 4.5.3.1.1)
+        with pytest.raises(InvalidInput, match=r"is \d+ octets long, and mail servers accept"):
+            parse_address(f"{local}@mail.example.com")
 
 
 def test_parse_address_or_domain() -> None:

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from mailauth_tui.core.publish import dkim_publish
 from mailauth_tui.core.zone_update import Operation, Prerequisite, plan_update
-from mailauth_tui.registry.models import JournalEntry
-from mailauth_tui.registry.zone_publish import ROTATION_OVERLAP, retired_keys
+from mailauth_tui.registry.zone_publish import retired_keys
 from mailauth_tui.services.store import DomainRecord, KeyRecord
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -25,22 +24,20 @@ def _domain(*keys: KeyRecord) -> DomainRecord:
     )  # fmt: skip
 
 
-def _key(selector: str, public: str, created: datetime, active: bool) -> KeyRecord:
-    return KeyRecord(selector, "ed25519", None, public, selector, created, active)
-
-
-def _retired_line(at: datetime) -> JournalEntry:
-    detail = "DKIM key s2 is published and now signs; the previous key (selector s1) is retired"
-    return JournalEntry(at, "example.com", "alice", "state", detail)
+def _key(
+    selector: str, public: str, created: datetime, active: bool, after: datetime | None = None
+) -> KeyRecord:
+    return KeyRecord(selector, "ed25519", None, public, selector, created, active, None, after)
 
 
 def test_a_retired_key_is_removed_only_after_the_overlap() -> None:
-    rec = _domain(_key("s1", OLD, T0, False), _key("s2", NEW, T0 + timedelta(days=1), True))
-    journal = [_retired_line(T0 + timedelta(days=2))]
-    assert retired_keys(rec, journal, T0 + timedelta(days=2) + ROTATION_OVERLAP / 2) == []
-    (old,) = retired_keys(rec, journal, T0 + timedelta(days=2) + ROTATION_OVERLAP)
+    after = T0 + timedelta(days=9)  # what the registry recorded when s2 took over
+    rec = _domain(_key("s1", OLD, T0, False, after), _key("s2", NEW, T0 + timedelta(days=1), True))
+    assert retired_keys(rec, after - timedelta(hours=1)) == []
+    (old,) = retired_keys(rec, after)
     assert old.host == "s1._domainkey.example.com"
-    assert retired_keys(rec, [], T0 + timedelta(days=365)) == []  # no record of when: kept
+    unknown = _domain(_key("s1", OLD, T0, False), _key("s2", NEW, T0 + timedelta(days=1), True))
+    assert retired_keys(unknown, T0 + timedelta(days=365)) == []  # no date recorded: kept
 
     other = ("v=DKIM1; p=somebody-elses",)
     current = {old.host: ((old.value,), other)}
@@ -51,7 +48,7 @@ def test_a_retired_key_is_removed_only_after_the_overlap() -> None:
 
 def test_during_a_rotation_both_selectors_are_kept() -> None:
     rec = _domain(_key("s1", OLD, T0, True), _key("s2", NEW, T0 + timedelta(days=1), False))
-    assert retired_keys(rec, [_retired_line(T0)], T0 + timedelta(days=30)) == []
+    assert retired_keys(rec, T0 + timedelta(days=30)) == []
     new = dkim_publish("example.com", "s2", "ed25519", NEW)
     plan = plan_update("example.com", [new], {}, 3600)
     assert [op.name for op in plan.operations] == ["s2._domainkey.example.com"]

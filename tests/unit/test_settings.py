@@ -101,6 +101,7 @@ def test_explicit_paths_win(tmp_path: Path) -> None:
         ("system_sender = 'nobody'", "is not an email address"),
         ("recheck_interval_hours = 0", "recheck_interval_hours must be between"),
         ("test_environment = 'yes'", "test_environment must be true or false"),
+        ("[dkim]\nkeep_retired_days = 2", "keep_retired_days must be at least 7"),
     ],
 )
 def test_bad_files_say_what_and_where(tmp_path: Path, text: str, needle: str) -> None:
@@ -129,3 +130,22 @@ def test_defaults_are_a_plain_dataclass() -> None:
     assert s.smtp.port == 587
     with pytest.raises(AttributeError):
         s.admins = ("x",)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("x = " + "[" * 5000 + "]" * 5000, "nests arrays or tables too deeply"),
+        ("x = " + "{a = " * 3000 + "1" + "}" * 3000, "nests arrays or tables too deeply"),
+        ('system_sender = "noreply\\u0000@corp.example"', "system_sender must not contain"),
+        ('[paths]\ndb = "/srv/a\\u0000b"', "[paths]: db must not contain control"),
+        ('organisation = "Corp\\r\\nBcc: x@y"', "organisation must not contain control"),
+    ],
+)
+def test_hostile_files_are_refused_in_one_line(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError) as err:
+        load_settings(path)
+    assert str(err.value).startswith(str(path)) and says in str(err.value)
+    assert "\n" not in str(err.value)

@@ -78,6 +78,14 @@ def _scalar(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def key_status(key: DkimKey) -> Text:
+    if key.active:
+        return Text("✔ active")
+    if key.remove_after is not None:
+        return Text(f"retired; safe to remove after {key.remove_after:%Y-%m-%d}")
+    return Text("retired")
+
+
 def keys_table(keys: tuple[DkimKey, ...]) -> Table | Text:
     if not keys:
         return Text("no DKIM key yet (created with the records)", style="italic")
@@ -90,7 +98,7 @@ def keys_table(keys: tuple[DkimKey, ...]) -> Table | Text:
             literal(key.key_type),
             Text(str(key.key_bits) if key.key_bits else "-"),
             Text(when(key.created_at)),
-            Text("✔ active" if key.active else "retired"),
+            key_status(key),
         )
     return table
 

@@ -58,6 +58,7 @@ EMPTY_ADMIN = "No domains yet. Press a to add your organisation email address."
 BULK_GROUP = "recheck"
 MAX_CHANGES_SHOWN = 4
 FLUSH_EVERY = 0.2  # seconds between two redraws of the table during a bulk re-check
+RIGHTS_EVERY = 2.0  # seconds between two reads of the actor's rights
 
 
 def failure_text(error: BaseException | None) -> str:
@@ -141,11 +142,13 @@ class DomainsScreen(Screen[None]):
         for notice in self.registry.notices:
             self.notify(notice, title="Settings", severity="warning", timeout=15, markup=False)
         # A reader's console writes nothing: the admins' re-check (console or cron) does.
-        if self._recheck_every and self.registry.may_change:
+        if self._recheck_every:
             self.set_interval(self._recheck_every, self.run_due_recheck, name="due-recheck")
             self.call_after_refresh(self.run_due_recheck)
         # Relative times in the table ("in 47h") move on by themselves.
         self.set_interval(60, self._tick_times, name="times")
+        # Admins change while the console is open (another admin's `admin add/remove`).
+        self.set_interval(RIGHTS_EVERY, self.refresh_rights, name="rights")
         # The first DMARC check reads the Public Suffix List (a few hundred milliseconds of
         # parsing): do it now, off the event loop, rather than in the middle of a check.
         self.run_worker(_warm_up, thread=True, exit_on_error=False, name="warm-up")
@@ -157,6 +160,13 @@ class DomainsScreen(Screen[None]):
         if not self.registry.may_change:
             parts.append(self.read_only_reason())
         return " · ".join(parts)
+
+    def refresh_rights(self) -> None:
+        """Read the actor's rights again; the header and the footer follow a change."""
+        before = self.registry.access
+        if self.registry.refresh_access() != before:
+            self.sub_title = self._subtitle()
+            self._refresh_footer()
 
     def read_only_reason(self) -> str:
         """Why this console only reads, short enough for the header at 80 columns."""
@@ -300,6 +310,8 @@ class DomainsScreen(Screen[None]):
         info = _KEYS.get(event.key)
         if info is None or self.focused is self.query_one("#filter"):
             return
+        if info.admin_only:
+            self.refresh_rights()  # the refusal below must be of the rights as they are now
         if self.check_action(info.action, ()) is not True and self.disabled_reason(info.action):
             event.stop()
             self.notify(
@@ -381,8 +393,9 @@ class DomainsScreen(Screen[None]):
         self.post_message(DomainChecked(outcome, manual=manual))
 
     def run_due_recheck(self) -> None:
-        """The 48-hour re-check while the console is open: only domains that are due."""
-        if self._bulk_total:
+        """The 48-hour re-check while the console is open: only domains that are due. A
+        reader's console leaves it to the admins (their console or cron): it writes nothing."""
+        if self._bulk_total or not self.registry.may_change:
             return
         try:
             due = [r.domain for r in self.registry.due_domains()]
@@ -616,8 +629,9 @@ class DomainsScreen(Screen[None]):
         if outcome is None:
             self._refresh_row(domain)
             return
-        self.table.put(outcome.domain)
-        self._after_change()
+        if not outcome.dry_run:  # a dry run's row is what would be stored, not what is
+            self.table.put(outcome.domain)
+            self._after_change()
         await self._result(outcome)
 
     async def _result(self, outcome: VerifyOutcome) -> None:

@@ -14,6 +14,7 @@ from mailauth_tui.core.results import DomainReport, Problem, Severity
 from mailauth_tui.registry.models import Ownership, RecordVerdict, VerifyOutcome
 from mailauth_tui.ui.screens.modal_base import StepModal, facts, literal
 from mailauth_tui.ui.widgets.badges import badge
+from mailauth_tui.ui.widgets.selftest import selftest_view
 
 _SEVERITY = {
     Severity.ERROR: ("✘ error", "bold red"),
@@ -130,6 +131,8 @@ class VerifyResultScreen(StepModal[None]):
                         verdict_view(verdict, outcome.report),
                         classes=f"verdict verdict-{verdict.kind.lower()}",
                     )
+                for test in outcome.selftests:
+                    yield Static(selftest_view(test), classes="verdict verdict-selftest")
                 if outcome.report.problems:
                     domain_problems = problems_view(outcome.report.problems)
                     yield Static(

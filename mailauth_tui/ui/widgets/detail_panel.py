@@ -18,6 +18,7 @@ from mailauth_tui.core.textsafe import printable
 from mailauth_tui.registry.models import DomainRow, Ownership
 from mailauth_tui.ui.widgets.badges import CHECKING, badge, dmarc_tag, policy_text
 from mailauth_tui.ui.widgets.domain_table import relative_time
+from mailauth_tui.ui.widgets.selftest import evidence_selftest, status_text
 
 Clock = Callable[[], datetime]
 
@@ -148,6 +149,15 @@ class DetailPanel(Static):
         states.append("   DKIM ", style="bold").append_text(badge(dkim_state))
         if selectors:
             states.append(f" ({printable(selectors)})", style="dim")
+        retired = [k for k in row.dkim_keys if not k.active and k.remove_after is not None]
+        if retired:
+            old = retired[-1]
+            states.append(
+                f" {printable(old.selector)} safe to remove after {old.remove_after:%Y-%m-%d}",
+                style="dim",
+            )
+        if not checking and (tested := evidence_selftest(row.evidence)) is not None:
+            states.append(" ").append_text(status_text(tested, compact=True))
         states.append("   SPF ", style="bold").append_text(badge(spf_state))
         grid.add_row(_label("Ownership"), states)
 

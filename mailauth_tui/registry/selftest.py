@@ -1,0 +1,193 @@
+"""The end-to-end DKIM self-test: sign a probe with the stored private key, verify it with
+dkimpy against the key that DNS publishes, looked up through the registry's own resolver.
+
+The record check compares the published p= with the public key stored beside the private one;
+only this test proves the private half on disk and the record in DNS belong together (a key
+file replaced or restored from another backup, a record edited by hand, a CNAME to another
+party's key, a key cut short by a DNS provider). A failure says which of these it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from enum import StrEnum
+
+from mailauth_tui.core.dns_types import Resolver, RType
+from mailauth_tui.services.dkim_sign import SigningError, load_signing_key, verify_with
+from mailauth_tui.services.keys import KeyStore
+from mailauth_tui.services.store import KeyRecord
+
+
+class SelfTestStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # DNS did not answer: nothing can be concluded
+
+
+@dataclass(frozen=True, slots=True)
+class SelfTest:
+    selector: str
+    status: SelfTestStatus
+    reason: str  # one line: what happened
+    fix: str = ""  # what to do, when it failed
+
+    @property
+    def failed(self) -> bool:
+        return self.status is SelfTestStatus.FAILED
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "selector": self.selector,
+            "status": self.status.value,
+            "reason": self.reason,
+            "fix": self.fix,
+        }
+
+
+def probe_message(domain: str, now: datetime) -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = f"mailauth-tui self-test <dkim-selftest@{domain}>"
+    msg["To"] = f"dkim-selftest@{domain}"
+    msg["Subject"] = f"DKIM self-test for {domain}"
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid("dkim-selftest", domain=domain)
+    msg.set_content("This message is signed and verified locally; it is never sent.\n")
+    return msg.as_bytes()
+
+
+def _sign_and_verify(
+    domain: str, key: KeyRecord, pem: bytes, record: str, host: str, now: datetime
+) -> tuple[bool, str, str]:
+    """(verified, dkimpy's reason, p= of the private key). CPU-bound: run in a thread."""
+    signer = load_signing_key(domain, key.selector, pem)
+    message = probe_message(domain, now)
+    signed = signer.sign(message) + message
+    result = verify_with(signed, {host: record})
+    return result.ok, result.detail, signer.public_key
+
+
+_P_TAG = re.compile(r"(?:^|;)\s*p\s*=([^;]*)")
+
+
+def _published_key(record: str) -> str | None:
+    """The p= value, read leniently: a cut key is not valid base64 but still says how much
+    of it arrived."""
+    found = _P_TAG.search(record)
+    return "".join(found.group(1).split()) if found else None
+
+
+def _diagnose(
+    host: str, record: str, chain: tuple[str, ...], ours: str, detail: str, selector: str
+) -> tuple[str, str]:
+    """(reason, fix) of a signature that did not verify."""
+    domain = host.split("._domainkey.", 1)[-1]
+    publish = f"publish the DKIM record shown by: mailauth-tui records {domain}"
+    theirs = _published_key(record)
+    if theirs and theirs != ours and ours.startswith(theirs):
+        return (
+            f"the key at {host} is truncated: {len(theirs)} of its {len(ours)} characters are "
+            "published (a DNS form cut the value)",
+            f"{publish}; a value over 255 characters goes in as several quoted strings",
+        )
+    if theirs is None:
+        return (
+            f"the record at {host} cannot be read as a DKIM key ({detail or 'syntax error'})",
+            publish,
+        )
+    if theirs == ours:
+        why = detail or "dkimpy rejected the signature"
+        return (f"the signature made with the stored key did not verify: {why}", publish)
+    if chain:
+        target = chain[-1]
+        return (
+            f"{host} is an alias (CNAME) of {target}, which publishes a key that is not the "
+            f"public half of selector {selector}'s private key (someone else's key)",
+            f"remove the CNAME at {host} and {publish.removeprefix('publish ')}",
+        )
+    if not theirs:
+        return (f"the key at {host} is revoked (empty p=)", publish)
+    return (
+        f"the key at {host} is not the public half of selector {selector}'s private key "
+        "(the record or the key file was replaced)",
+        publish,
+    )
+
+
+async def dkim_selftest(
+    resolver: Resolver,
+    keys: KeyStore,
+    passphrase: bytes | None,
+    domain: str,
+    key: KeyRecord,
+    now: datetime,
+) -> SelfTest:
+    """Sign a probe as ``key.selector._domainkey.domain`` and verify it against DNS."""
+    host = f"{key.selector}._domainkey.{domain}"
+    answer = await resolver.query(host, RType.TXT)
+    if answer.unknown:
+        return SelfTest(
+            key.selector,
+            SelfTestStatus.UNKNOWN,
+            f"the lookup of {host} failed ({answer.status}): the self-test could not run",
+            "nothing to change; verify again later",
+        )
+    records = [r for r in answer.records if "p=" in r]
+    if not records:
+        return SelfTest(
+            key.selector,
+            SelfTestStatus.FAILED,
+            f"no DKIM key is published at {host}: mail signed with selector {key.selector} "
+            "fails DKIM",
+            f"publish the DKIM record shown by: mailauth-tui records {domain}",
+        )
+    if len(records) > 1:
+        return SelfTest(
+            key.selector,
+            SelfTestStatus.FAILED,
+            f"{len(records)} DKIM records at {host}: receivers cannot tell which to use",
+            f"delete all but one TXT record at {host}",
+        )
+    try:
+        pem = keys.private_key_pem(key.key_ref, passphrase)
+    except PermissionError:
+        # Another login's 0600 key (a dry run by a non-admin): nothing is known about the key.
+        return SelfTest(
+            key.selector,
+            SelfTestStatus.UNKNOWN,
+            f"the self-test did not run: you cannot read the private key of selector "
+            f"{key.selector} (owner-only file)",
+            "run the check as the registry's admin to include the self-test",
+        )
+    except (ValueError, OSError) as exc:
+        return SelfTest(
+            key.selector,
+            SelfTestStatus.FAILED,
+            f"the stored private key of selector {key.selector} cannot sign: {exc}",
+            f"rotate the key (mailauth-tui rotate {domain}) and publish the new record",
+        )
+    try:
+        ok, detail, ours = await asyncio.to_thread(
+            _sign_and_verify, domain, key, pem, records[0], host, now
+        )
+    except SigningError as exc:
+        return SelfTest(
+            key.selector,
+            SelfTestStatus.FAILED,
+            f"the stored private key of selector {key.selector} cannot sign: {exc}",
+            f"rotate the key (mailauth-tui rotate {domain}) and publish the new record",
+        )
+    if ok:
+        return SelfTest(
+            key.selector,
+            SelfTestStatus.PASSED,
+            f"a probe signed with the stored key of selector {key.selector} verified against "
+            f"the key published at {host}",
+        )
+    reason, fix = _diagnose(host, records[0], answer.cname_chain, ours, detail, key.selector)
+    return SelfTest(key.selector, SelfTestStatus.FAILED, reason, fix)
