@@ -96,7 +96,7 @@ def provider_host(host: str, zone: str | None = None) -> str:
     return name
 
 
-def _record(
+def txt_record(
     kind: str, host: str, value: str, *, required: bool, note: str, already: bool = False
 ) -> PublishRecord:
     chunks = split_txt(value)
@@ -148,7 +148,7 @@ def dkim_publish(domain: str, selector: str, key_type: str, public_key: str) -> 
             "; the value is longer than 255 bytes: web forms take it whole, zone files need "
             "the quoted strings of the zone line"
         )
-    return _record("DKIM", host, value, required=True, note=note)
+    return txt_record("DKIM", host, value, required=True, note=note)
 
 
 # --- SPF -----------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ def spf_publish(
         note = "your existing SPF record already authorises the sending sources"
         if problems:
             note = "; ".join(problems)
-        return _record("SPF", host, text, required=False, note=note, already=not problems)
+        return txt_record("SPF", host, text, required=False, note=note, already=not problems)
 
     at = next(
         (i for i, t in enumerate(terms) if t.name == "all"),
@@ -331,7 +331,7 @@ def spf_publish(
         )
     if problems:
         note += "; " + "; ".join(problems)
-    return _record("SPF", host, merged, required=False, note=note)
+    return txt_record("SPF", host, merged, required=False, note=note)
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -363,7 +363,7 @@ def _new_spf(
             "no sending source is configured (settings: the SPF include domain or IPs), so "
             "this record authorises no server: configure the sources first"
         )
-    return _record("SPF", host, value, required=False, note=note)
+    return txt_record("SPF", host, value, required=False, note=note)
 
 
 # --- DMARC ---------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def dmarc_publish(domain: str, rua: str | None, existing: str | None) -> Publish
     name = normalize_domain(domain).ascii
     host = f"_dmarc.{name}"
     if existing is not None and existing.strip():
-        return _record(
+        return txt_record(
             "DMARC",
             host,
             existing.strip(),
@@ -418,4 +418,4 @@ def dmarc_publish(domain: str, rua: str | None, existing: str | None) -> Publish
     else:
         note += "; no report address is configured, so you will receive no reports"
     note += "; " + _form_host_hint(host)
-    return _record("DMARC", host, value, required=False, note=note)
+    return txt_record("DMARC", host, value, required=False, note=note)

@@ -15,13 +15,7 @@ from datetime import datetime
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.propagation import PropagationReport, build_report, of_kind
-from mailauth_tui.core.publish import (
-    dkim_publish,
-    provider_host,
-    spf_publish,
-    split_txt,
-    zone_line,
-)
+from mailauth_tui.core.publish import dkim_publish, spf_publish, txt_record
 from mailauth_tui.core.results import PublishRecord
 from mailauth_tui.core.zone_update import UpdatePlan, in_zone, plan_update
 from mailauth_tui.registry.errors import InvalidInput, RegistryError
@@ -88,20 +82,8 @@ async def with_bimi(
     found = of_kind("BIMI", answer.records) if answer.status is AnswerStatus.RECORDS else []
     if not found:
         return records
-    value = found[0]
-    chunks = split_txt(value)
-    bimi = PublishRecord(
-        kind="BIMI",
-        host=host,
-        rtype="TXT",
-        value=value,
-        chunks=chunks,
-        zone_line=zone_line(host, chunks),
-        required=False,
-        note="published by you: followed to every nameserver, never changed here",
-        already_published=True,
-        short_host=provider_host(host),
-    )
+    note = "published by you: followed to every nameserver, never changed here"
+    bimi = txt_record("BIMI", host, found[0], required=False, note=note, already=True)
     return [*records, bimi]
 
 
