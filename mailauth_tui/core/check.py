@@ -36,15 +36,10 @@ async def check_domain(
     ips: Sequence[str] = (),
     include: str | None = None,
     expected_keys: Mapping[str, str] | None = None,
-    overlap: bool = True,
     spf_memo: SpfMemo | None = None,
 ) -> DomainReport:
     """Check ``domain`` (Unicode or ASCII). A name that is not a valid domain gives a report
     with every status ``invalid`` and a ``domain.invalid`` problem: nothing is asked in DNS.
-
-    ``overlap=False`` asks SPF, DKIM, then DMARC and BIMI one after the other, in this task: for
-    a caller that already keeps the resolver busy with many domains at once, where overlapping
-    one domain's lookups adds no throughput and its task costs about 2 % of the CPU.
     ``spf_memo``: include trees walked for earlier domains of the run (``core.spf_memo``)."""
     try:
         name = normalize_domain(domain)
@@ -52,23 +47,6 @@ async def check_domain(
         return invalid_domain_report(domain, str(exc), selectors)
     keys = expected_keys or {}
     domain_ascii = name.ascii
-    if not overlap:
-        # The branches' bodies inline: every answer's wake-up passes through each coroutine
-        # level between this task and the resolver, and each branch call makes one more.
-        spf = await check_spf(resolver, domain_ascii, ips=ips, include=include, memo=spf_memo)
-        dkim = []
-        for selector in dict.fromkeys(selectors):
-            dkim.append(await check_dkim(resolver, domain_ascii, selector, keys.get(selector)))
-        dmarc = await check_dmarc(resolver, domain_ascii)
-        bimi = await check_bimi(resolver, domain_ascii, dmarc)
-        return DomainReport(
-            domain=domain_ascii,
-            domain_unicode=name.unicode,
-            spf=spf,
-            dmarc=dmarc,
-            bimi=bimi,
-            dkim=tuple(dkim),
-        )
     # DMARC (then BIMI, which depends on it) runs in a task of its own while this one checks
     # SPF, then the DKIM key: their lookups overlap, and a domain costs one task. (A task costs
     # about as much as parsing a DNS answer: a gather of every branch made four per domain.)

@@ -316,13 +316,6 @@ def _without_key(
     )
 
 
-_CLEAN: dict[
-    tuple[str, tuple[str, ...], str | None],
-    tuple[Status, DkimRecord | None, str | None, int | None],
-] = {}
-_CLEAN_MAX = 4096
-
-
 async def check_dkim(
     resolver: Resolver, domain: str, selector: str, expected_public_key: str | None = None
 ) -> DkimResult:
@@ -357,19 +350,7 @@ async def check_dkim(
     index = found[0]
     text = answer.records[index]
     chunks = answer.chunks[index] if index < len(answer.chunks) else (text,)
-    # Most domains publish a provider's key as it was handed to them: a verdict without
-    # problems (which alone name the host) holds for every domain publishing the same.
-    key = (text, chunks, expected_public_key)
-    kept = _CLEAN.get(key)
-    if kept is not None:
-        status, rec, key_type, bits = kept
-        problems: list[Problem] = []
-    else:
-        status, rec, key_type, bits, problems = _evaluate(text, chunks, host, expected_public_key)
-        if not problems:
-            if len(_CLEAN) >= _CLEAN_MAX:
-                _CLEAN.clear()
-            _CLEAN[key] = (status, rec, key_type, bits)
+    status, rec, key_type, bits, problems = _evaluate(text, chunks, host, expected_public_key)
     return DkimResult(
         selector=selector,
         status=status,

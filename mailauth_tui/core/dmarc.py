@@ -104,23 +104,7 @@ class _Level:
         return out
 
 
-# Levels without any TXT value, by name: most of a walk's levels are the same parents for every
-# domain (_dmarc.com), whose answer the run's resolver hands out as one object. A level is
-# reused only for that same object (which it holds, so no other can take its address).
-_EMPTY_LEVELS: dict[str, _Level] = {}
-_EMPTY_LEVELS_MAX = 4096
-
-
 def _level(name: str, answer: Answer) -> _Level:
-    if not answer.records:
-        level = _EMPTY_LEVELS.get(name)
-        if level is None or level.answer is not answer:
-            if len(_EMPTY_LEVELS) >= _EMPTY_LEVELS_MAX:
-                _EMPTY_LEVELS.clear()
-            level = _EMPTY_LEVELS[name] = _Level(
-                name=name, answer=answer, records=(), lookalikes=()
-            )
-        return level
     records: list[int] = []
     lookalikes: list[int] = []
     for i, text in enumerate(answer.records):

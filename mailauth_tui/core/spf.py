@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -34,7 +33,6 @@ __all__ = [
     "is_spf_record",
     "parse_spf",
     "parse_term",
-    "with_terms",
 ]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -468,29 +466,3 @@ def _check_domain_spec(spec: str, pos: int, word: str) -> MacroString:
                 "spf.bad_domain",
             )
     return parsed
-
-
-def with_terms(record: SpfRecord, new_terms: Sequence[str]) -> str:
-    """The record text with ``new_terms`` added where evaluation reaches them: before ``all``
-    (terms after it are never evaluated), else before ``redirect=``, else at the end. Terms
-    already present (compared case-insensitively) are not repeated."""
-    have = {str(t).lower() for t in record.terms}
-    adding = [t for t in dict.fromkeys(new_terms) if t.lower() not in have]
-    words = [str(t) for t in record.terms]
-    at = next(
-        (
-            i
-            for i, t in enumerate(record.terms)
-            if isinstance(t, Mechanism) and t.kind is MechanismKind.ALL
-        ),
-        next(
-            (
-                i
-                for i, t in enumerate(record.terms)
-                if isinstance(t, Modifier) and t.name == "redirect"
-            ),
-            len(words),
-        ),
-    )
-    words[at:at] = adding
-    return " ".join(["v=spf1", *words])

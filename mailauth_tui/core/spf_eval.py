@@ -10,10 +10,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from mailauth_tui.core import spf_problems as diag
-from mailauth_tui.core.dns_types import Answer, Resolver
+from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.publish import source_term, with_terms
 from mailauth_tui.core.results import (
     Problem,
     Severity,
@@ -21,19 +21,16 @@ from mailauth_tui.core.results import (
     SpfResult,
     Status,
 )
-from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, parse_spf, with_terms
+from mailauth_tui.core.spf import SpfRecord, parse_spf
 from mailauth_tui.core.spf_memo import SpfMemo
-from mailauth_tui.core.spf_walk import (
+from mailauth_tui.core.spf_types import (
     MAX_LOOKUPS,
     MAX_VOID_LOOKUPS,
-    DnsSession,
     FetchedRecord,
     RecordState,
     SpfOutcome,
-    Traversal,
-    normalize_name,
-    valid_name,
 )
+from mailauth_tui.core.spf_walk import DnsSession, Traversal, normalize_name, valid_name
 
 __all__ = ["SpfEvaluation", "SpfOutcome", "check_host", "check_spf", "spf_lookup_count"]
 
@@ -142,20 +139,8 @@ async def check_spf(
     session = DnsSession(resolver)
     fetched = await session.record(name)
     if fetched.state is RecordState.OK:
-        record = fetched.record
-        if memo is None or ips or record is None or not portable(record.text):
-            result, _ = await _check_record(session, name, fetched, include_name, memo)
-            return result if not ips else await _with_sources(session, name, ips, result)
-        key = (_published(fetched.answer, record), fetched.answer.cname_chain, include_name)
-        kept = memo.result(key, name)
-        if kept is not None:
-            return kept
-        result, walk = await _check_record(session, name, fetched, include_name, memo)
-        # Not after a DNS failure below, which the next domain's walk may not meet.
-        if not any(f.outcome is SpfOutcome.TEMPERROR for f in walk.findings):
-            names = (*walk.targets, *(void for _, _, void in walk.voids))
-            memo.keep_result(key, name, result, names)
-        return result
+        result, _ = await _check_record(session, name, fetched, include_name, memo)
+        return result if not ips else await _with_sources(session, name, ips, result)
     result = _without_record(name, fetched, include_name, ips)
     if not ips:
         return result  # no sources to judge (what `check` asks): nothing to add
@@ -286,39 +271,6 @@ async def _check_record(
     return result, walk
 
 
-def _published(answer: Answer, record: SpfRecord) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The TXT values (with their strings) that a check of ``record`` in ``answer`` reads; the
-    others (a site verification token ...) do not change the result."""
-    chunks = answer.chunks
-    return tuple(
-        (text, chunks[i] if i < len(chunks) else ())
-        for i, text in enumerate(answer.records)
-        if text == record.text or diag.looks_like_spf(text)
-    )
-
-
-@lru_cache(maxsize=8192)
-def portable(text: str) -> bool:
-    """Whether the SPF record ``text`` evaluates the same wherever it is published: no term
-    reads the domain (``a``, ``mx`` or ``ptr`` without a name, a macro), so a result for one
-    domain holds for another publishing the same (see spf_memo.py for the rest)."""
-    for term in parse_spf(text).terms:
-        if isinstance(term, Mechanism):
-            spec = term.domain_spec
-            if spec is None:
-                if term.kind in _DOMAIN_DEFAULT:
-                    return False
-            elif "%" in spec:
-                return False
-        elif "%" in term.value:
-            return False
-    return True
-
-
-# Mechanisms that, without a domain-spec, act on the domain checked (RFC 7208 5.3-5.5).
-_DOMAIN_DEFAULT = frozenset({MechanismKind.A, MechanismKind.MX, MechanismKind.PTR})
-
-
 def _mentions(texts: Sequence[str], include: str | None) -> bool | None:
     """Whether broken records name ``include`` as include:/redirect= (a best guess: they
     cannot be evaluated)."""
@@ -350,7 +302,7 @@ def _unauthorized_sources(
     bad = [v for v in verdicts if v.result != SpfOutcome.PASS.value]
     if not bad:
         return None
-    terms = [t for t in (diag.source_term(v.source) for v in bad) if t]
+    terms = [t for t in (source_term(v.source) for v in bad) if t]
     listed = ", ".join(f"{v.source} ({v.result})" for v in bad)
     fix = (
         f"replace the record (do not add a second one) with: {with_terms(record, terms)}"

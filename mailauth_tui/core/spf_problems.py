@@ -6,13 +6,13 @@ TXT values as published; nothing here asks DNS.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.publish import merge_records, starting_record
 from mailauth_tui.core.results import (
     Problem,
     Severity,
@@ -26,48 +26,21 @@ from mailauth_tui.core.spf import (
     is_spf_record,
     parse_spf,
     parse_term,
-    with_terms,
 )
-from mailauth_tui.core.spf_walk import (
+from mailauth_tui.core.spf_types import (
     MAX_LOOKUPS,
     MAX_VOID_LOOKUPS,
     WALK_LOOKUP_CAP,
     Finding,
     SpfOutcome,
-    Traversal,
     Visit,
 )
+from mailauth_tui.core.spf_walk import Traversal
 from mailauth_tui.core.txt_diagnostics import glued_chunks, literal_quotes, without_quotes
 
 SIZE_ADVICE = 450  # RFC 7208 3.4: keep the answer within a 512-octet UDP message
 
 ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-
-
-# --- records to publish ------------------------------------------------------------------
-
-
-def source_term(source: str) -> str | None:
-    """``ip4:...`` / ``ip6:...`` for a configured source address or network, None if neither."""
-    try:
-        net = ipaddress.ip_network(source.strip(), strict=False)
-    except ValueError:
-        return None
-    whole = net.prefixlen == net.max_prefixlen
-    text = str(net.network_address) if whole else str(net)
-    return f"ip{net.version}:{text}"
-
-
-def starting_record(include: str | None, ips: Sequence[str]) -> str:
-    """A first SPF record authorising the configured sources (the domain's MX hosts when none
-    is configured). ``~all`` like the record the console publishes: a first record cannot know
-    every service already sending for the domain; DMARC's policy does the enforcing."""
-    terms = [t for t in (source_term(ip) for ip in ips) if t]
-    if include:
-        terms.insert(0, f"include:{include}")
-    if not terms:
-        terms = ["mx"]
-    return " ".join(["v=spf1", *dict.fromkeys(terms), "~all"])
 
 
 # --- top-level answers ---------------------------------------------------------------------
@@ -116,26 +89,6 @@ def multiple(domain: str, texts: Sequence[str]) -> Problem:
         ),
         fix=fix,
     )
-
-
-def merge_records(texts: Sequence[str]) -> str | None:
-    """One record holding the mechanisms of several; None when one of them does not parse."""
-    try:
-        records = [parse_spf(t) for t in texts]
-    except RecordSyntaxError:
-        return None
-    first = records[0]
-    extra = [
-        str(t)
-        for r in records[1:]
-        for t in r.terms
-        if isinstance(t, Mechanism) and t.kind is not MechanismKind.ALL
-    ]
-    if first.all is None and first.redirect is None:
-        tail = next((r.all for r in records[1:] if r.all is not None), None)
-        text = with_terms(first, extra)
-        return f"{text} {tail}" if tail is not None else text
-    return with_terms(first, extra)
 
 
 _SYNTAX_HINTS = {
@@ -529,21 +482,15 @@ def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Prob
     return out
 
 
-# The advice on a record that does not name the domain checked, by (where, record text): most
-# domains of a run publish one of a few records ("v=spf1 include:<provider> ~all"), and
-# the record is a function of its text.
-_ADVICE: dict[tuple[str, str], tuple[Problem, ...]] = {}
-_ADVICE_MAX = 4096
-
-
 def _record_advice(where: str, record: SpfRecord) -> tuple[Problem, ...]:
-    key = (where, record.text)
-    advice = _ADVICE.get(key)
-    if advice is None:
-        if len(_ADVICE) >= _ADVICE_MAX:
-            _ADVICE.clear()
-        advice = _ADVICE[key] = tuple(_advice(where, record))
-    return advice
+    return _advice_for_text(where, record.text)
+
+
+# Most domains of a run publish one of a few records ("v=spf1 include:<provider> ~all"): the
+# advice on a record is a function of where it is and its text.
+@lru_cache(maxsize=4096)
+def _advice_for_text(where: str, text: str) -> tuple[Problem, ...]:
+    return tuple(_advice(where, parse_spf(text)))
 
 
 def _advice(where: str, record: SpfRecord) -> list[Problem]:

@@ -19,88 +19,27 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
-from typing import NamedTuple
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, is_spf_record, parse_spf
 from mailauth_tui.core.spf_macros import MacroContext, MacroString, expand, parse_macro_string
 from mailauth_tui.core.spf_memo import SpfMemo, Subtree, rebased, relative
-
-MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms per evaluation
-MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: terms whose query answered NXDOMAIN or NODATA
-MAX_MX_NAMES = 10  # RFC 7208 4.6.4: more MX names than this is a permerror
-MAX_PTR_NAMES = 10  # RFC 7208 4.6.4: PTR names past this are ignored
-# A walk keeps counting past the limit so it can say how far over a record is; this bounds the
-# work a hostile tree (includes fanning out, a diamond of redirects) can cause.
-WALK_LOOKUP_CAP = 50
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class SpfOutcome(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    SOFTFAIL = "softfail"
-    NEUTRAL = "neutral"
-    NONE = "none"
-    PERMERROR = "permerror"
-    TEMPERROR = "temperror"
-
-
-_RESULT = {
-    "+": SpfOutcome.PASS,
-    "-": SpfOutcome.FAIL,
-    "~": SpfOutcome.SOFTFAIL,
-    "?": SpfOutcome.NEUTRAL,
-}
-
-
-class RecordState(StrEnum):
-    OK = "ok"
-    VOID = "void"  # NXDOMAIN or NODATA: no TXT at all
-    NONE = "none"  # TXT records, none of them v=spf1
-    MULTIPLE = "multiple"
-    SYNTAX = "syntax"
-    UNKNOWN = "unknown"  # SERVFAIL, timeout or REFUSED
-
-
-@dataclass(frozen=True, slots=True)
-class FetchedRecord:
-    state: RecordState
-    answer: Answer
-    record: SpfRecord | None = None
-    error: RecordSyntaxError | None = None
-    spf_texts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """Something that makes a receiver answer permerror or temperror, found at ``domain``
-    while evaluating ``term`` (the term's text, or the domain's own name for its record)."""
-
-    code: str
-    outcome: SpfOutcome
-    domain: str
-    term: str
-    detail: str
-    chain: tuple[str, ...] = ()
-
-
-class Visit(NamedTuple):
-    """A record evaluated on the way: ``role`` is top, include or redirect; ``effective`` when
-    it was reached from the top through redirects only, so its ``all`` is the domain's own.
-    (A named tuple: one is made per record per walk, and a frozen dataclass costs three times
-    as much to build.)"""
-
-    role: str
-    domain: str
-    record: SpfRecord
-    chain: tuple[str, ...]
-    effective: bool
+from mailauth_tui.core.spf_types import (
+    MAX_LOOKUPS,
+    MAX_MX_NAMES,
+    MAX_PTR_NAMES,
+    MAX_VOID_LOOKUPS,
+    WALK_LOOKUP_CAP,
+    Address,
+    FetchedRecord,
+    Finding,
+    Match,
+    RecordState,
+    SpfOutcome,
+    Visit,
+)
 
 
 class DnsSession:
@@ -199,11 +138,6 @@ class _Stop(Exception):
         self.finding = finding
 
 
-class _Match(NamedTuple):
-    domain: str
-    term: str
-
-
 class Traversal:
     """One check_host() evaluation; see the module docstring for the two modes.
 
@@ -253,7 +187,7 @@ class Traversal:
         self.voids: list[tuple[str, str, str]] = []  # (domain, term, name)
         self.unchecked: list[tuple[str, str]] = []  # terms a walk cannot follow
         self.top_costs: list[tuple[str, int]] = []  # lookups per top-level term
-        self.matched: _Match | None = None
+        self.matched: Match | None = None
         self.stop: Finding | None = None
         self._contexts: dict[str, MacroContext] = {}
         self._ptr: Answer | None = None
@@ -456,8 +390,8 @@ class Traversal:
                 self.top_costs.append((term.text, self.lookups - before))
             if matched:
                 # Unwinding sets this at each level: the outermost (top-level) term remains.
-                self.matched = _Match(domain, term.text)
-                return _RESULT[term.qualifier]  # a StrEnum member is its str key
+                self.matched = Match(domain, term.text)
+                return SpfOutcome(term.qualifier.result)
         if record.redirect is None:
             return SpfOutcome.NEUTRAL
         text = f"redirect={record.redirect}"
