@@ -111,7 +111,7 @@ print("BENCH-TIMING " + json.dumps(timing), file=sys.stderr)
 
 def _serve(zone_path: Path, delay: float, raw_names: int, with_port53: bool) -> int:
     """Child process: serve the zone, answer ``counts`` / ``reset`` / ``stop`` on stdin."""
-    from mailauth_tui.services.zoneserver import Zone, ZoneServer
+    from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 
     zone = Zone()
     for name, rtype, value in json.loads(zone_path.read_text(encoding="utf-8")):

@@ -33,13 +33,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from textual import events
 
 from mailauth_tui.demo.session import demo_settings
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.keys import GeneratedKey
 from mailauth_tui.services.mailer import MaildirMailer
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.store import KeyRecord, Store
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
 T0 = datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
 SELECTOR = "mt202506"

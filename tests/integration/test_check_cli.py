@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailauth_tui.cli.main import build_check_parser, build_parser, command_name, main
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

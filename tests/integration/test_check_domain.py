@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.results import Severity, Status
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.dns import DnsResolver
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
 
 @pytest.fixture(scope="module")

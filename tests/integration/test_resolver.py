@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailauth_tui.core.dns_types import AnswerStatus, RType
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.dns import DnsResolver
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
 
 @pytest.fixture(scope="module")
