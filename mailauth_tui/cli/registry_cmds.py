@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from mailauth_tui.cli.wiring import WiringError, add_common_arguments, build_registry
 from mailauth_tui.core.results import Problem
 from mailauth_tui.core.textsafe import printable
+from mailauth_tui.core.when import when
 from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.models import (
     DomainRow,
@@ -60,10 +61,6 @@ def _print(text: str = "", file: TextIO | None = None) -> None:
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr)
-
-
-def _when(moment: datetime | None) -> str:
-    return "-" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def to_jsonable(value: Any) -> Any:
@@ -121,7 +118,9 @@ async def _admin(registry: Registry, args: argparse.Namespace) -> int:
             _dump({"you": registry.actor, "admin": registry.is_admin, "admins": admins})
             return EXIT_OK
         for a in admins:
-            _print(f"{safe(a.login)}  (added by {safe(a.added_by)} on {_when(a.added_at)})")
+            _print(
+                f"{safe(a.login)}  (added by {safe(a.added_by)} on {when(a.added_at, empty='-')})"
+            )
         role = "an admin" if registry.is_admin else "not an admin"
         _err(f"you are {safe(registry.actor)}: {role}")
         return EXIT_OK
@@ -151,7 +150,7 @@ async def _add(registry: Registry, args: argparse.Namespace) -> int:
     row = sent.domain
     _print(f"added {safe(_display(row))} (organisation address {safe(row.address)})")
     _print(f"a verification code was sent: {safe(sent.delivered_to)}")
-    _print(f"it is valid until {_when(row.code_expires_at)}; enter it with:")
+    _print(f"it is valid until {when(row.code_expires_at, empty='-')}; enter it with:")
     _print(f"  mailauth-tui code {row.domain} CODE")
     return EXIT_OK
 
@@ -175,7 +174,7 @@ async def _resend(registry: Registry, args: argparse.Namespace) -> int:
     sent = await registry.resend(args.domain)
     row = sent.domain
     _print(f"a new code was sent to {safe(row.address)}: {safe(sent.delivered_to)}")
-    valid = _when(row.code_expires_at)
+    valid = when(row.code_expires_at, empty="-")
     _print(f"the previous code no longer works; the new one is valid until {valid}")
     return EXIT_OK
 
@@ -274,7 +273,7 @@ async def _list(registry: Registry, args: argparse.Namespace) -> int:
                 row.dkim_state.value,
                 row.spf_state.value,
                 safe(dmarc),
-                _when(row.next_check_at),
+                when(row.next_check_at, empty="-"),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]

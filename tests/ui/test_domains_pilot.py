@@ -146,7 +146,7 @@ async def test_bulk_recheck_changes_rows_in_place_and_keeps_answering_keys(
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
 
-        await wait_until(pilot, lambda: not screen._bulk_total, limit=30)
+        await wait_until(pilot, lambda: not screen.recheck.running, limit=30)
         assert not bar.display
         assert "re-checking" not in str(status.content)
         assert {cell(app, n, "dkim") for n in names} == {"✔ verified"}

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
 from mailauth_tui.registry.models import DkimKey, DomainRow, JournalEntry, Ownership
-from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_message, literal, when
+from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_text, literal, when
 from mailauth_tui.ui.widgets.badges import badge, policy_text
 
 if TYPE_CHECKING:
@@ -142,8 +142,8 @@ class DomainDetailScreen(StepModal[None]):
         try:
             row = self._registry.get(self._domain)
             journal = list(self._registry.journal(self._domain))
-        except Exception as exc:  # failure_message logs anything but a RegistryError
-            error = failure_message(exc)
+        except Exception as exc:  # failure_text logs anything but a RegistryError
+            error = failure_text(exc)
         with Vertical(id="dialog") as dialog:
             dialog.border_title = literal(f"Domain {row.domain_unicode if row else self._domain}")
             with VerticalScroll(id="detail-body"):

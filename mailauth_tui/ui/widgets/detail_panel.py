@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mailauth_tui.core.textsafe import printable
+from mailauth_tui.core.when import when
 from mailauth_tui.registry.models import DomainRow, Ownership
 from mailauth_tui.ui.widgets.badges import CHECKING, badge, dmarc_tag, policy_text
 from mailauth_tui.ui.widgets.domain_table import relative_time
@@ -71,14 +72,10 @@ _SEVERITY = {
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def _utc(at: datetime) -> str:
-    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
 def _when(at: datetime | None, now: datetime, *, future: bool) -> Text:
     if at is None:
         return Text("not scheduled" if future else "never", style="dim")
-    return Text(f"{_utc(at)} ({relative_time(at, now, future=future)})")
+    return Text(f"{when(at)} ({relative_time(at, now, future=future)})")
 
 
 def _label(text: str) -> Text:
@@ -143,7 +140,7 @@ class DetailPanel(Static):
         dmarc_state = CHECKING if checking else row.dmarc_state
         states = badge(row.ownership)
         if row.ownership is not Ownership.VERIFIED and row.code_expires_at is not None:
-            states.append(f" (code valid until {_utc(row.code_expires_at)})", style="dim")
+            states.append(f" (code valid until {when(row.code_expires_at)})", style="dim")
         selectors = ", ".join(k.selector for k in row.dkim_keys if k.active)
         states.append("   DKIM ", style="bold").append_text(badge(dkim_state))
         if selectors:
