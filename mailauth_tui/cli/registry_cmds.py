@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -69,8 +68,9 @@ def to_jsonable(value: Any) -> Any:
         out = {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
         if isinstance(value, DomainRow):
             out["verified"] = value.verified
-            with contextlib.suppress(ValueError):  # not JSON: keep it as the string it is
-                out["evidence"] = json.loads(value.evidence) if value.evidence else None
+            evidence = value.last_check
+            if evidence.is_json or not value.evidence:  # not JSON: the string it is
+                out["evidence"] = evidence.data
         return out
     if isinstance(value, Enum):
         return value.value

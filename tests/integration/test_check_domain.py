@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import time
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.results import Severity, Status
 from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.dns import DnsResolver
-
-
-@pytest.fixture(scope="module")
-def dkim_2048() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(der).decode()
 
 
 def publish_valid(zone: Zone, domain: str, key: str) -> None:

@@ -17,15 +17,6 @@ from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.dns import DnsResolver
 
 
-@pytest.fixture(scope="module")
-def dkim_2048() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(der).decode()
-
-
 @pytest.fixture
 def silent_udp() -> Iterator[str]:
     """A nameserver address that receives queries and never answers."""

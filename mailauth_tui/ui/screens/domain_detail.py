@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
+from mailauth_tui.registry.evidence import read_evidence
 from mailauth_tui.registry.models import DkimKey, DomainRow, JournalEntry, Ownership
 from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_text, literal, when
 from mailauth_tui.ui.widgets.badges import badge, policy_text
@@ -30,12 +31,11 @@ def evidence_view(raw: str) -> Table | Text:
     """
     if not raw.strip():
         return Text("no check yet", style="italic")
-    try:
-        data = json.loads(raw)
-    except ValueError:
+    evidence = read_evidence(raw)
+    if not evidence.is_json:
         return literal(raw)
     rows: list[tuple[Text, Text]] = []
-    _walk(data, 0, rows, None)
+    _walk(evidence.data, 0, rows, None)
     if not rows:
         return literal(raw)
     grid = Table.grid(padding=(0, 1))
