@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 
 from mailauth_tui.core import dmarc_problems as diag
 from mailauth_tui.core.dmarc_record import (
@@ -112,30 +113,16 @@ def _level(name: str, answer: Answer) -> _Level:
             records.append(i)
         elif looks_like_dmarc(text):
             lookalikes.append(i)
+    level = partial(
+        _Level, name=name, answer=answer, records=tuple(records), lookalikes=tuple(lookalikes)
+    )
     if len(records) != 1:
-        return _Level(
-            name=name, answer=answer, records=tuple(records), lookalikes=tuple(lookalikes)
-        )
+        return level()
     try:
         record = parse_dmarc(answer.records[records[0]])
     except RecordSyntaxError as err:
-        return _Level(
-            name=name,
-            answer=answer,
-            records=tuple(records),
-            lookalikes=tuple(lookalikes),
-            error=err,
-            present=True,
-        )
-    return _Level(
-        name=name,
-        answer=answer,
-        records=tuple(records),
-        lookalikes=tuple(lookalikes),
-        record=record,
-        present=True,
-        psd=record.psd,
-    )
+        return level(error=err, present=True)
+    return level(record=record, present=True, psd=record.psd)
 
 
 def _one_label_below(upper: str, domain: str) -> str:

@@ -396,24 +396,6 @@ def merge_records(texts: Sequence[str]) -> str | None:
     return with_terms(first, extra)
 
 
-_SYNTAX_HINTS = {
-    "spf.unknown_mechanism": (
-        "mechanisms are all, include, a, mx, ptr, ip4, ip6 and exists (with an optional +, -, "
-        "~ or ? before them); modifiers are written name=value, like redirect=example.com"
-    ),
-    "spf.bad_ip": "write an address as ip4:192.0.2.10 or ip4:192.0.2.0/24 (ip6:2001:db8::/32)",
-    "spf.bad_cidr": "a prefix length is /0 to /32 for IPv4 and //0 to //128 for IPv6, no leading "
-    "zeros",
-    "spf.bad_domain": "give a full domain name such as _spf.example.com",
-    "spf.missing_domain": "give the domain after the colon, e.g. include:_spf.example.com",
-    "spf.bad_macro": "write macros as %{d}, %{i}, %{ir}.%{v} ... and a literal % as %%",
-    "spf.bad_char": "retype the term: it holds a character DNS text should not (a control "
-    "character, a tab or a non-ASCII letter from a copy and paste)",
-    "spf.duplicate_modifier": "keep only one redirect= and one exp=",
-    "spf.unexpected_argument": "remove what follows the mechanism's name",
-}
-
-
 def _same_name(a: str, b: str) -> bool:
     return a.strip().rstrip(".").lower() == b.strip().rstrip(".").lower()
 

@@ -213,6 +213,22 @@ class Traversal:
             raise _Stop(finding)
         self.findings.append(finding)
 
+    def _permerror(
+        self, code: str, domain: str, term: str, detail: str, chain: tuple[str, ...]
+    ) -> SpfOutcome:
+        """Record a permerror found at ``domain`` evaluating ``term`` (see :meth:`_fail`)."""
+        self._fail(
+            Finding(
+                code=code,
+                outcome=SpfOutcome.PERMERROR,
+                domain=domain,
+                term=term,
+                detail=detail,
+                chain=chain,
+            )
+        )
+        return SpfOutcome.PERMERROR
+
     def _count(self, domain: str, term: str) -> bool:
         """Count one DNS-querying term; False when a walk is past its safety cap."""
         self.lookups += 1
@@ -282,33 +298,25 @@ class Traversal:
                 self._void(chain[-2], term, domain)
             return SpfOutcome.NONE
         if state is RecordState.MULTIPLE:
-            self._fail(
-                Finding(
-                    code="spf.multiple_records" if role == "top" else "spf.include_invalid",
-                    outcome=SpfOutcome.PERMERROR,
-                    domain=domain,
-                    term=term,
-                    detail=(
-                        f"{domain} publishes {len(fetched.spf_texts)} SPF records; exactly one is "
-                        "allowed"
-                    ),
-                    chain=chain,
-                )
+            return self._permerror(
+                "spf.multiple_records" if role == "top" else "spf.include_invalid",
+                domain,
+                term,
+                (
+                    f"{domain} publishes {len(fetched.spf_texts)} SPF records; exactly one is "
+                    "allowed"
+                ),
+                chain,
             )
-            return SpfOutcome.PERMERROR
         assert state is RecordState.SYNTAX and fetched.error is not None
-        self._fail(
-            Finding(
-                code="spf.syntax" if role == "top" else "spf.include_invalid",
-                outcome=SpfOutcome.PERMERROR,
-                domain=domain,
-                term=term,
-                detail=f"the SPF record of {domain} has a syntax error at position "
-                f"{fetched.error.pos}: {fetched.error.message}",
-                chain=chain,
-            )
+        return self._permerror(
+            "spf.syntax" if role == "top" else "spf.include_invalid",
+            domain,
+            term,
+            f"the SPF record of {domain} has a syntax error at position "
+            f"{fetched.error.pos}: {fetched.error.message}",
+            chain,
         )
-        return SpfOutcome.PERMERROR
 
     async def _evaluate_include(
         self, memo: SpfMemo, record: SpfRecord, domain: str, chain: tuple[str, ...]
@@ -412,44 +420,16 @@ class Traversal:
             return SpfOutcome.NEUTRAL
         missing = "spf.include_missing" if role == "include" else "spf.redirect_missing"
         if not valid_name(target):
-            self._fail(
-                Finding(
-                    code=missing,
-                    outcome=SpfOutcome.PERMERROR,
-                    domain=domain,
-                    term=text,
-                    detail=f"{target!r} is not a valid domain name",
-                    chain=chain,
-                )
+            return self._permerror(
+                missing, domain, text, f"{target!r} is not a valid domain name", chain
             )
-            return SpfOutcome.PERMERROR
         self.targets.append(target)
         if target in chain:
             path = " -> ".join((*chain, target))
-            self._fail(
-                Finding(
-                    code="spf.loop",
-                    outcome=SpfOutcome.PERMERROR,
-                    domain=domain,
-                    term=text,
-                    detail=f"loop: {path}",
-                    chain=chain,
-                )
-            )
-            return SpfOutcome.PERMERROR
+            return self._permerror("spf.loop", domain, text, f"loop: {path}", chain)
         result = await self._check_host(target, (*chain, target), role, text, effective)
         if result is SpfOutcome.NONE:
-            self._fail(
-                Finding(
-                    code=missing,
-                    outcome=SpfOutcome.PERMERROR,
-                    domain=domain,
-                    term=text,
-                    detail=f"{target} has no SPF record",
-                    chain=chain,
-                )
-            )
-            return SpfOutcome.PERMERROR
+            return self._permerror(missing, domain, text, f"{target} has no SPF record", chain)
         return result
 
     # --- mechanisms ---------------------------------------------------------------------------
