@@ -10,6 +10,7 @@ from enum import StrEnum
 from functools import cache
 
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.coordinate import Coordinate
@@ -135,17 +136,20 @@ def row_matches(row: DomainRow, needle: str) -> bool:
 
 
 class Cell:
-    """One table cell: its Text, drawn as it is.
+    """One table cell: its Text, drawn as it is, its lines kept once drawn.
 
     DataTable measures every new cell that can be measured (``__rich_measure__``) to size
     auto-width columns: 80,000 measurements, about two seconds, before 10,000 rows first show.
     Every column here has a fixed width, so a cell offers Rich only ``__rich_console__`` and
-    is never measured."""
+    is never measured. Any change of a cell makes DataTable draw every visible cell again (its
+    caches are keyed on an update counter): a cell keeps its segments per width, so that
+    redrawing is joining lines, not laying out text (badge cells are shared by every row)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("_drawn", "text")
 
     def __init__(self, text: Text) -> None:
         self.text = text
+        self._drawn: tuple[int, list[Segment]] | None = None
 
     @property
     def plain(self) -> str:
@@ -157,7 +161,12 @@ class Cell:
         )
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.text
+        width = options.max_width
+        if self._drawn is None or self._drawn[0] != width:
+            # One line: the table's rows are one line high (no_wrap, ellipsis when too long).
+            line = console.render_lines(self.text, options.update(height=1), pad=False)[0]
+            self._drawn = (width, line)
+        yield from self._drawn[1]
 
 
 # Table cells are never changed once made (the detail panel appends to its own badges, so the
