@@ -26,7 +26,7 @@ from mailauth_tui.ui.widgets.domain_table import DomainTable
 
 GROUP = "recheck"
 MAX_CHANGES_SHOWN = 4
-FLUSH_EVERY = 0.2  # seconds between two redraws of the table during a bulk re-check
+FLUSH_EVERY = 0.5  # seconds between two redraws of the table during a bulk re-check
 
 
 class RecheckHost(Protocol):
