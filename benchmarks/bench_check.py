@@ -47,7 +47,7 @@ from benchmarks.gen_domains import (
 CHECKDMARC_HOST = "127.0.0.2"  # its CLI takes addresses only and asks port 53
 RAW_ZONE = "raw-bench.net"
 RAW_VALUE = "v=spf1 include:_spf.provider-a.net ~all"
-TARGET_RATIO = 50.0
+TARGET_RATIO = 80.0  # the floor (issue 15): end to end, on the same domains
 TARGET_FRACTION = 0.5
 # requests (BIMI logo, MTA-STS policy fetches in checkdmarc) would resolve the URL's host
 # through the system resolver, which is not on loopback: route HTTP(S) to a closed loopback
@@ -111,7 +111,7 @@ print("BENCH-TIMING " + json.dumps(timing), file=sys.stderr)
 
 def _serve(zone_path: Path, delay: float, raw_names: int, with_port53: bool) -> int:
     """Child process: serve the zone, answer ``counts`` / ``reset`` / ``stop`` on stdin."""
-    from mailauth_tui.services.zoneserver import Zone, ZoneServer
+    from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 
     zone = Zone()
     for name, rtype, value in json.loads(zone_path.read_text(encoding="utf-8")):
@@ -1000,7 +1000,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n== results")
     print_table(results, sys.stdout)
     print(
-        f"\ntargets at 5 ms: mailauth >= {TARGET_RATIO:g}x checkdmarc; "
+        f"\nfloor at 5 ms: mailauth >= {TARGET_RATIO:g}x checkdmarc on the same domains; "
         f">= {TARGET_FRACTION:g} of the resolver bound"
     )
     for r in results:

@@ -33,13 +33,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from textual import events
 
 from mailauth_tui.demo.session import demo_settings
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.keys import GeneratedKey
 from mailauth_tui.services.mailer import MaildirMailer
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.store import KeyRecord, Store
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
 T0 = datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
 SELECTOR = "mt202506"
@@ -220,11 +220,11 @@ async def scenario_recheck(n: int, delay: float, no_fsync: bool = False) -> dict
             t_recheck = time.perf_counter()
             # As the terminal delivers it: Pilot.press would also wait for the CPU to idle.
             app.post_message(events.Key("R", "R"))
-            while not screen._bulk_total:  # noqa: ASYNC110 - polls the app, the moment it starts
+            while not screen.recheck.running:  # noqa: ASYNC110 - polls the app, the moment it starts
                 await asyncio.sleep(0)
             bulk_started = time.perf_counter() - t_recheck
             pressed_at: list[float] = []
-            while screen._bulk_total:
+            while screen.recheck.running:
                 key = "down" if len(key_waits) % 20 < 10 else "up"
                 pressed_at.append(time.perf_counter() - t_recheck)
                 key_waits.append(await key_wait(app, table, key))

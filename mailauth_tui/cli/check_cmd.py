@@ -50,8 +50,6 @@ DEFAULT_CONCURRENCY = 100
 # Reports ready are written out at most this long after the first of them (seconds): a run
 # still streams, without a write to the output per domain.
 FLUSH_DELAY = 0.05
-# Fewer domains in flight than this overlap each domain's own lookups (a task per domain).
-OVERLAP_BELOW = RESOLVER_IN_FLIGHT // 2
 _SELECTOR = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*$")
 
 
@@ -202,9 +200,6 @@ async def _check_all(
     all_valid = True
     todo = iter(enumerate(domains))
     workers = min(concurrency, len(domains))
-    # With many domains in flight, a domain asking one question at a time still keeps the
-    # resolver busy: no task per domain to overlap its own lookups.
-    overlap = workers < OVERLAP_BELOW
     # The resolver keeps every answer for the run, so a provider's include tree walked for one
     # domain is the same for the next.
     memo = SpfMemo()
@@ -229,9 +224,7 @@ async def _check_all(
         nonlocal next_out, all_valid, flush
         for index, domain in todo:
             try:
-                report = await check_domain(
-                    resolver, domain, selectors=selectors, overlap=overlap, spf_memo=memo
-                )
+                report = await check_domain(resolver, domain, selectors=selectors, spf_memo=memo)
                 done[index] = await with_servers(resolver, report) if servers else report
             except Exception as exc:  # one domain's failure must not end a run over thousands
                 done[index] = internal_error_report(domain, exc, selectors)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import shlex
 import sys
@@ -36,6 +35,7 @@ from mailauth_tui.cli.wiring import (
 from mailauth_tui.core.propagation import PropagationReport, Served
 from mailauth_tui.core.results import DomainReport, Problem, Status
 from mailauth_tui.core.textsafe import printable
+from mailauth_tui.core.when import when
 from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.models import (
     DomainRow,
@@ -87,18 +87,15 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _when(moment: datetime | None) -> str:
-    return "-" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
 def to_jsonable(value: Any) -> Any:
     """Dataclasses, enums and times as JSON values. Evidence (a JSON string) is inlined."""
     if is_dataclass(value) and not isinstance(value, type):
         out = {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
         if isinstance(value, DomainRow):
             out["verified"] = value.verified
-            with contextlib.suppress(ValueError):  # not JSON: keep it as the string it is
-                out["evidence"] = json.loads(value.evidence) if value.evidence else None
+            evidence = value.last_check
+            if evidence.is_json or not value.evidence:  # not JSON: the string it is
+                out["evidence"] = evidence.data
         return out
     if isinstance(value, Enum):
         return value.value
@@ -151,7 +148,9 @@ async def _admin(registry: Registry, args: argparse.Namespace) -> int:
             _dump({"you": registry.actor, "admin": registry.is_admin, "admins": admins})
             return EXIT_OK
         for a in admins:
-            _print(f"{safe(a.login)}  (added by {safe(a.added_by)} on {_when(a.added_at)})")
+            _print(
+                f"{safe(a.login)}  (added by {safe(a.added_by)} on {when(a.added_at, empty='-')})"
+            )
         role = "an admin" if registry.is_admin else "not an admin"
         _err(f"you are {safe(registry.actor)}: {role}")
         return EXIT_OK
@@ -184,7 +183,7 @@ async def _add(registry: Registry, args: argparse.Namespace) -> int:
     row = sent.domain
     _print(f"added {safe(_display(row))} (organisation address {safe(row.address)})")
     _print(f"a verification code was sent: {safe(sent.delivered_to)}")
-    _print(f"it is valid until {_when(row.code_expires_at)}; enter it with:")
+    _print(f"it is valid until {when(row.code_expires_at, empty='-')}; enter it with:")
     _print(f"  {_next(args, 'code', row.domain, 'CODE')}")
     return EXIT_OK
 
@@ -214,7 +213,7 @@ async def _resend(registry: Registry, args: argparse.Namespace) -> int:
         return EXIT_OK
     row = sent.domain
     _print(f"a new code was sent to {safe(row.address)}: {safe(sent.delivered_to)}")
-    valid = _when(row.code_expires_at)
+    valid = when(row.code_expires_at, empty="-")
     _print(f"the previous code no longer works; the new one is valid until {valid}")
     return EXIT_OK
 
@@ -326,7 +325,7 @@ async def _list(registry: Registry, args: argparse.Namespace) -> int:
                 row.dkim_state.value,
                 row.spf_state.value,
                 safe(dmarc),
-                _when(row.next_check_at),
+                when(row.next_check_at, empty="-"),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
@@ -345,7 +344,7 @@ async def _journal(registry: Registry, args: argparse.Namespace) -> int:
         return EXIT_OK
     for e in reversed(entries):  # oldest first, as a log reads
         where = "" if args.domain is not None else f"{e.domain or '(registry)'}  "
-        _print(f"{_when(e.at)}  {safe(where)}{safe(e.actor)}  {e.event}: {safe(e.detail)}")
+        _print(f"{when(e.at)}  {safe(where)}{safe(e.actor)}  {e.event}: {safe(e.detail)}")
     return EXIT_OK
 
 

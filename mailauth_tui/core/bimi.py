@@ -8,9 +8,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
-from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.psl import org_domain
 from mailauth_tui.core.results import (
     BimiResult,
@@ -18,8 +16,6 @@ from mailauth_tui.core.results import (
     Problem,
     Severity,
     Status,
-    new_bimi_result,
-    new_problem,
 )
 from mailauth_tui.core.tagvalue import Tag, parse_tag_list, tags_by_name
 from mailauth_tui.core.txt_diagnostics import (
@@ -27,16 +23,10 @@ from mailauth_tui.core.txt_diagnostics import (
     repaired_value,
 )
 
-# Enum members as plain class attributes: see core/enum_access.py.
-_RType = members(RType)
-_Severity = members(Severity)
-_Status = members(Status)
-
 _LOOKS_BIMI = re.compile(r"\s*v\s*=\s*bimi", re.IGNORECASE)
 _KNOWN = frozenset({"v", "l", "a", "avp"})
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class BimiRecord:
     logo_urls: tuple[str, ...] = ()  # l=; empty = no logo published
@@ -52,9 +42,6 @@ class BimiRecord:
     def declined(self) -> bool:
         """``v=BIMI1; l=; a=;``: the domain says it has no logo on purpose."""
         return not self.logo_urls and self.authority_url is None
-
-
-new_bimi_record = constructor(BimiRecord)
 
 
 def _https_url(url: str, tag: Tag) -> str:
@@ -93,7 +80,7 @@ def parse_bimi(text: str) -> BimiRecord:
     avp = by.get("avp")
     if avp is not None and avp.value.lower() not in ("brand", "personal"):
         raise RecordSyntaxError(avp.value_pos, f"avp= must be brand or personal: {avp.value!r}")
-    return new_bimi_record(
+    return BimiRecord(
         logo_urls=logos,
         authority_url=authority_url,
         avatar_preference=avp.value.lower() if avp is not None else None,
@@ -106,7 +93,7 @@ def looks_like_bimi(text: str) -> bool:
 
 
 def _problem(code: str, severity: Severity, message: str, fix: str = "") -> Problem:
-    return new_problem(f"bimi.{code}", severity, message, fix)
+    return Problem(code=f"bimi.{code}", severity=severity, message=message, fix=fix)
 
 
 def _bimi_texts(answer: Answer) -> list[int]:
@@ -116,19 +103,19 @@ def _bimi_texts(answer: Answer) -> list[int]:
 def _dmarc_enforced(dmarc: DmarcResult) -> bool:
     pct = dmarc.pct if dmarc.pct is not None else 100
     return (
-        dmarc.status is _Status.VALID
+        dmarc.status is Status.VALID
         and dmarc.effective_policy in ("quarantine", "reject")
         and pct == 100
     )
 
 
 def _unknown(host: str, answer: Answer) -> BimiResult:
-    return new_bimi_result(
-        status=_Status.UNKNOWN,
+    return BimiResult(
+        status=Status.UNKNOWN,
         problems=(
             _problem(
                 "unknown",
-                _Severity.WARNING,
+                Severity.WARNING,
                 f"the DNS lookup of {host} failed ({answer.status}): BIMI could not be checked",
                 "nothing to change in DNS; check again later",
             ),
@@ -143,7 +130,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
     """
     domain = domain.strip().rstrip(".").lower()
     host = f"default._bimi.{domain}"
-    answer = await resolver.query(host, _RType.TXT)
+    answer = await resolver.query(host, RType.TXT)
     if answer.unknown:
         return _unknown(host, answer)
     found = _bimi_texts(answer)
@@ -152,17 +139,17 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
         if org != domain:
             # The draft's fallback: a subdomain without a record uses its organisation's.
             host = f"default._bimi.{org}"
-            answer = await resolver.query(host, _RType.TXT)
+            answer = await resolver.query(host, RType.TXT)
             if answer.unknown:
                 return _unknown(host, answer)
             found = _bimi_texts(answer)
     if not found:
-        return new_bimi_result(
-            status=_Status.MISSING,
+        return BimiResult(
+            status=Status.MISSING,
             problems=(
                 _problem(
                     "missing",
-                    _Severity.INFO,
+                    Severity.INFO,
                     f"no BIMI record at default._bimi.{domain} (optional: it shows your brand "
                     "logo in supporting mail clients)",
                     f"to show a logo, publish at default._bimi.{domain}: "
@@ -171,12 +158,12 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
             ),
         )
     if len(found) > 1:
-        return new_bimi_result(
-            status=_Status.INVALID,
+        return BimiResult(
+            status=Status.INVALID,
             problems=(
                 _problem(
                     "multiple_records",
-                    _Severity.ERROR,
+                    Severity.ERROR,
                     f"{len(found)} BIMI records are published at {host}; receivers ignore them",
                     f"delete all but one v=BIMI1 TXT record at {host}",
                 ),
@@ -192,18 +179,18 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
         problems.append(
             _problem(
                 "not_https" if err.code == "not_https" else "syntax",
-                _Severity.ERROR,
+                Severity.ERROR,
                 f"the BIMI record at {host} is not valid: {err}",
                 "correct the record: v=BIMI1; l=https://<your site>/logo.svg; "
                 "a=https://<your site>/vmc.pem (both URLs https)",
             )
         )
-        return new_bimi_result(status=_Status.INVALID, record=text, problems=tuple(problems))
+        return BimiResult(status=Status.INVALID, record=text, problems=tuple(problems))
     if host != f"default._bimi.{domain}":
         problems.append(
             _problem(
                 "inherited",
-                _Severity.INFO,
+                Severity.INFO,
                 f"there is no record at default._bimi.{domain}; the one at {host} applies",
             )
         )
@@ -211,7 +198,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
         problems.append(
             _problem(
                 "declined",
-                _Severity.INFO,
+                Severity.INFO,
                 f"the record at {host} declines BIMI on purpose (empty l= and a=)",
             )
         )
@@ -220,7 +207,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
             problems.append(
                 _problem(
                     "dmarc_not_enforced",
-                    _Severity.WARNING,
+                    Severity.WARNING,
                     "mail clients show a BIMI logo only when DMARC is enforced "
                     "(p=quarantine or p=reject, pct=100); here it is "
                     f"{dmarc.effective_policy or dmarc.status}"
@@ -233,7 +220,7 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
             problems.append(
                 _problem(
                     "logo_not_svg",
-                    _Severity.WARNING,
+                    Severity.WARNING,
                     f"the logo {logo} is not an .svg file; BIMI requires SVG Tiny PS",
                     "publish the logo as SVG Tiny PS and point l= at the .svg file",
                 )
@@ -242,16 +229,14 @@ async def check_bimi(resolver: Resolver, domain: str, dmarc: DmarcResult) -> Bim
             problems.append(
                 _problem(
                     "no_authority",
-                    _Severity.INFO,
+                    Severity.INFO,
                     "no a= mark certificate: Gmail and Apple Mail show the logo only with a "
                     "verified mark certificate (VMC or CMC)",
                     "obtain a VMC or CMC and publish its URL in a=",
                 )
             )
-    status = (
-        _Status.INVALID if any(p.severity is _Severity.ERROR for p in problems) else _Status.VALID
-    )
-    return new_bimi_result(
+    status = Status.INVALID if any(p.severity is Severity.ERROR for p in problems) else Status.VALID
+    return BimiResult(
         status=status,
         record=text,
         logo_url=rec.logo_url,

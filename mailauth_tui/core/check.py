@@ -21,8 +21,6 @@ from mailauth_tui.core.results import (
     Severity,
     SpfResult,
     Status,
-    new_domain_report,
-    new_problem,
 )
 from mailauth_tui.core.spf_eval import check_spf
 from mailauth_tui.core.spf_memo import SpfMemo
@@ -38,15 +36,10 @@ async def check_domain(
     ips: Sequence[str] = (),
     include: str | None = None,
     expected_keys: Mapping[str, str] | None = None,
-    overlap: bool = True,
     spf_memo: SpfMemo | None = None,
 ) -> DomainReport:
     """Check ``domain`` (Unicode or ASCII). A name that is not a valid domain gives a report
     with every status ``invalid`` and a ``domain.invalid`` problem: nothing is asked in DNS.
-
-    ``overlap=False`` asks SPF, DKIM, then DMARC and BIMI one after the other, in this task: for
-    a caller that already keeps the resolver busy with many domains at once, where overlapping
-    one domain's lookups adds no throughput and its task costs about 2 % of the CPU.
     ``spf_memo``: include trees walked for earlier domains of the run (``core.spf_memo``)."""
     try:
         name = normalize_domain(domain)
@@ -54,16 +47,6 @@ async def check_domain(
         return invalid_domain_report(domain, str(exc), selectors)
     keys = expected_keys or {}
     domain_ascii = name.ascii
-    if not overlap:
-        # The branches' bodies inline: every answer's wake-up passes through each coroutine
-        # level between this task and the resolver, and each branch call makes one more.
-        spf = await check_spf(resolver, domain_ascii, ips=ips, include=include, memo=spf_memo)
-        dkim = []
-        for selector in dict.fromkeys(selectors):
-            dkim.append(await check_dkim(resolver, domain_ascii, selector, keys.get(selector)))
-        dmarc = await check_dmarc(resolver, domain_ascii)
-        bimi = await check_bimi(resolver, domain_ascii, dmarc)
-        return new_domain_report(domain_ascii, name.unicode, spf, dmarc, bimi, tuple(dkim))
     # DMARC (then BIMI, which depends on it) runs in a task of its own while this one checks
     # SPF, then the DKIM key: their lookups overlap, and a domain costs one task. (A task costs
     # about as much as parsing a DNS answer: a gather of every branch made four per domain.)
@@ -80,7 +63,14 @@ async def check_domain(
         dmarc_task.cancel()
         dmarc_task.add_done_callback(_retrieve)
         raise
-    return new_domain_report(domain_ascii, name.unicode, spf, dmarc, bimi, tuple(dkim))
+    return DomainReport(
+        domain=domain_ascii,
+        domain_unicode=name.unicode,
+        spf=spf,
+        dmarc=dmarc,
+        bimi=bimi,
+        dkim=tuple(dkim),
+    )
 
 
 async def with_servers(resolver: Resolver, report: DomainReport) -> DomainReport:
@@ -134,7 +124,7 @@ def _retrieve(task: asyncio.Task[object]) -> None:
 
 def invalid_domain_report(domain: str, reason: str, selectors: Sequence[str] = ()) -> DomainReport:
     """The report for a name that could not be checked at all (not a valid domain name)."""
-    problem = new_problem(
+    problem = Problem(
         code="domain.invalid",
         severity=Severity.ERROR,
         message=reason,
@@ -149,11 +139,11 @@ def internal_error_report(
 ) -> DomainReport:
     """The report for a domain whose check failed inside mailauth-tui (a bug): every record
     unknown, so a run over thousands of domains reports it and goes on."""
-    problem = new_problem(
-        "check.internal_error",
-        Severity.ERROR,
-        f"the check of this domain failed inside mailauth-tui: {type(exc).__name__}: {exc}",
-        "report this as a bug, with the domain; the other domains are not affected",
+    problem = Problem(
+        code="check.internal_error",
+        severity=Severity.ERROR,
+        message=f"the check of this domain failed inside mailauth-tui: {type(exc).__name__}: {exc}",
+        fix="report this as a bug, with the domain; the other domains are not affected",
     )
     return _unchecked_report(domain, Status.UNKNOWN, problem, selectors)
 
@@ -161,7 +151,7 @@ def internal_error_report(
 def _unchecked_report(
     domain: str, status: Status, problem: Problem, selectors: Sequence[str]
 ) -> DomainReport:
-    return new_domain_report(
+    return DomainReport(
         domain=domain,
         domain_unicode=domain,
         spf=SpfResult(status),

@@ -8,17 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mailauth_tui.core.dns_types import Answer, Resolver, RType
-from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import fast_init
 from mailauth_tui.core.psl import org_domain
 from mailauth_tui.core.results import (
     DkimResult,
     Problem,
     Severity,
     Status,
-    new_dkim_result,
-    new_problem,
 )
 from mailauth_tui.core.rsa_der import NotRsaKey, rsa_modulus_bits
 from mailauth_tui.core.tagvalue import parse_tag_list, tags_by_name
@@ -28,11 +24,6 @@ from mailauth_tui.core.txt_diagnostics import (
     repaired_value,
     zone_doubled_problem,
 )
-
-# Enum members as plain class attributes: see core/enum_access.py.
-_RType = members(RType)
-_Severity = members(Severity)
-_Status = members(Status)
 
 _WS = re.compile(r"[ \t\r\n]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
@@ -45,7 +36,6 @@ MIN_RSA_BITS = 1024  # RFC 8301 3.2: verifiers MUST NOT accept smaller keys
 GOOD_RSA_BITS = 2048
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class DkimRecord:
     """A parsed DKIM key record. Tag names follow RFC 6376 3.6.1."""
@@ -192,14 +182,14 @@ def _same_key(a: str, b: str) -> bool:
 
 
 def _problem(code: str, severity: Severity, message: str, fix: str = "") -> Problem:
-    return new_problem(f"dkim.{code}", severity, message, fix)
+    return Problem(code=f"dkim.{code}", severity=severity, message=message, fix=fix)
 
 
 def _syntax_problem(err: RecordSyntaxError, host: str) -> Problem:
     code = "bad_key" if err.code == "bad_key" else "syntax"
     return _problem(
         code,
-        _Severity.ERROR,
+        Severity.ERROR,
         f"the DKIM record at {host} is not valid: {err}",
         "correct the record so that it reads: v=DKIM1; k=rsa; p=<base64 public key> "
         "(copy the value shown by the console exactly)",
@@ -216,40 +206,40 @@ def _evaluate(
         problems.append(
             _problem(
                 "syntax",
-                _Severity.ERROR,
+                Severity.ERROR,
                 f"the record at {host} is a bare key: the tags are missing",
                 f"enter the value as: v=DKIM1; k=rsa; p={_WS.sub('', candidate)}",
             )
         )
-        return _Status.INVALID, None, None, None, problems
+        return Status.INVALID, None, None, None, problems
     try:
         rec = parse_dkim(candidate)
     except RecordSyntaxError as err:
         problems.append(_syntax_problem(err, host))
-        return _Status.INVALID, None, None, None, problems
+        return Status.INVALID, None, None, None, problems
     if rec.revoked:
         problems.append(
             _problem(
                 "revoked",
-                _Severity.ERROR,
+                Severity.ERROR,
                 f"the DKIM key at {host} is revoked (empty p=): mail signed with it fails",
                 "publish the current public key in p=, or sign with another selector",
             )
         )
-        return _Status.REVOKED, rec, rec.k, None, problems
-    status = _Status.INVALID if broken else _Status.VALID
+        return Status.REVOKED, rec, rec.k, None, problems
+    status = Status.INVALID if broken else Status.VALID
     try:
         key_type, bits = key_info(rec)
     except RecordSyntaxError as err:
         problems.append(_syntax_problem(err, host))
-        return _Status.INVALID, rec, rec.k, None, problems
+        return Status.INVALID, rec, rec.k, None, problems
     if key_type == "rsa" and bits is not None:
         if bits < MIN_RSA_BITS:
-            status = _Status.INVALID
+            status = Status.INVALID
             problems.append(
                 _problem(
                     "key_too_short",
-                    _Severity.ERROR,
+                    Severity.ERROR,
                     f"the RSA key at {host} has {bits} bits; receivers reject keys under "
                     f"{MIN_RSA_BITS} bits (RFC 8301)",
                     "generate a 2048-bit key (rotate the DKIM key) and publish it",
@@ -259,7 +249,7 @@ def _evaluate(
             problems.append(
                 _problem(
                     "key_weak",
-                    _Severity.WARNING,
+                    Severity.WARNING,
                     f"the RSA key at {host} has {bits} bits; 2048 bits is the current minimum "
                     "recommendation",
                     "rotate to a 2048-bit key",
@@ -269,17 +259,17 @@ def _evaluate(
         problems.append(
             _problem(
                 "unknown_key_type",
-                _Severity.WARNING,
+                Severity.WARNING,
                 f"k={rec.k} is not a key type receivers know (rsa, ed25519): they cannot verify",
                 "publish an rsa (or ed25519) key",
             )
         )
     if not ({"email", "*"} & set(rec.s)):
-        status = _Status.INVALID
+        status = Status.INVALID
         problems.append(
             _problem(
                 "service_type",
-                _Severity.ERROR,
+                Severity.ERROR,
                 f"s={':'.join(rec.s)} excludes email: receivers may not use this key for mail",
                 "remove the s= tag (or set s=email)",
             )
@@ -288,7 +278,7 @@ def _evaluate(
         problems.append(
             _problem(
                 "testing",
-                _Severity.WARNING,
+                Severity.WARNING,
                 "t=y: the domain says it is testing DKIM, so receivers may treat failures as "
                 "if the mail were unsigned",
                 "remove t=y once signing works",
@@ -298,18 +288,18 @@ def _evaluate(
         problems.append(
             _problem(
                 "sha1_only",
-                _Severity.WARNING,
+                Severity.WARNING,
                 f"h={':'.join(rec.h)} does not allow sha256; receivers no longer accept sha1 "
                 "signatures (RFC 8301)",
                 "remove the h= tag (or set h=sha256)",
             )
         )
     if expected is not None and not _same_key(rec.p, expected):
-        status = _Status.INVALID
+        status = Status.INVALID
         problems.append(
             _problem(
                 "key_mismatch",
-                _Severity.ERROR,
+                Severity.ERROR,
                 f"the key published at {host} is not the key this console signs with",
                 f"replace the value at {host} with the DKIM record shown by the console "
                 "(p= must match exactly)",
@@ -321,14 +311,9 @@ def _evaluate(
 def _without_key(
     selector: str, host: str, chain: tuple[str, ...], status: Status, problem: Problem
 ) -> DkimResult:
-    return new_dkim_result(selector, status, host, cname_chain=chain, problems=(problem,))
-
-
-_CLEAN: dict[
-    tuple[str, tuple[str, ...], str | None],
-    tuple[Status, DkimRecord | None, str | None, int | None],
-] = {}
-_CLEAN_MAX = 4096
+    return DkimResult(
+        selector=selector, status=status, host=host, cname_chain=chain, problems=(problem,)
+    )
 
 
 async def check_dkim(
@@ -337,51 +322,39 @@ async def check_dkim(
     """Look up ``<selector>._domainkey.<domain>`` and judge the key published there."""
     domain = domain.strip().rstrip(".").lower()
     host = f"{selector}._domainkey.{domain}"
-    answer = await resolver.query(host, _RType.TXT)
+    answer = await resolver.query(host, RType.TXT)
     chain = answer.cname_chain
     if answer.unknown:
         detail = f" ({answer.detail})" if answer.detail else ""
         problem = _problem(
             "unknown",
-            _Severity.WARNING,
+            Severity.WARNING,
             f"the DNS lookup of {host} failed ({answer.status}){detail}: the key could not be "
             "checked",
             "nothing to change in DNS; check again later",
         )
-        return _without_key(selector, host, chain, _Status.UNKNOWN, problem)
+        return _without_key(selector, host, chain, Status.UNKNOWN, problem)
     found = [i for i, text in enumerate(answer.records) if _looks_like_dkim(text)]
     if not found:
         problem = await _missing_problem(resolver, domain, host, answer)
-        return _without_key(selector, host, chain, _Status.MISSING, problem)
+        return _without_key(selector, host, chain, Status.MISSING, problem)
     if len(found) > 1:
         problem = _problem(
             "multiple_records",
-            _Severity.ERROR,
+            Severity.ERROR,
             f"{len(found)} DKIM records are published at {host}; receivers cannot tell which "
             "key to use",
             f"delete all but one TXT record at {host} (keep the one shown by the console)",
         )
-        return _without_key(selector, host, chain, _Status.INVALID, problem)
+        return _without_key(selector, host, chain, Status.INVALID, problem)
     index = found[0]
     text = answer.records[index]
     chunks = answer.chunks[index] if index < len(answer.chunks) else (text,)
-    # Most domains publish a provider's key as it was handed to them: a verdict without
-    # problems (which alone name the host) holds for every domain publishing the same.
-    key = (text, chunks, expected_public_key)
-    kept = _CLEAN.get(key)
-    if kept is not None:
-        status, rec, key_type, bits = kept
-        problems: list[Problem] = []
-    else:
-        status, rec, key_type, bits, problems = _evaluate(text, chunks, host, expected_public_key)
-        if not problems:
-            if len(_CLEAN) >= _CLEAN_MAX:
-                _CLEAN.clear()
-            _CLEAN[key] = (status, rec, key_type, bits)
-    return new_dkim_result(
-        selector,
-        status,
-        host,
+    status, rec, key_type, bits, problems = _evaluate(text, chunks, host, expected_public_key)
+    return DkimResult(
+        selector=selector,
+        status=status,
+        host=host,
         record=text,
         key_type=key_type,
         key_bits=bits,
@@ -404,7 +377,7 @@ async def _missing_problem(resolver: Resolver, domain: str, host: str, answer: A
         other = f" (the TXT record there is not a DKIM key: {answer.records[0]!r})"
     return _problem(
         "missing",
-        _Severity.ERROR,
+        Severity.ERROR,
         f"no DKIM key is published at {host}{other}",
         f"publish the DKIM TXT record shown by the console at {host}",
     )

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 
 from mailauth_tui.core import dmarc_problems as diag
 from mailauth_tui.core.dmarc_record import (
@@ -45,17 +46,14 @@ from mailauth_tui.core.dmarc_record import (
     starts_with_dmarc1,
 )
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
-from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.psl import org_domain, public_suffix
-from mailauth_tui.core.results import DmarcResult, Problem, Status, new_dmarc_result
+from mailauth_tui.core.results import (
+    DmarcResult,
+    Problem,
+    Status,
+)
 from mailauth_tui.core.txt_diagnostics import find_zone_doubled, zone_doubled_problem
-
-# Enum members as plain class attributes: see core/enum_access.py.
-_AnswerStatus = members(AnswerStatus)
-_RType = members(RType)
-_Status = members(Status)
 
 __all__ = [
     "KNOWN_TAGS",
@@ -87,7 +85,6 @@ def tree_walk_targets(domain: str) -> tuple[str, ...]:
     return tuple(targets)
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class _Level:
     """What ``_dmarc.<name>`` holds, as the walk sees it."""
@@ -121,24 +118,7 @@ class _Level:
         return out
 
 
-_new_level = constructor(_Level)
-
-
-# Levels without any TXT value, by name: most of a walk's levels are the same parents for every
-# domain (_dmarc.com), whose answer the run's resolver hands out as one object. A level is
-# reused only for that same object (which it holds, so no other can take its address).
-_EMPTY_LEVELS: dict[str, _Level] = {}
-_EMPTY_LEVELS_MAX = 4096
-
-
 def _level(name: str, answer: Answer) -> _Level:
-    if not answer.records:
-        level = _EMPTY_LEVELS.get(name)
-        if level is None or level.answer is not answer:
-            if len(_EMPTY_LEVELS) >= _EMPTY_LEVELS_MAX:
-                _EMPTY_LEVELS.clear()
-            level = _EMPTY_LEVELS[name] = _new_level(name, answer, (), ())
-        return level
     records: list[int] = []
     lookalikes: list[int] = []
     for i, text in enumerate(answer.records):
@@ -146,15 +126,16 @@ def _level(name: str, answer: Answer) -> _Level:
             records.append(i)
         elif looks_like_dmarc(text):
             lookalikes.append(i)
+    level = partial(
+        _Level, name=name, answer=answer, records=tuple(records), lookalikes=tuple(lookalikes)
+    )
     if len(records) != 1:
-        return _new_level(name, answer, tuple(records), tuple(lookalikes))
+        return level()
     try:
         record = parse_dmarc(answer.records[records[0]])
     except RecordSyntaxError as err:
-        return _new_level(name, answer, tuple(records), tuple(lookalikes), error=err, present=True)
-    return _new_level(
-        name, answer, tuple(records), tuple(lookalikes), record=record, present=True, psd=record.psd
-    )
+        return level(error=err, present=True)
+    return level(record=record, present=True, psd=record.psd)
 
 
 def _one_label_below(upper: str, domain: str) -> str:
@@ -191,9 +172,9 @@ async def _external_destinations(
         return []
     names = [f"{policy_domain}._report._dmarc.{dest}" for dest in destinations]
     if len(names) == 1:
-        answers = [await resolver.query(names[0], _RType.TXT)]
+        answers = [await resolver.query(names[0], RType.TXT)]
     else:
-        answers = await asyncio.gather(*(resolver.query(name, _RType.TXT) for name in names))
+        answers = await asyncio.gather(*(resolver.query(name, RType.TXT) for name in names))
     problems: list[Problem] = []
     for dest, name, answer in zip(destinations, names, answers, strict=True):
         if answer.unknown:
@@ -206,8 +187,8 @@ async def _external_destinations(
 async def _domain_missing(resolver: Resolver, domain: str) -> bool:
     # NXDOMAIN is about the name whatever the type asked; TXT at the domain is also what the
     # SPF check asks, so the answer is usually in the resolver's cache already.
-    answer = await resolver.query(domain, _RType.TXT)
-    return answer.status is _AnswerStatus.NXDOMAIN
+    answer = await resolver.query(domain, RType.TXT)
+    return answer.status is AnswerStatus.NXDOMAIN
 
 
 def _named(levels: list[_Level], name: str) -> _Level | None:
@@ -232,8 +213,8 @@ def _disagreement(
 
 def _unknown(domain: str, psl_org: str, failed: _Level) -> DmarcResult:
     answer = failed.answer
-    return new_dmarc_result(
-        status=_Status.UNKNOWN,
+    return DmarcResult(
+        status=Status.UNKNOWN,
         org_domain=psl_org,
         problems=(diag.unknown(domain, failed.name, answer.status, answer.detail),),
     )
@@ -250,7 +231,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     # asking them side by side would cost a task each.
     walk: list[_Level] = []
     for target in targets:
-        level = _level(target, await resolver.query(f"_dmarc.{target}", _RType.TXT))
+        level = _level(target, await resolver.query(f"_dmarc.{target}", RType.TXT))
         walk.append(level)
         if level.present and level.psd in ("y", "n"):
             break
@@ -295,7 +276,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         source = _named(walk, org)
         if source is None:
             # Only after the 8-label shortcut: the organisational domain was jumped over.
-            source = jumped = _level(org, await resolver.query(f"_dmarc.{org}", _RType.TXT))
+            source = jumped = _level(org, await resolver.query(f"_dmarc.{org}", RType.TXT))
         if source is not author:
             meant.append(source)
         if not source.present:
@@ -331,8 +312,8 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
         else:
             reason = str(source.error) if source.error is not None else "it cannot be read"
             problem = diag.unusable(source.host, reason, psl_org)
-        return new_dmarc_result(
-            status=_Status.INVALID,
+        return DmarcResult(
+            status=Status.INVALID,
             record=source.text,
             source_domain=source.name,
             org_domain=psl_org,
@@ -379,8 +360,8 @@ async def check_dmarc(resolver: Resolver, domain: str) -> DmarcResult:
     if compared is not None and compared != psl_org:
         asked = walk if jumped is None else [*walk, jumped]
         problems.append(_disagreement(domain, psl_org, compared, asked, source.name))
-    return new_dmarc_result(
-        status=_Status.VALID,
+    return DmarcResult(
+        status=Status.VALID,
         record=source.text,
         source_domain=source.name,
         org_domain=psl_org,
@@ -411,8 +392,8 @@ async def _missing(
             problems = (zone_doubled_problem("dmarc", host, doubled[0], doubled[1]),)
         else:
             problems = (diag.missing(domain, host, psl_org),)
-    return new_dmarc_result(
-        status=_Status.MISSING,
+    return DmarcResult(
+        status=Status.MISSING,
         org_domain=psl_org,
         treewalk_org_domain=walk_org,
         problems=problems,

@@ -15,23 +15,22 @@ from mailauth_tui.core.dmarc_record import (
     corrected_record,
     starts_with_dmarc1,
 )
-from mailauth_tui.core.enum_access import members
-from mailauth_tui.core.results import Problem, Severity, new_problem
+from mailauth_tui.core.results import (
+    Problem,
+    Severity,
+)
 from mailauth_tui.core.txt_diagnostics import (
     entry_problems,
     reglued,
     repaired_value,
 )
 
-# Enum members as plain class attributes: see core/enum_access.py.
-_Severity = members(Severity)
-
-ERR, WARN, INFO = _Severity.ERROR, _Severity.WARNING, _Severity.INFO
+ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 _VERSION_FIRST = re.compile(r"[ \t\r\n]*v[ \t]*=", re.IGNORECASE)
 
 
 def problem(code: str, severity: Severity, message: str, fix: str = "") -> Problem:
-    return new_problem(f"dmarc.{code}", severity, message, fix)
+    return Problem(code=f"dmarc.{code}", severity=severity, message=message, fix=fix)
 
 
 def starting_record(org: str) -> str:
@@ -76,12 +75,12 @@ def lookalike(host: str, text: str, chunks: tuple[str, ...]) -> list[Problem]:
 
 def demoted(p: Problem, host: str) -> Problem:
     """A look-alike's problem when a real record applies all the same."""
-    return new_problem(
-        p.code,
-        WARN,
-        f"an extra TXT value at {host} looks like a broken DMARC record and is ignored: "
+    return Problem(
+        code=p.code,
+        severity=WARN,
+        message=f"an extra TXT value at {host} looks like a broken DMARC record and is ignored: "
         f"{p.message}",
-        f"delete it, or: {p.fix}",
+        fix=f"delete it, or: {p.fix}",
     )
 
 

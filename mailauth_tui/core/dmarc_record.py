@@ -32,7 +32,6 @@ from functools import lru_cache
 from typing import Any
 
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.txt_diagnostics import repaired_value
 
 POLICIES = ("none", "quarantine", "reject")
@@ -58,7 +57,6 @@ _BAD_VALUE_CHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t\r\n]")
 _MAX_RI = 2**32 - 1
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class ReportUri:
     """One rua= / ruf= destination. ``domain`` is set for mailto: URIs."""
@@ -70,10 +68,6 @@ class ReportUri:
     max_size: str | None = None  # the RFC 7489 "!size" suffix (ignored by RFC 9989 reporters)
 
 
-new_report_uri = constructor(ReportUri)
-
-
-@fast_init
 @dataclass(frozen=True, slots=True)
 class IgnoredTag:
     """A tag receivers discard (RFC 9989 4.8) and what to publish instead.
@@ -90,10 +84,6 @@ class IgnoredTag:
     replacement: str | None = None
 
 
-new_ignored_tag = constructor(IgnoredTag)
-
-
-@fast_init
 @dataclass(frozen=True, slots=True)
 class DmarcRecord:
     policy: str  # p=; "none" when p= is absent or invalid (RFC 9989)
@@ -113,9 +103,6 @@ class DmarcRecord:
     unknown_tags: tuple[str, ...] = ()
     ignored: tuple[IgnoredTag, ...] = ()  # tags whose value receivers discard
     corrected: str = ""  # the record with every ignored tag replaced or removed
-
-
-new_dmarc_record = constructor(DmarcRecord)
 
 
 class _Bad(Exception):
@@ -209,7 +196,7 @@ def _uri(uri: str) -> ReportUri:
         raise _Bad(f"{uri!r} is not a URI: it has no scheme{hint}", fixed)
     scheme = scheme_match.group(1).lower()
     if scheme != "mailto":
-        return new_report_uri(uri=uri, scheme=scheme)
+        return ReportUri(uri=uri, scheme=scheme)
     rest = uri[scheme_match.end() :]
     size: str | None = None
     if "!" in rest:
@@ -226,9 +213,7 @@ def _uri(uri: str) -> ReportUri:
         cleaned = uri.rstrip("\\\"'.,")
         fixed = _usable(cleaned) if cleaned != uri else None
         raise _Bad(f"{uri!r} is not a valid mailto: address", fixed)
-    return new_report_uri(
-        uri=uri, scheme="mailto", address=address, domain=host.lower(), max_size=size
-    )
+    return ReportUri(uri=uri, scheme="mailto", address=address, domain=host.lower(), max_size=size)
 
 
 def _usable(uri: str) -> str | None:
@@ -350,8 +335,12 @@ def _parse_cached(text: str) -> DmarcRecord:
         if match is None:
             pos = at + len(raw) - len(raw.lstrip(_WS))
             ignored.append(
-                new_ignored_tag(
-                    "", part, pos, "it is not a tag=value pair", "nothing: it is ignored"
+                IgnoredTag(
+                    name="",
+                    text=part,
+                    pos=pos,
+                    reason="it is not a tag=value pair",
+                    default="nothing: it is ignored",
                 )
             )
             continue
@@ -380,7 +369,14 @@ def _parse_cached(text: str) -> DmarcRecord:
                 values[key] = exc.partial
             pos = at + len(raw) - len(raw.lstrip(_WS))
             ignored.append(
-                new_ignored_tag(key, part, pos, exc.reason, _DEFAULTS[key], exc.replacement)
+                IgnoredTag(
+                    name=key,
+                    text=part,
+                    pos=pos,
+                    reason=exc.reason,
+                    default=_DEFAULTS[key],
+                    replacement=exc.replacement,
+                )
             )
             if exc.replacement is not None:
                 terms.append(exc.replacement)
@@ -392,11 +388,11 @@ def _parse_cached(text: str) -> DmarcRecord:
     policy = get("p")
     # The first four by position (p, whether it is valid, sp, np): seventeen keywords would
     # compile to a call through a dict, several times dearer than the keywords themselves.
-    return new_dmarc_record(
-        policy if policy is not None else "none",
-        policy is not None,
-        get("sp"),
-        get("np"),
+    return DmarcRecord(
+        policy=policy if policy is not None else "none",
+        policy_explicit=policy is not None,
+        subdomain_policy=get("sp"),
+        nonexistent_policy=get("np"),
         psd=get("psd", "u"),
         testing=get("t") == "y",
         pct=get("pct"),

@@ -71,7 +71,7 @@ class Answer:
         return self.status in _MISSING
 
 
-# Built once: read for nearly every answer the engine looks at (see core/enum_access.py).
+# Built once: read for nearly every answer the engine looks at.
 _UNKNOWN = frozenset({AnswerStatus.SERVFAIL, AnswerStatus.TIMEOUT, AnswerStatus.REFUSED})
 _MISSING = frozenset({AnswerStatus.NXDOMAIN, AnswerStatus.NODATA})
 

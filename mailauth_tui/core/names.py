@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import idna
 
 from mailauth_tui.core.errors import InvalidDomainError
-from mailauth_tui.core.fastinit import constructor, fast_init
 
 _LABEL_TEXT = r"(?!-)[a-z0-9_-]{1,63}(?<!-)"
 _LABEL = re.compile(rf"^{_LABEL_TEXT}$")
@@ -19,7 +18,6 @@ _LABELS = re.compile(rf"(?:{_LABEL_TEXT}\.)+{_LABEL_TEXT}")
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class DomainName:
     ascii: str  # lower case punycode, no trailing dot: what is asked in DNS
@@ -36,9 +34,6 @@ class DomainName:
         return f"{self.unicode} ({self.ascii})"
 
 
-new_domain_name = constructor(DomainName)
-
-
 def normalize_domain(text: str) -> DomainName:
     """Validate a user-given domain and return both forms; raise InvalidDomainError."""
     name = text.strip().rstrip(".")
@@ -52,7 +47,7 @@ def normalize_domain(text: str) -> DomainName:
         # unchanged, so both forms are the lower-case name; the labels are still checked.
         ascii_name = name.lower()
         _check_labels(name, ascii_name)
-        return new_domain_name(ascii=ascii_name, unicode=ascii_name)
+        return DomainName(ascii=ascii_name, unicode=ascii_name)
     return _via_idna(name)
 
 
@@ -72,7 +67,7 @@ def _via_idna(name: str) -> DomainName:
         unicode_name = idna.decode(ascii_name)
     except (idna.IDNAError, UnicodeError):
         unicode_name = ascii_name
-    return new_domain_name(ascii=ascii_name, unicode=unicode_name)
+    return DomainName(ascii=ascii_name, unicode=unicode_name)
 
 
 def _check_labels(name: str, ascii_name: str) -> None:

@@ -17,11 +17,19 @@ from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.names import normalize_domain
 from mailauth_tui.core.psl import org_domain
 from mailauth_tui.core.results import PublishRecord
-from mailauth_tui.core.spf import Modifier, Qualifier, SpfRecord, is_spf_record, parse_spf
+from mailauth_tui.core.spf import (
+    Mechanism,
+    MechanismKind,
+    Modifier,
+    Qualifier,
+    SpfRecord,
+    is_spf_record,
+    parse_spf,
+)
+from mailauth_tui.core.spf_types import MAX_LOOKUPS
 
 DEFAULT_TTL = 3600
 TXT_STRING_MAX = 255  # RFC 1035 3.3: one character-string holds at most 255 octets
-SPF_LOOKUP_LIMIT = 10  # RFC 7208 4.6.4
 SPF_SIZE_ADVICE = 450  # RFC 7208 3.4: keep the answer within a 512-octet UDP message
 DKIM_KEY_TYPES = ("rsa", "ed25519")
 
@@ -242,9 +250,9 @@ def _lookup_note(before: int | None, after: int, exact: bool) -> str:
     prefix = "" if exact else "at least "
     counts = f"{after}" if before is None else f"{before} -> {after}"
     text = f"{prefix}{counts} DNS lookup{'' if after == 1 else 's'}"
-    if after > SPF_LOOKUP_LIMIT:
+    if after > MAX_LOOKUPS:
         text += (
-            f"; WARNING: over SPF's limit of {SPF_LOOKUP_LIMIT} (RFC 7208 4.6.4), receivers "
+            f"; WARNING: over SPF's limit of {MAX_LOOKUPS} (RFC 7208 4.6.4), receivers "
             "will answer permerror and SPF fails for all mail: replace an include by its "
             "ip4/ip6 ranges or remove services that no longer send"
         )
@@ -332,6 +340,73 @@ def spf_publish(
     if problems:
         note += "; " + "; ".join(problems)
     return txt_record("SPF", host, merged, required=False, note=note)
+
+
+# --- SPF records built for a diagnostic's fix ---------------------------------------------
+
+
+def source_term(source: str) -> str | None:
+    """``ip4:...`` / ``ip6:...`` for a configured source address or network, None if neither."""
+    net = _network(source.strip())
+    return _network_term(net) if net is not None else None
+
+
+def starting_record(include: str | None, ips: Sequence[str]) -> str:
+    """A first SPF record authorising the configured sources (the domain's MX hosts when none
+    is configured). ``~all`` like the record the console publishes: a first record cannot know
+    every service already sending for the domain; DMARC's policy does the enforcing."""
+    terms = [t for t in (source_term(ip) for ip in ips) if t]
+    if include:
+        terms.insert(0, f"include:{include}")
+    if not terms:
+        terms = ["mx"]
+    return " ".join(["v=spf1", *dict.fromkeys(terms), "~all"])
+
+
+def with_terms(record: SpfRecord, new_terms: Sequence[str]) -> str:
+    """The record text with ``new_terms`` added where evaluation reaches them: before ``all``
+    (terms after it are never evaluated), else before ``redirect=``, else at the end. Terms
+    already present (compared case-insensitively) are not repeated."""
+    have = {str(t).lower() for t in record.terms}
+    adding = [t for t in dict.fromkeys(new_terms) if t.lower() not in have]
+    words = [str(t) for t in record.terms]
+    at = next(
+        (
+            i
+            for i, t in enumerate(record.terms)
+            if isinstance(t, Mechanism) and t.kind is MechanismKind.ALL
+        ),
+        next(
+            (
+                i
+                for i, t in enumerate(record.terms)
+                if isinstance(t, Modifier) and t.name == "redirect"
+            ),
+            len(words),
+        ),
+    )
+    words[at:at] = adding
+    return " ".join(["v=spf1", *words])
+
+
+def merge_records(texts: Sequence[str]) -> str | None:
+    """One record holding the mechanisms of several; None when one of them does not parse."""
+    try:
+        records = [parse_spf(t) for t in texts]
+    except RecordSyntaxError:
+        return None
+    first = records[0]
+    extra = [
+        str(t)
+        for r in records[1:]
+        for t in r.terms
+        if isinstance(t, Mechanism) and t.kind is not MechanismKind.ALL
+    ]
+    if first.all is None and first.redirect is None:
+        tail = next((r.all for r in records[1:] if r.all is not None), None)
+        text = with_terms(first, extra)
+        return f"{text} {tail}" if tail is not None else text
+    return with_terms(first, extra)
 
 
 def _same_name(a: str, b: str) -> bool:

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from mailauth_tui.core.enum_access import members
-from mailauth_tui.core.fastinit import constructor, fast_init
-
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -23,10 +20,6 @@ class Status(StrEnum):
     UNKNOWN = "unknown"
 
 
-_Status = members(Status)
-
-
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A diagnostic: a stable ``code`` (for scripts and docs), what is wrong and the exact fix."""
@@ -37,7 +30,6 @@ class Problem:
     fix: str = ""
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class SourceVerdict:
     """SPF check_host() result for one configured sending source (an IP address)."""
@@ -46,7 +38,6 @@ class SourceVerdict:
     result: str  # pass | fail | softfail | neutral | none | permerror | temperror
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class SpfResult:
     status: Status
@@ -58,7 +49,6 @@ class SpfResult:
     include_authorized: bool | None = None  # None when no include domain was asked for
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class DkimResult:
     selector: str
@@ -72,7 +62,6 @@ class DkimResult:
     problems: tuple[Problem, ...] = ()
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class DmarcResult:
     status: Status
@@ -89,7 +78,6 @@ class DmarcResult:
     problems: tuple[Problem, ...] = ()
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class BimiResult:
     status: Status
@@ -99,7 +87,6 @@ class BimiResult:
     problems: tuple[Problem, ...] = ()
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class DomainReport:
     """Everything the engine found for one domain."""
@@ -134,21 +121,11 @@ class DomainReport:
     def valid(self) -> bool:
         """SPF and DMARC valid, every asked DKIM selector valid, BIMI absent or valid."""
         return (
-            self.spf.status is _Status.VALID
-            and self.dmarc.status is _Status.VALID
-            and all(d.status is _Status.VALID for d in self.dkim)
-            and self.bimi.status in (_Status.VALID, _Status.MISSING)
+            self.spf.status is Status.VALID
+            and self.dmarc.status is Status.VALID
+            and all(d.status is Status.VALID for d in self.dkim)
+            and self.bimi.status in (Status.VALID, Status.MISSING)
         )
-
-
-# The classes' constructors without the class call, for the engine's hot paths (see
-# core/fastinit.py); elsewhere the classes are called as usual.
-new_problem = constructor(Problem)
-new_spf_result = constructor(SpfResult)
-new_dkim_result = constructor(DkimResult)
-new_dmarc_result = constructor(DmarcResult)
-new_bimi_result = constructor(BimiResult)
-new_domain_report = constructor(DomainReport)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.spf_macros import (
     MacroContext,
     MacroString,
@@ -36,7 +33,6 @@ __all__ = [
     "is_spf_record",
     "parse_spf",
     "parse_term",
-    "with_terms",
 ]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -54,13 +50,11 @@ class Qualifier(StrEnum):
         return _QUALIFIER_RESULT[self]
 
 
-_Qualifier = members(Qualifier)
-
 _QUALIFIER_RESULT = {
-    _Qualifier.PASS: "pass",
-    _Qualifier.FAIL: "fail",
-    _Qualifier.SOFTFAIL: "softfail",
-    _Qualifier.NEUTRAL: "neutral",
+    Qualifier.PASS: "pass",
+    Qualifier.FAIL: "fail",
+    Qualifier.SOFTFAIL: "softfail",
+    Qualifier.NEUTRAL: "neutral",
 }
 
 
@@ -75,22 +69,19 @@ class MechanismKind(StrEnum):
     EXISTS = "exists"
 
 
-_MechanismKind = members(MechanismKind)
-
 # The mechanisms that cost one of the 10 DNS lookups (RFC 7208 4.6.4); redirect= is the
 # modifier that does too.
 DNS_MECHANISMS = frozenset(
     {
-        _MechanismKind.INCLUDE,
-        _MechanismKind.A,
-        _MechanismKind.MX,
-        _MechanismKind.PTR,
-        _MechanismKind.EXISTS,
+        MechanismKind.INCLUDE,
+        MechanismKind.A,
+        MechanismKind.MX,
+        MechanismKind.PTR,
+        MechanismKind.EXISTS,
     }
 )
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Mechanism:
     """One directive. ``domain_spec`` is the raw (unexpanded) domain-spec or None; ``ip`` is
@@ -134,7 +125,7 @@ class Mechanism:
         return self.text or self._canonical()
 
     def _canonical(self) -> str:
-        q = "" if self.qualifier is _Qualifier.PASS else self.qualifier.value
+        q = "" if self.qualifier is Qualifier.PASS else self.qualifier.value
         out = q + self.kind.value
         if self.network is not None:
             out += f":{self.network}"
@@ -157,10 +148,6 @@ class Mechanism:
         return spec is not None and "%" in spec and "p" in parse_macro_string(spec).letters
 
 
-new_mechanism = constructor(Mechanism)
-
-
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Modifier:
     """A ``name=value`` term; ``name`` is lower case."""
@@ -173,13 +160,9 @@ class Modifier:
         return f"{self.name}={self.value}"
 
 
-new_modifier = constructor(Modifier)
-
-
 Term = Mechanism | Modifier
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class SpfRecord:
     terms: tuple[Term, ...]
@@ -204,10 +187,10 @@ class SpfRecord:
                 continue
             mechanisms.append(t)
             kind = t.kind
-            if kind is _MechanismKind.ALL:
+            if kind is MechanismKind.ALL:
                 if first_all is None:
                     first_all = t
-            elif kind is _MechanismKind.PTR or (
+            elif kind is MechanismKind.PTR or (
                 t.domain_spec is not None and "%" in t.domain_spec and t.uses_p_macro
             ):
                 discouraged.append(t)
@@ -221,9 +204,6 @@ class SpfRecord:
     @property
     def modifiers(self) -> tuple[Modifier, ...]:
         return tuple(t for t in self.terms if isinstance(t, Modifier))
-
-
-new_spf_record = constructor(SpfRecord)
 
 
 def is_spf_record(text: str) -> bool:
@@ -263,7 +243,7 @@ def _parse_cached(text: str) -> SpfRecord:
                     exp = term
             terms.append(term)
         pos += len(word) + 1
-    return new_spf_record(
+    return SpfRecord(
         terms=tuple(terms),
         redirect=redirect.value if redirect else None,
         exp=exp.value if exp else None,
@@ -284,10 +264,10 @@ def _err(pos: int, message: str, code: str = "spf.syntax") -> RecordSyntaxError:
 
 
 _QUALIFIERS = {
-    "+": _Qualifier.PASS,
-    "-": _Qualifier.FAIL,
-    "~": _Qualifier.SOFTFAIL,
-    "?": _Qualifier.NEUTRAL,
+    "+": Qualifier.PASS,
+    "-": Qualifier.FAIL,
+    "~": Qualifier.SOFTFAIL,
+    "?": Qualifier.NEUTRAL,
 }
 _KINDS = {k.value: k for k in MechanismKind}
 # modifier = name "=" ...; name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." )
@@ -308,9 +288,9 @@ def _parse_term(word: str, pos: int) -> Term:
         # steps (which any other spelling, and every mistake, still takes).
         q, a, b, c, d, prefix = ip4.groups()
         address = int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)
-        return new_mechanism(
-            _QUALIFIERS[q] if q else _Qualifier.PASS,
-            _MechanismKind.IP4,
+        return Mechanism(
+            qualifier=_QUALIFIERS[q] if q else Qualifier.PASS,
+            kind=MechanismKind.IP4,
             ip=(4, address, int(prefix) if prefix else 32),
             pos=pos,
             text=word,
@@ -332,7 +312,7 @@ def _parse_term(word: str, pos: int) -> Term:
         if not name:
             raise _err(pos, f"term {word!r} has no mechanism name", "spf.unknown_mechanism")
         raise _err(pos, f"unknown mechanism {name!r} in {word!r}", "spf.unknown_mechanism")
-    return _parse_mechanism(qualifier or _Qualifier.PASS, kind, rest[k:], pos, word)
+    return _parse_mechanism(qualifier or Qualifier.PASS, kind, rest[k:], pos, word)
 
 
 def _parse_modifier(name: str, value: str, pos: int, word: str) -> Modifier:
@@ -345,26 +325,28 @@ def _parse_modifier(name: str, value: str, pos: int, word: str) -> Modifier:
             parse_macro_string(value, exp=True)
         except RecordSyntaxError as exc:
             raise _err(pos, f"modifier {word!r}: {exc.message}", exc.code) from None
-    return new_modifier(name, value, pos)
+    return Modifier(name=name, value=value, pos=pos)
 
 
 def _parse_mechanism(q: Qualifier, kind: MechanismKind, arg: str, pos: int, word: str) -> Mechanism:
-    if kind is _MechanismKind.ALL:
+    if kind is MechanismKind.ALL:
         if arg:
             raise _err(pos, f"'all' takes no argument: {word!r}", "spf.unexpected_argument")
-        return new_mechanism(q, kind, pos=pos, text=word)
-    if kind is _MechanismKind.IP4 or kind is _MechanismKind.IP6:
-        return new_mechanism(q, kind, ip=_parse_network(kind, arg, pos, word), pos=pos, text=word)
+        return Mechanism(qualifier=q, kind=kind, pos=pos, text=word)
+    if kind is MechanismKind.IP4 or kind is MechanismKind.IP6:
+        return Mechanism(
+            qualifier=q, kind=kind, ip=_parse_network(kind, arg, pos, word), pos=pos, text=word
+        )
     cidr4 = cidr6 = None
-    if kind is _MechanismKind.A or kind is _MechanismKind.MX:
+    if kind is MechanismKind.A or kind is MechanismKind.MX:
         arg, cidr4, cidr6 = _split_dual_cidr(arg, pos, word)
-    required = kind is _MechanismKind.INCLUDE or kind is _MechanismKind.EXISTS
+    required = kind is MechanismKind.INCLUDE or kind is MechanismKind.EXISTS
     if not arg:
         if required:
             raise _err(
                 pos, f"{kind.value} needs ':' and a domain name: {word!r}", "spf.missing_domain"
             )
-        return new_mechanism(q, kind, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
+        return Mechanism(qualifier=q, kind=kind, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
     if arg[0] != ":":
         raise _err(
             pos, f"unexpected {arg!r} after {kind.value!r} in {word!r}", "spf.unexpected_argument"
@@ -373,7 +355,9 @@ def _parse_mechanism(q: Qualifier, kind: MechanismKind, arg: str, pos: int, word
     if not spec:
         raise _err(pos, f"empty domain after ':' in {word!r}", "spf.missing_domain")
     _check_domain_spec(spec, pos, word)
-    return new_mechanism(q, kind, domain_spec=spec, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word)
+    return Mechanism(
+        qualifier=q, kind=kind, domain_spec=spec, cidr4=cidr4, cidr6=cidr6, pos=pos, text=word
+    )
 
 
 def _cidr(digits: str, maximum: int, pos: int, word: str) -> int:
@@ -410,7 +394,7 @@ def _split_dual_cidr(arg: str, pos: int, word: str) -> tuple[str, int | None, in
 
 
 def _parse_network(kind: MechanismKind, arg: str, pos: int, word: str) -> tuple[int, int, int]:
-    v4 = kind is _MechanismKind.IP4
+    v4 = kind is MechanismKind.IP4
     if not arg.startswith(":") or len(arg) == 1:
         example = "ip4:192.0.2.0/24" if v4 else "ip6:2001:db8::/32"
         raise _err(pos, f"{kind.value} needs an address, e.g. {example}: {word!r}", "spf.bad_ip")
@@ -482,29 +466,3 @@ def _check_domain_spec(spec: str, pos: int, word: str) -> MacroString:
                 "spf.bad_domain",
             )
     return parsed
-
-
-def with_terms(record: SpfRecord, new_terms: Sequence[str]) -> str:
-    """The record text with ``new_terms`` added where evaluation reaches them: before ``all``
-    (terms after it are never evaluated), else before ``redirect=``, else at the end. Terms
-    already present (compared case-insensitively) are not repeated."""
-    have = {str(t).lower() for t in record.terms}
-    adding = [t for t in dict.fromkeys(new_terms) if t.lower() not in have]
-    words = [str(t) for t in record.terms]
-    at = next(
-        (
-            i
-            for i, t in enumerate(record.terms)
-            if isinstance(t, Mechanism) and t.kind is _MechanismKind.ALL
-        ),
-        next(
-            (
-                i
-                for i, t in enumerate(record.terms)
-                if isinstance(t, Modifier) and t.name == "redirect"
-            ),
-            len(words),
-        ),
-    )
-    words[at:at] = adding
-    return " ".join(["v=spf1", *words])

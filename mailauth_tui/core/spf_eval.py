@@ -10,39 +10,27 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from mailauth_tui.core import spf_problems as diag
-from mailauth_tui.core.dns_types import Answer, Resolver
-from mailauth_tui.core.enum_access import members
+from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.publish import source_term, with_terms
 from mailauth_tui.core.results import (
     Problem,
     Severity,
     SourceVerdict,
     SpfResult,
     Status,
-    new_problem,
-    new_spf_result,
 )
-from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, parse_spf, with_terms
+from mailauth_tui.core.spf import SpfRecord, parse_spf
 from mailauth_tui.core.spf_memo import SpfMemo
-from mailauth_tui.core.spf_walk import (
+from mailauth_tui.core.spf_types import (
     MAX_LOOKUPS,
     MAX_VOID_LOOKUPS,
-    DnsSession,
     FetchedRecord,
     RecordState,
     SpfOutcome,
-    Traversal,
-    normalize_name,
-    valid_name,
 )
-
-# Enum members as plain class attributes: see core/enum_access.py.
-_RecordState = members(RecordState)
-_Severity = members(Severity)
-_SpfOutcome = members(SpfOutcome)
-_Status = members(Status)
+from mailauth_tui.core.spf_walk import DnsSession, Traversal, normalize_name, valid_name
 
 __all__ = ["SpfEvaluation", "SpfOutcome", "check_host", "check_spf", "spf_lookup_count"]
 
@@ -90,23 +78,21 @@ async def _check_host(
         client = _client(ip)
     except ValueError:
         return SpfEvaluation(
-            _SpfOutcome.PERMERROR,
+            SpfOutcome.PERMERROR,
             name,
             code="spf.bad_source",
             reason=f"{ip!r} is not an IP address",
         )
     if not valid_name(name):
         # RFC 7208 4.3: a malformed domain gives "none" at once.
-        return SpfEvaluation(
-            _SpfOutcome.NONE, name, reason=f"{domain!r} is not a valid domain name"
-        )
+        return SpfEvaluation(SpfOutcome.NONE, name, reason=f"{domain!r} is not a valid domain name")
     walk = Traversal(session, ip=client, sender=sender or f"postmaster@{name}", helo=helo or name)
     result = await walk.run(name)
     if walk.stop is not None:
         reason, code = walk.stop.detail, walk.stop.code
     elif walk.matched is not None:
         reason, code = f"matched {walk.matched.term!r} in the record of {walk.matched.domain}", None
-    elif result is _SpfOutcome.NONE:
+    elif result is SpfOutcome.NONE:
         reason, code = f"{name} publishes no SPF record", "spf.missing"
     else:
         reason, code = "no mechanism matched: the default result", None
@@ -152,21 +138,9 @@ async def check_spf(
     include_name = normalize_name(include.strip()) if include else None
     session = DnsSession(resolver)
     fetched = await session.record(name)
-    if fetched.state is _RecordState.OK:
-        record = fetched.record
-        if memo is None or ips or record is None or not portable(record.text):
-            result, _ = await _check_record(session, name, fetched, include_name, memo)
-            return result if not ips else await _with_sources(session, name, ips, result)
-        key = (_published(fetched.answer, record), fetched.answer.cname_chain, include_name)
-        kept = memo.result(key, name)
-        if kept is not None:
-            return kept
-        result, walk = await _check_record(session, name, fetched, include_name, memo)
-        # Not after a DNS failure below, which the next domain's walk may not meet.
-        if not any(f.outcome is _SpfOutcome.TEMPERROR for f in walk.findings):
-            names = (*walk.targets, *(void for _, _, void in walk.voids))
-            memo.keep_result(key, name, result, names)
-        return result
+    if fetched.state is RecordState.OK:
+        result, _ = await _check_record(session, name, fetched, include_name, memo)
+        return result if not ips else await _with_sources(session, name, ips, result)
     result = _without_record(name, fetched, include_name, ips)
     if not ips:
         return result  # no sources to judge (what `check` asks): nothing to add
@@ -177,7 +151,7 @@ async def _with_sources(
     session: DnsSession, name: str, ips: Sequence[str], result: SpfResult
 ) -> SpfResult:
     verdicts = await _sources(session, name, ips)
-    if result.status is _Status.VALID and result.record is not None:
+    if result.status is Status.VALID and result.record is not None:
         bad = _unauthorized_sources(name, parse_spf(result.record), verdicts)
         if bad is not None:
             result = replace(result, problems=(*result.problems, bad))
@@ -201,13 +175,13 @@ def _without_record(
     """No usable record: DNS failed, nothing is published, or what is published is broken."""
     answer = fetched.answer
     state = fetched.state
-    if state is _RecordState.UNKNOWN:
+    if state is RecordState.UNKNOWN:
         why = f"the TXT query for {name} failed ({answer.detail or answer.status.value})"
-        return new_spf_result(_Status.UNKNOWN, problems=(diag.unknown(name, why),))
+        return SpfResult(status=Status.UNKNOWN, problems=(diag.unknown(name, why),))
     chosen = [i for i, t in enumerate(answer.records) if t in fetched.spf_texts]
     stray = [i for i, t in enumerate(answer.records) if diag.looks_like_spf(t)]
     problems: list[Problem] = []
-    if state is _RecordState.VOID or state is _RecordState.NONE:
+    if state is RecordState.VOID or state is RecordState.NONE:
         # RFC 7208 4.5: a value whose version section is not exactly "v=spf1" is discarded, so
         # receivers see no SPF at all (result "none"): the status is "missing". A look-alike
         # (quotes, spaces, a version typo) is what the admin meant to publish, so its problems
@@ -215,18 +189,18 @@ def _without_record(
         for i in stray:
             problems.extend(diag.published_form(name, answer, i, chosen=True))
         if problems:
-            return new_spf_result(
-                _Status.MISSING,
+            return SpfResult(
+                status=Status.MISSING,
                 problems=tuple(_unique(problems)),
                 include_authorized=False if include else None,
             )
-        return new_spf_result(
-            _Status.MISSING,
+        return SpfResult(
+            status=Status.MISSING,
             problems=(diag.missing(name, answer, include, ips),),
             include_authorized=False if include else None,
         )
     texts = fetched.spf_texts
-    if state is _RecordState.MULTIPLE:
+    if state is RecordState.MULTIPLE:
         problems.append(diag.multiple(name, texts))
     else:
         assert fetched.error is not None
@@ -235,9 +209,9 @@ def _without_record(
         problems.extend(diag.published_form(name, answer, i, chosen=True))
     for i in stray:
         problems.extend(diag.published_form(name, answer, i, chosen=False))
-    return new_spf_result(
-        _Status.INVALID,
-        texts[0],
+    return SpfResult(
+        status=Status.INVALID,
+        record=texts[0],
         problems=tuple(_unique(problems)),
         include_authorized=_mentions(texts, include),
     )
@@ -270,64 +244,31 @@ async def _check_record(
 
     outcomes = {f.outcome for f in findings} if findings else ()
     if (
-        _SpfOutcome.PERMERROR in outcomes
+        SpfOutcome.PERMERROR in outcomes
         or walk.lookups > MAX_LOOKUPS
         or walk.void_lookups > MAX_VOID_LOOKUPS
-        or any(p.severity is _Severity.ERROR for p in problems)  # e.g. glued terms
+        or any(p.severity is Severity.ERROR for p in problems)  # e.g. glued terms
     ):
-        status = _Status.INVALID
-    elif _SpfOutcome.TEMPERROR in outcomes:
-        status = _Status.UNKNOWN
+        status = Status.INVALID
+    elif SpfOutcome.TEMPERROR in outcomes:
+        status = Status.UNKNOWN
     else:
-        status = _Status.VALID
+        status = Status.VALID
 
     authorized: bool | None = None
     if include is not None:
         authorized = include in walk.targets
-        if not authorized and status is _Status.VALID:
+        if not authorized and status is Status.VALID:
             problems.append(_include_not_authorized(name, record, include))
-    result = new_spf_result(
-        status,
-        record.text,
-        walk.lookups,
-        walk.void_lookups,
-        tuple(_unique(problems)),
+    result = SpfResult(
+        status=status,
+        record=record.text,
+        lookups=walk.lookups,
+        void_lookups=walk.void_lookups,
+        problems=tuple(_unique(problems)),
         include_authorized=authorized,
     )
     return result, walk
-
-
-def _published(answer: Answer, record: SpfRecord) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The TXT values (with their strings) that a check of ``record`` in ``answer`` reads; the
-    others (a site verification token ...) do not change the result."""
-    chunks = answer.chunks
-    return tuple(
-        (text, chunks[i] if i < len(chunks) else ())
-        for i, text in enumerate(answer.records)
-        if text == record.text or diag.looks_like_spf(text)
-    )
-
-
-@lru_cache(maxsize=8192)
-def portable(text: str) -> bool:
-    """Whether the SPF record ``text`` evaluates the same wherever it is published: no term
-    reads the domain (``a``, ``mx`` or ``ptr`` without a name, a macro), so a result for one
-    domain holds for another publishing the same (see spf_memo.py for the rest)."""
-    for term in parse_spf(text).terms:
-        if isinstance(term, Mechanism):
-            spec = term.domain_spec
-            if spec is None:
-                if term.kind in _DOMAIN_DEFAULT:
-                    return False
-            elif "%" in spec:
-                return False
-        elif "%" in term.value:
-            return False
-    return True
-
-
-# Mechanisms that, without a domain-spec, act on the domain checked (RFC 7208 5.3-5.5).
-_DOMAIN_DEFAULT = frozenset({MechanismKind.A, MechanismKind.MX, MechanismKind.PTR})
 
 
 def _mentions(texts: Sequence[str], include: str | None) -> bool | None:
@@ -345,12 +286,12 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 
 def _include_not_authorized(domain: str, record: SpfRecord, include: str) -> Problem:
-    return new_problem(
-        "spf.include_not_authorized",
-        _Severity.ERROR,
-        f"the SPF record of {domain} does not include {include}, so mail sent through this "
+    return Problem(
+        code="spf.include_not_authorized",
+        severity=Severity.ERROR,
+        message=f"the SPF record of {domain} does not include {include}, so mail sent through this "
         "service fails SPF",
-        "replace the record (do not add a second one) with: "
+        fix="replace the record (do not add a second one) with: "
         + with_terms(record, [f"include:{include}"]),
     )
 
@@ -358,19 +299,19 @@ def _include_not_authorized(domain: str, record: SpfRecord, include: str) -> Pro
 def _unauthorized_sources(
     domain: str, record: SpfRecord, verdicts: Sequence[SourceVerdict]
 ) -> Problem | None:
-    bad = [v for v in verdicts if v.result != _SpfOutcome.PASS.value]
+    bad = [v for v in verdicts if v.result != SpfOutcome.PASS.value]
     if not bad:
         return None
-    terms = [t for t in (diag.source_term(v.source) for v in bad) if t]
+    terms = [t for t in (source_term(v.source) for v in bad) if t]
     listed = ", ".join(f"{v.source} ({v.result})" for v in bad)
     fix = (
         f"replace the record (do not add a second one) with: {with_terms(record, terms)}"
         if terms
         else "correct the sending addresses in the settings"
     )
-    return new_problem(
-        "spf.source_not_authorized",
-        _Severity.ERROR,
-        f"the SPF record of {domain} does not authorise these sending addresses: {listed}",
-        fix,
+    return Problem(
+        code="spf.source_not_authorized",
+        severity=Severity.ERROR,
+        message=f"the SPF record of {domain} does not authorise these sending addresses: {listed}",
+        fix=fix,
     )

@@ -15,7 +15,6 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import fast_init
 
 # RFC 7208 7.2: c, r and t are only meaningful in explanation text, never in a domain-spec.
 DOMAIN_LETTERS = frozenset("slodipvh")
@@ -41,7 +40,6 @@ class Macro:
 Piece = str | Macro
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class MacroString:
     pieces: tuple[Piece, ...]

@@ -15,25 +15,14 @@ Only walks (no client address) use it, and only below an include: a redirect tar
 speaks for the domain (its ``all`` is the domain's own), and a check with an address stops at
 the first match. Chains in the stored findings and visits are kept from the target on, and
 prefixed with the path of each walk that replays them.
-
-Whole results are kept too, for a record that reads nothing of the domain it is published at
-(``spf_eval.portable``): the same published TXT values elsewhere give the same result, unless
-the domain is one of the names walked (a loop) or any text of the result or of those names
-holds it (a message that names it, a comparison with it). Both are checked by one substring
-test, on keeping (for the domain walked) and on every reuse (for the domain asking), which
-also turns away a name that only happens to be part of another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the walk imports this module; these are for annotations only
-    from mailauth_tui.core.results import SpfResult
-    from mailauth_tui.core.spf import SpfRecord
-    from mailauth_tui.core.spf_walk import Finding, SpfOutcome, Visit, _Match
+from mailauth_tui.core.spf import SpfRecord
+from mailauth_tui.core.spf_types import Finding, Match, SpfOutcome, Visit
 
 __all__ = ["SpfMemo", "Subtree"]
 
@@ -52,7 +41,7 @@ class Subtree:
     targets: tuple[str, ...]
     voids: tuple[tuple[str, str, str], ...]
     unchecked: tuple[tuple[str, str], ...]
-    matched: _Match | None  # the walk's last match, when the tree set one
+    matched: Match | None  # the walk's last match, when the tree set one
     sets_match: bool
 
 
@@ -60,11 +49,10 @@ class SpfMemo:
     """Include trees by target name, for one run over one resolver whose answers do not change
     during the run (``mailauth-tui check`` makes one with its resolver)."""
 
-    __slots__ = ("_results", "_trees")
+    __slots__ = ("_trees",)
 
     def __init__(self) -> None:
         self._trees: dict[str, Subtree] = {}
-        self._results: dict[Hashable, tuple[SpfResult, str]] = {}
 
     def get(self, target: str, record: SpfRecord) -> Subtree | None:
         tree = self._trees.get(target)
@@ -75,28 +63,6 @@ class SpfMemo:
 
     def __len__(self) -> int:
         return len(self._trees)
-
-    def result(self, key: Hashable, domain: str) -> SpfResult | None:
-        """The result kept under ``key`` (what a domain publishes), if it holds for ``domain``."""
-        kept = self._results.get(key)
-        if kept is None or domain in kept[1]:
-            return None
-        return kept[0]
-
-    def keep_result(
-        self, key: Hashable, domain: str, result: SpfResult, names: Iterable[str]
-    ) -> None:
-        """Keep ``domain``'s ``result`` under ``key``, ``names`` being every name its walk
-        followed; not when any of their text, or the result's, holds ``domain``."""
-        text = "\n".join(
-            (
-                result.record or "",
-                *names,
-                *(f"{p.code}\n{p.message}\n{p.fix}" for p in result.problems),
-            )
-        )
-        if domain not in text:
-            self._results[key] = (result, text)
 
 
 def relative(chain: tuple[str, ...], base: int) -> tuple[str, ...]:

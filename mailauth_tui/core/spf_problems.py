@@ -6,15 +6,17 @@ TXT values as published; nothing here asks DNS.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus
-from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.results import Problem, Severity, new_problem
+from mailauth_tui.core.publish import merge_records, starting_record
+from mailauth_tui.core.results import (
+    Problem,
+    Severity,
+)
 from mailauth_tui.core.spf import (
     Mechanism,
     MechanismKind,
@@ -24,83 +26,51 @@ from mailauth_tui.core.spf import (
     is_spf_record,
     parse_spf,
     parse_term,
-    with_terms,
 )
-from mailauth_tui.core.spf_walk import (
+from mailauth_tui.core.spf_types import (
     MAX_LOOKUPS,
     MAX_VOID_LOOKUPS,
     WALK_LOOKUP_CAP,
     Finding,
     SpfOutcome,
-    Traversal,
     Visit,
 )
+from mailauth_tui.core.spf_walk import Traversal
 from mailauth_tui.core.txt_diagnostics import glued_chunks, literal_quotes, without_quotes
-
-# Enum members as plain class attributes: see core/enum_access.py.
-_AnswerStatus = members(AnswerStatus)
-_MechanismKind = members(MechanismKind)
-_Qualifier = members(Qualifier)
-_Severity = members(Severity)
-_SpfOutcome = members(SpfOutcome)
 
 SIZE_ADVICE = 450  # RFC 7208 3.4: keep the answer within a 512-octet UDP message
 
-ERR, WARN, INFO = _Severity.ERROR, _Severity.WARNING, _Severity.INFO
-
-
-# --- records to publish ------------------------------------------------------------------
-
-
-def source_term(source: str) -> str | None:
-    """``ip4:...`` / ``ip6:...`` for a configured source address or network, None if neither."""
-    try:
-        net = ipaddress.ip_network(source.strip(), strict=False)
-    except ValueError:
-        return None
-    whole = net.prefixlen == net.max_prefixlen
-    text = str(net.network_address) if whole else str(net)
-    return f"ip{net.version}:{text}"
-
-
-def starting_record(include: str | None, ips: Sequence[str]) -> str:
-    """A first SPF record authorising the configured sources (the domain's MX hosts when none
-    is configured). ``~all`` like the record the console publishes: a first record cannot know
-    every service already sending for the domain; DMARC's policy does the enforcing."""
-    terms = [t for t in (source_term(ip) for ip in ips) if t]
-    if include:
-        terms.insert(0, f"include:{include}")
-    if not terms:
-        terms = ["mx"]
-    return " ".join(["v=spf1", *dict.fromkeys(terms), "~all"])
+ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 # --- top-level answers ---------------------------------------------------------------------
 
 
 def missing(domain: str, answer: Answer, include: str | None, ips: Sequence[str]) -> Problem:
-    if answer.status is _AnswerStatus.NXDOMAIN:
+    if answer.status is AnswerStatus.NXDOMAIN:
         why = "the name does not exist (NXDOMAIN)"
     elif not answer.records:
         why = "there is no TXT record at all"
     else:
         why = "none of its TXT records starts with v=spf1"
-    return new_problem(
-        "spf.missing",
-        ERR,
-        f"{domain} has no SPF record: {why}; receivers get SPF 'none' and cannot tell your "
+    return Problem(
+        code="spf.missing",
+        severity=ERR,
+        message=f"{domain} has no SPF record: {why}; receivers get SPF 'none' and cannot tell your "
         "servers from forgers",
-        f"publish a TXT record at {domain} with the value: {starting_record(include, ips)}",
+        fix=f"publish a TXT record at {domain} with the value: {starting_record(include, ips)}",
     )
 
 
 def unknown(domain: str, detail: str) -> Problem:
-    return new_problem(
-        "spf.unknown",
-        WARN,
-        f"the SPF check of {domain} could not finish: {detail}; this is a DNS failure, not a "
-        "missing record, so the previous verdict stands",
-        "check again later; if it persists, check that every nameserver of the zone answers "
+    return Problem(
+        code="spf.unknown",
+        severity=WARN,
+        message=(
+            f"the SPF check of {domain} could not finish: {detail}; this is a DNS failure, not a "
+            "missing record, so the previous verdict stands"
+        ),
+        fix="check again later; if it persists, check that every nameserver of the zone answers "
         "(a SERVFAIL, REFUSED or a timeout is on the DNS side)",
     )
 
@@ -110,33 +80,15 @@ def multiple(domain: str, texts: Sequence[str]) -> Problem:
     merged = merge_records(texts)
     fix = f"delete all but one and publish a single TXT record at {domain}"
     fix += f" that keeps every sender, e.g.: {merged}" if merged else " listing every sender"
-    return new_problem(
-        "spf.multiple_records",
-        ERR,
-        f"{domain} publishes {len(texts)} SPF records ({listed}); RFC 7208 allows exactly one, "
-        "so receivers answer permerror and SPF fails for all mail",
-        fix,
+    return Problem(
+        code="spf.multiple_records",
+        severity=ERR,
+        message=(
+            f"{domain} publishes {len(texts)} SPF records ({listed}); RFC 7208 allows exactly one, "
+            "so receivers answer permerror and SPF fails for all mail"
+        ),
+        fix=fix,
     )
-
-
-def merge_records(texts: Sequence[str]) -> str | None:
-    """One record holding the mechanisms of several; None when one of them does not parse."""
-    try:
-        records = [parse_spf(t) for t in texts]
-    except RecordSyntaxError:
-        return None
-    first = records[0]
-    extra = [
-        str(t)
-        for r in records[1:]
-        for t in r.terms
-        if isinstance(t, Mechanism) and t.kind is not _MechanismKind.ALL
-    ]
-    if first.all is None and first.redirect is None:
-        tail = next((r.all for r in records[1:] if r.all is not None), None)
-        text = with_terms(first, extra)
-        return f"{text} {tail}" if tail is not None else text
-    return with_terms(first, extra)
 
 
 _SYNTAX_HINTS = {
@@ -160,12 +112,12 @@ _SYNTAX_HINTS = {
 def syntax(domain: str, text: str, err: RecordSyntaxError) -> Problem:
     term = _word_at(text, err.pos)
     hint = _SYNTAX_HINTS.get(err.code, "correct the term")
-    return new_problem(
-        "spf.syntax",
-        ERR,
-        f"the SPF record of {domain} has a syntax error at position {err.pos} ({term!r}): "
+    return Problem(
+        code="spf.syntax",
+        severity=ERR,
+        message=f"the SPF record of {domain} has a syntax error at position {err.pos} ({term!r}): "
         f"{err.message}; receivers answer permerror for the whole record",
-        f"fix the term {term!r}: {hint}",
+        fix=f"fix the term {term!r}: {hint}",
     )
 
 
@@ -212,12 +164,14 @@ def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> 
     is_record = is_spf_record(stripped)
     if stripped != cleaned.rstrip(" ") or (cleaned != stripped and not is_spf_record(cleaned)):
         problems.append(
-            new_problem(
-                "txt.whitespace",
-                ERR,
-                f"the SPF record of {domain} has whitespace (space, tab or line break) before "
-                "or after the value, so receivers do not see a record starting with 'v=spf1 '",
-                f"edit the record and enter the value without it: {stripped}",
+            Problem(
+                code="txt.whitespace",
+                severity=ERR,
+                message=(
+                    f"the SPF record of {domain} has whitespace (space, tab or line break) before "
+                    "or after the value, so receivers do not see a record starting with 'v=spf1 '"
+                ),
+                fix=f"edit the record and enter the value without it: {stripped}",
             )
         )
     if not is_record and glued is None:
@@ -234,12 +188,12 @@ def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> 
 
 
 def _demote(p: Problem, domain: str) -> Problem:
-    return new_problem(
-        p.code,
-        WARN,
-        f"an extra TXT record at {domain} looks like a broken SPF record and is ignored: "
+    return Problem(
+        code=p.code,
+        severity=WARN,
+        message=f"an extra TXT record at {domain} looks like a broken SPF record and is ignored: "
         f"{p.message}",
-        f"delete it, or: {p.fix}",
+        fix=f"delete it, or: {p.fix}",
     )
 
 
@@ -265,12 +219,14 @@ def _version_typo(domain: str, text: str) -> Problem | None:
     else:
         return None
     fixed = f"v=spf1 {rest}".rstrip()
-    return new_problem(
-        "spf.version_typo",
-        ERR,
-        f"the TXT record of {domain} starts with {version!r} instead of 'v=spf1 ' (lower-case "
-        "version, then a space), so receivers discard it (RFC 7208 4.5) and see no SPF record",
-        f"edit the record to read: {fixed}",
+    return Problem(
+        code="spf.version_typo",
+        severity=ERR,
+        message=(
+            f"the TXT record of {domain} starts with {version!r} instead of 'v=spf1 ' (lower-case "
+            "version, then a space), so receivers discard it (RFC 7208 4.5) and see no SPF record"
+        ),
+        fix=f"edit the record to read: {fixed}",
     )
 
 
@@ -297,12 +253,14 @@ def glued_term(text: str) -> Problem | None:
             i = match.start()
             left, right = word[:i], word[i:]
             if _is_term(left) and _is_term(right):
-                return new_problem(
-                    "txt.glued_terms",
-                    ERR,
-                    f"the SPF record holds {word!r}, which reads as the two terms {left!r} and "
-                    f"{right!r} with the space between them missing",
-                    f"insert a space: replace {word!r} by '{left} {right}'",
+                return Problem(
+                    code="txt.glued_terms",
+                    severity=ERR,
+                    message=(
+                        f"the SPF record holds {word!r}, which reads as the two terms {left!r} and "
+                        f"{right!r} with the space between them missing"
+                    ),
+                    fix=f"insert a space: replace {word!r} by '{left} {right}'",
                 )
     return None
 
@@ -341,15 +299,18 @@ def from_findings(domain: str, findings: Iterable[Finding]) -> list[Problem]:
         if key in seen:
             continue
         seen.add(key)
-        if f.outcome is _SpfOutcome.TEMPERROR:
+        if f.outcome is SpfOutcome.TEMPERROR:
             unknown_parts.append(f.detail)
             continue
         where = f"in the record of {f.domain}" if f.domain != domain else "in your record"
         via = f" (reached through {' -> '.join(f.chain)})" if len(f.chain) > 2 else ""
         fix = _FINDING_FIX.get(f.code, "correct the term {term!r}").format(term=f.term)
         out.append(
-            new_problem(
-                f.code, ERR, f"{f.term!r} {where}{via}: {f.detail}; receivers answer permerror", fix
+            Problem(
+                code=f.code,
+                severity=ERR,
+                message=f"{f.term!r} {where}{via}: {f.detail}; receivers answer permerror",
+                fix=fix,
             )
         )
     if unknown_parts:
@@ -368,38 +329,47 @@ def limits(domain: str, walk: Traversal) -> list[Problem]:
     if walk.lookups > MAX_LOOKUPS:
         count = f"at least {walk.lookups}" if walk.lookups > WALK_LOOKUP_CAP else str(walk.lookups)
         out.append(
-            new_problem(
-                "spf.too_many_lookups",
-                ERR,
-                f"the SPF record of {domain} needs {count} DNS lookups (include, a, mx, ptr, "
-                f"exists, redirect, nested includes counted); the limit is {MAX_LOOKUPS}, past "
-                f"it receivers answer permerror. Per term: {_breakdown(walk)}",
-                "bring it to 10 or fewer: remove includes of services that no longer send, "
+            Problem(
+                code="spf.too_many_lookups",
+                severity=ERR,
+                message=(
+                    f"the SPF record of {domain} needs {count} DNS lookups (include, a, mx, ptr, "
+                    f"exists, redirect, nested includes counted); the limit is {MAX_LOOKUPS}, past "
+                    f"it receivers answer permerror. Per term: {_breakdown(walk)}"
+                ),
+                fix="bring it to 10 or fewer: remove includes of services that no longer send, "
                 "replace a, mx and ptr by ip4:/ip6: ranges, and replace an include by the "
                 "ip4:/ip6: ranges it lists (keep those up to date)",
             )
         )
     elif walk.lookups >= MAX_LOOKUPS - 1:
         out.append(
-            new_problem(
-                "spf.lookups_near_limit",
-                INFO,
-                f"the SPF record of {domain} needs {walk.lookups} of the {MAX_LOOKUPS} allowed "
-                f"DNS lookups ({_breakdown(walk)}); one more include will break it",
-                "before adding a sending service, replace an a/mx term or an include by ip4:/ip6: "
-                "ranges",
+            Problem(
+                code="spf.lookups_near_limit",
+                severity=INFO,
+                message=(
+                    f"the SPF record of {domain} needs {walk.lookups} of the {MAX_LOOKUPS} allowed "
+                    f"DNS lookups ({_breakdown(walk)}); one more include will break it"
+                ),
+                fix=(
+                    "before adding a sending service, replace an a/mx term or an include by "
+                    "ip4:/ip6: "
+                    "ranges"
+                ),
             )
         )
     if walk.void_lookups > MAX_VOID_LOOKUPS:
         names = ", ".join(f"{term} -> {name}" for _, term, name in walk.voids)
         out.append(
-            new_problem(
-                "spf.too_many_void_lookups",
-                ERR,
-                f"{walk.void_lookups} lookups of the SPF record of {domain} find nothing "
+            Problem(
+                code="spf.too_many_void_lookups",
+                severity=ERR,
+                message=f"{walk.void_lookups} lookups of the SPF record of {domain} find nothing "
                 f"(NXDOMAIN or no record: {names}); past {MAX_VOID_LOOKUPS} receivers answer "
                 "permerror",
-                "remove the terms that point at names without records, or publish those records",
+                fix=(
+                    "remove the terms that point at names without records, or publish those records"
+                ),
             )
         )
     return out
@@ -413,63 +383,77 @@ def record_warnings(domain: str, visits: Sequence[Visit], walk: Traversal) -> li
         record = visit.record
         if visit.effective:
             out.extend(_effective_warnings(domain, _where(visit), record))
-        elif record.all is not None and record.all.qualifier is _Qualifier.PASS:
+        elif record.all is not None and record.all.qualifier is Qualifier.PASS:
             where = _where(visit)
             out.append(
-                new_problem(
-                    "spf.plus_all",
-                    WARN,
-                    f"{where} (included from {visit.chain[-2]}) ends with {record.all.text!r}: "
-                    "the include matches every server on the internet",
-                    f"remove the include of {visit.domain} or ask its owner to end it with ~all "
-                    "or -all",
+                Problem(
+                    code="spf.plus_all",
+                    severity=WARN,
+                    message=(
+                        f"{where} (included from {visit.chain[-2]}) ends with {record.all.text!r}: "
+                        "the include matches every server on the internet"
+                    ),
+                    fix=(
+                        f"remove the include of {visit.domain} or ask its owner to end it with "
+                        "~all "
+                        "or -all"
+                    ),
                 )
             )
         for m in record.discouraged:
             where = _where(visit)
-            if m.kind is _MechanismKind.PTR:
+            if m.kind is MechanismKind.PTR:
                 fix = (
                     f"replace {m.text!r} by ip4:/ip6: ranges or a:/mx terms for your servers"
                     if visit.role == "top"
                     else f"ask the owner of {visit.domain} to drop ptr"
                 )
                 out.append(
-                    new_problem(
-                        "spf.ptr",
-                        WARN,
-                        f"{where} uses {m.text!r}: RFC 7208 5.5 says not to (slow, unreliable, "
-                        "and some receivers ignore it)",
-                        fix,
+                    Problem(
+                        code="spf.ptr",
+                        severity=WARN,
+                        message=(
+                            f"{where} uses {m.text!r}: RFC 7208 5.5 says not to (slow, unreliable, "
+                            "and some receivers ignore it)"
+                        ),
+                        fix=fix,
                     )
                 )
             if m.uses_p_macro:
                 out.append(
-                    new_problem(
-                        "spf.p_macro",
-                        INFO,
-                        f"{where} uses the %{{p}} macro in {m.text!r}, which RFC 7208 7.3 says "
-                        "not to use",
-                        "use %{i} based names instead",
+                    Problem(
+                        code="spf.p_macro",
+                        severity=INFO,
+                        message=(
+                            f"{where} uses the %{{p}} macro in {m.text!r}, which RFC 7208 7.3 says "
+                            "not to use"
+                        ),
+                        fix="use %{i} based names instead",
                     )
                 )
     for d, term in dict.fromkeys(walk.unchecked):
         out.append(
-            new_problem(
-                "spf.macro_unchecked",
-                INFO,
-                f"{term!r} in the record of {d} depends on the sending address or sender, so "
-                "it was not followed; its lookups count once",
-                "",
+            Problem(
+                code="spf.macro_unchecked",
+                severity=INFO,
+                message=(
+                    f"{term!r} in the record of {d} depends on the sending address or sender, so "
+                    "it was not followed; its lookups count once"
+                ),
+                fix="",
             )
         )
     if len(top_text.encode()) > SIZE_ADVICE:
         out.append(
-            new_problem(
-                "spf.long_record",
-                INFO,
-                f"the SPF record of {domain} is {len(top_text.encode())} bytes; over {SIZE_ADVICE} "
-                "the DNS answer may not fit in UDP (RFC 7208 3.4) and some receivers fail it",
-                "shorten it: merge ip4 ranges, move a group of terms to an include of your own",
+            Problem(
+                code="spf.long_record",
+                severity=INFO,
+                message=(
+                    f"the SPF record of {domain} is {len(top_text.encode())} bytes; "
+                    f"over {SIZE_ADVICE} "
+                    "the DNS answer may not fit in UDP (RFC 7208 3.4) and some receivers fail it"
+                ),
+                fix="shorten it: merge ip4 ranges, move a group of terms to an include of your own",
             )
         )
     return out
@@ -482,35 +466,31 @@ def _where(visit: Visit) -> str:
 def _effective_warnings(domain: str, where: str, record: SpfRecord) -> list[Problem]:
     out: list[Problem] = []
     all_ = record.all
-    if all_ is not None and all_.qualifier is _Qualifier.PASS:
+    if all_ is not None and all_.qualifier is Qualifier.PASS:
         out.append(
-            new_problem(
-                "spf.plus_all",
-                WARN,
-                f"{where} ends with {all_.text!r}: every server on the internet may send as "
-                f"{domain}; SPF then proves nothing",
-                f"replace {all_.text!r} by -all (or ~all while you are checking your senders)",
+            Problem(
+                code="spf.plus_all",
+                severity=WARN,
+                message=(
+                    f"{where} ends with {all_.text!r}: every server on the internet may send as "
+                    f"{domain}; SPF then proves nothing"
+                ),
+                fix=f"replace {all_.text!r} by -all (or ~all while you are checking your senders)",
             )
         )
     out.extend(_record_advice(where, record))
     return out
 
 
-# The advice on a record that does not name the domain checked, by (where, record text): most
-# domains of a run publish one of a few records ("v=spf1 include:<provider> ~all"), and
-# the record is a function of its text.
-_ADVICE: dict[tuple[str, str], tuple[Problem, ...]] = {}
-_ADVICE_MAX = 4096
-
-
 def _record_advice(where: str, record: SpfRecord) -> tuple[Problem, ...]:
-    key = (where, record.text)
-    advice = _ADVICE.get(key)
-    if advice is None:
-        if len(_ADVICE) >= _ADVICE_MAX:
-            _ADVICE.clear()
-        advice = _ADVICE[key] = tuple(_advice(where, record))
-    return advice
+    return _advice_for_text(where, record.text)
+
+
+# Most domains of a run publish one of a few records ("v=spf1 include:<provider> ~all"): the
+# advice on a record is a function of where it is and its text.
+@lru_cache(maxsize=4096)
+def _advice_for_text(where: str, text: str) -> tuple[Problem, ...]:
+    return tuple(_advice(where, parse_spf(text)))
 
 
 def _advice(where: str, record: SpfRecord) -> list[Problem]:
@@ -518,25 +498,32 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
     all_ = record.all
     if all_ is not None:
         q = all_.qualifier
-        if q is _Qualifier.NEUTRAL:
+        if q is Qualifier.NEUTRAL:
             out.append(
-                new_problem(
-                    "spf.softfail_neutral_all",
-                    WARN,
-                    f"{where} ends with '?all': mail from servers not listed gets 'neutral', "
-                    "as if there were no SPF record",
-                    "replace '?all' by '~all' (softfail) or '-all' (fail) once every sender is "
+                Problem(
+                    code="spf.softfail_neutral_all",
+                    severity=WARN,
+                    message=(
+                        f"{where} ends with '?all': mail from servers not listed gets 'neutral', "
+                        "as if there were no SPF record"
+                    ),
+                    fix="replace '?all' by '~all' (softfail) or '-all' (fail) once every sender is "
                     "listed",
                 )
             )
-        elif q is _Qualifier.SOFTFAIL:
+        elif q is Qualifier.SOFTFAIL:
             out.append(
-                new_problem(
-                    "spf.softfail_neutral_all",
-                    INFO,
-                    f"{where} ends with '~all': unlisted servers only softfail; DMARC's policy "
-                    "does the enforcing",
-                    "once DMARC reports show every legitimate sender passing, '-all' is stricter",
+                Problem(
+                    code="spf.softfail_neutral_all",
+                    severity=INFO,
+                    message=(
+                        f"{where} ends with '~all': unlisted servers only softfail; DMARC's policy "
+                        "does the enforcing"
+                    ),
+                    fix=(
+                        "once DMARC reports show every legitimate sender passing, "
+                        "'-all' is stricter"
+                    ),
                 )
             )
         # By identity: tuple.index would compare each term before it field by field.
@@ -548,32 +535,38 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
         ]
         if record.redirect is not None:
             out.append(
-                new_problem(
-                    "spf.redirect_ignored",
-                    WARN,
-                    f"{where} has both {all_.text!r} and redirect=: redirect is never used (RFC "
-                    "7208 6.1)",
-                    f"remove redirect={record.redirect} or remove {all_.text!r}",
+                Problem(
+                    code="spf.redirect_ignored",
+                    severity=WARN,
+                    message=(
+                        f"{where} has both {all_.text!r} and redirect=: "
+                        "redirect is never used (RFC "
+                        "7208 6.1)"
+                    ),
+                    fix=f"remove redirect={record.redirect} or remove {all_.text!r}",
                 )
             )
         elif after:
             out.append(
-                new_problem(
-                    "spf.terms_after_all",
-                    WARN,
-                    f"{where} has terms after {all_.text!r} ({' '.join(after)}); evaluation stops "
-                    "at all, so they are never used",
-                    f"move them before {all_.text!r}",
+                Problem(
+                    code="spf.terms_after_all",
+                    severity=WARN,
+                    message=(
+                        f"{where} has terms after {all_.text!r} ({' '.join(after)}); "
+                        "evaluation stops "
+                        "at all, so they are never used"
+                    ),
+                    fix=f"move them before {all_.text!r}",
                 )
             )
     elif record.redirect is None:
         out.append(
-            new_problem(
-                "spf.no_all",
-                WARN,
-                f"{where} has no 'all' and no redirect=: mail from servers not listed gets "
+            Problem(
+                code="spf.no_all",
+                severity=WARN,
+                message=f"{where} has no 'all' and no redirect=: mail from servers not listed gets "
                 "'neutral' (the default), as if there were no SPF record",
-                f"end the record with ~all or -all: {record.text} ~all",
+                fix=f"end the record with ~all or -all: {record.text} ~all",
             )
         )
     seen: set[str] = set()
@@ -582,30 +575,30 @@ def _advice(where: str, record: SpfRecord) -> list[Problem]:
         # of every record a run meets for the first time.
         word = (t.text or str(t)) if isinstance(t, Mechanism) else str(t)
         low = word.lower()
-        if low in seen and not (isinstance(t, Mechanism) and t.kind is _MechanismKind.ALL):
+        if low in seen and not (isinstance(t, Mechanism) and t.kind is MechanismKind.ALL):
             out.append(
-                new_problem(
-                    "spf.duplicate_term",
-                    INFO,
-                    f"{where} lists {word!r} twice"
+                Problem(
+                    code="spf.duplicate_term",
+                    severity=INFO,
+                    message=f"{where} lists {word!r} twice"
                     + (
                         " (each costs a DNS lookup)"
                         if isinstance(t, Mechanism) and t.queries_dns
                         else ""
                     ),
-                    f"remove the second {word!r}",
+                    fix=f"remove the second {word!r}",
                 )
             )
         seen.add(low)
         if not isinstance(t, Mechanism):
             if t.name not in ("redirect", "exp"):
                 out.append(
-                    new_problem(
-                        "spf.unknown_modifier",
-                        INFO,
-                        f"{where} has the modifier {word!r}, which SPF does not define; "
+                    Problem(
+                        code="spf.unknown_modifier",
+                        severity=INFO,
+                        message=f"{where} has the modifier {word!r}, which SPF does not define; "
                         "receivers ignore it",
-                        f"remove {word!r} unless a tool of yours reads it",
+                        fix=f"remove {word!r} unless a tool of yours reads it",
                     )
                 )
         elif t.ip is not None and _network_notable(t):
@@ -621,7 +614,7 @@ def _network_notable(m: Mechanism) -> bool:
     version, value, prefix = ip
     if key[1] << key[2] != value:  # host bits set
         return True
-    return prefix <= (8 if version == 4 else 16) and m.qualifier is _Qualifier.PASS
+    return prefix <= (8 if version == 4 else 16) and m.qualifier is Qualifier.PASS
 
 
 def _network_warnings(where: str, m: Mechanism) -> list[Problem]:
@@ -634,23 +627,23 @@ def _network_warnings(where: str, m: Mechanism) -> list[Problem]:
         net = m.network
         written = m.text.split(":", 1)[1].split("/", 1)[0]
         out.append(
-            new_problem(
-                "spf.ip_host_bits",
-                INFO,
-                f"{where} has {m.text!r}: the address has host bits set, so it means {net}",
-                f"write ip{version}:{net} if the whole range is meant, or "
+            Problem(
+                code="spf.ip_host_bits",
+                severity=INFO,
+                message=f"{where} has {m.text!r}: the address has host bits set, so it means {net}",
+                fix=f"write ip{version}:{net} if the whole range is meant, or "
                 f"ip{version}:{written} for one host",
             )
         )
     wide = 8 if version == 4 else 16
-    if prefix <= wide and m.qualifier is _Qualifier.PASS:
+    if prefix <= wide and m.qualifier is Qualifier.PASS:
         addresses = 1 << key[2]  # 2 ** host bits
         out.append(
-            new_problem(
-                "spf.wide_range",
-                WARN,
-                f"{where} authorises {m.text!r}, {addresses:,} addresses",
-                "list only the ranges your mail servers use",
+            Problem(
+                code="spf.wide_range",
+                severity=WARN,
+                message=f"{where} authorises {m.text!r}, {addresses:,} addresses",
+                fix="list only the ranges your mail servers use",
             )
         )
     return out

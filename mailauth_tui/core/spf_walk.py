@@ -19,108 +19,27 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
-from typing import NamedTuple
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, Resolver, RType
-from mailauth_tui.core.enum_access import members
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import constructor, fast_init
 from mailauth_tui.core.spf import Mechanism, MechanismKind, SpfRecord, is_spf_record, parse_spf
 from mailauth_tui.core.spf_macros import MacroContext, MacroString, expand, parse_macro_string
 from mailauth_tui.core.spf_memo import SpfMemo, Subtree, rebased, relative
-
-# Enum members as plain class attributes: see core/enum_access.py.
-_AnswerStatus = members(AnswerStatus)
-_MechanismKind = members(MechanismKind)
-_RType = members(RType)
-
-MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms per evaluation
-MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: terms whose query answered NXDOMAIN or NODATA
-MAX_MX_NAMES = 10  # RFC 7208 4.6.4: more MX names than this is a permerror
-MAX_PTR_NAMES = 10  # RFC 7208 4.6.4: PTR names past this are ignored
-# A walk keeps counting past the limit so it can say how far over a record is; this bounds the
-# work a hostile tree (includes fanning out, a diamond of redirects) can cause.
-WALK_LOOKUP_CAP = 50
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class SpfOutcome(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    SOFTFAIL = "softfail"
-    NEUTRAL = "neutral"
-    NONE = "none"
-    PERMERROR = "permerror"
-    TEMPERROR = "temperror"
-
-
-_SpfOutcome = members(SpfOutcome)
-
-_RESULT = {
-    "+": _SpfOutcome.PASS,
-    "-": _SpfOutcome.FAIL,
-    "~": _SpfOutcome.SOFTFAIL,
-    "?": _SpfOutcome.NEUTRAL,
-}
-
-
-class RecordState(StrEnum):
-    OK = "ok"
-    VOID = "void"  # NXDOMAIN or NODATA: no TXT at all
-    NONE = "none"  # TXT records, none of them v=spf1
-    MULTIPLE = "multiple"
-    SYNTAX = "syntax"
-    UNKNOWN = "unknown"  # SERVFAIL, timeout or REFUSED
-
-
-_RecordState = members(RecordState)
-
-
-@fast_init
-@dataclass(frozen=True, slots=True)
-class FetchedRecord:
-    state: RecordState
-    answer: Answer
-    record: SpfRecord | None = None
-    error: RecordSyntaxError | None = None
-    spf_texts: tuple[str, ...] = ()
-
-
-new_fetched_record = constructor(FetchedRecord)
-
-
-@fast_init
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """Something that makes a receiver answer permerror or temperror, found at ``domain``
-    while evaluating ``term`` (the term's text, or the domain's own name for its record)."""
-
-    code: str
-    outcome: SpfOutcome
-    domain: str
-    term: str
-    detail: str
-    chain: tuple[str, ...] = ()
-
-
-new_finding = constructor(Finding)
-
-
-class Visit(NamedTuple):
-    """A record evaluated on the way: ``role`` is top, include or redirect; ``effective`` when
-    it was reached from the top through redirects only, so its ``all`` is the domain's own.
-    (A named tuple: one is made per record per walk, and a frozen dataclass costs three times
-    as much to build.)"""
-
-    role: str
-    domain: str
-    record: SpfRecord
-    chain: tuple[str, ...]
-    effective: bool
+from mailauth_tui.core.spf_types import (
+    MAX_LOOKUPS,
+    MAX_MX_NAMES,
+    MAX_PTR_NAMES,
+    MAX_VOID_LOOKUPS,
+    WALK_LOOKUP_CAP,
+    Address,
+    FetchedRecord,
+    Finding,
+    Match,
+    RecordState,
+    SpfOutcome,
+    Visit,
+)
 
 
 class DnsSession:
@@ -147,9 +66,9 @@ class DnsSession:
 
     def preset(self, domain: str, record: SpfRecord) -> None:
         """Evaluate ``record`` as if it were published at ``domain`` (what-if counting)."""
-        answer = Answer(domain, _RType.TXT, _AnswerStatus.RECORDS, (record.text,))
-        self._records[domain] = new_fetched_record(
-            _RecordState.OK, answer, record, None, (record.text,)
+        answer = Answer(domain, RType.TXT, AnswerStatus.RECORDS, (record.text,))
+        self._records[domain] = FetchedRecord(
+            state=RecordState.OK, answer=answer, record=record, error=None, spf_texts=(record.text,)
         )
 
     async def record(self, domain: str) -> FetchedRecord:
@@ -157,10 +76,10 @@ class DnsSession:
         if hit is not None:
             return hit
         # ask() inline: a coroutine level less for the TXT query every check makes.
-        key = (domain, _RType.TXT)
+        key = (domain, RType.TXT)
         answer = self._answers.get(key)
         if answer is None:
-            answer = await self._resolver.query(domain, _RType.TXT)
+            answer = await self._resolver.query(domain, RType.TXT)
             self._answers[key] = answer
         fetched = _select(answer)
         self._records[domain] = fetched
@@ -173,19 +92,19 @@ class DnsSession:
 def _select(answer: Answer) -> FetchedRecord:
     """RFC 7208 4.4 / 4.5: keep the TXT values that are SPF records; exactly one must remain."""
     if answer.unknown:
-        return new_fetched_record(_RecordState.UNKNOWN, answer)
+        return FetchedRecord(state=RecordState.UNKNOWN, answer=answer)
     if not answer.records:
-        return new_fetched_record(_RecordState.VOID, answer)
+        return FetchedRecord(state=RecordState.VOID, answer=answer)
     texts = tuple(t for t in answer.records if is_spf_record(t))
     if not texts:
-        return new_fetched_record(_RecordState.NONE, answer)
+        return FetchedRecord(state=RecordState.NONE, answer=answer)
     if len(texts) > 1:
-        return new_fetched_record(_RecordState.MULTIPLE, answer, spf_texts=texts)
+        return FetchedRecord(state=RecordState.MULTIPLE, answer=answer, spf_texts=texts)
     try:
         record = parse_spf(texts[0])
     except RecordSyntaxError as exc:
-        return new_fetched_record(_RecordState.SYNTAX, answer, error=exc, spf_texts=texts)
-    return new_fetched_record(_RecordState.OK, answer, record, spf_texts=texts)
+        return FetchedRecord(state=RecordState.SYNTAX, answer=answer, error=exc, spf_texts=texts)
+    return FetchedRecord(state=RecordState.OK, answer=answer, record=record, spf_texts=texts)
 
 
 # Both are pure functions of a name, asked for every include target on every walk; the names
@@ -217,11 +136,6 @@ class _Stop(Exception):
     def __init__(self, finding: Finding) -> None:
         super().__init__(finding.detail)
         self.finding = finding
-
-
-class _Match(NamedTuple):
-    domain: str
-    term: str
 
 
 class Traversal:
@@ -273,7 +187,7 @@ class Traversal:
         self.voids: list[tuple[str, str, str]] = []  # (domain, term, name)
         self.unchecked: list[tuple[str, str]] = []  # terms a walk cannot follow
         self.top_costs: list[tuple[str, int]] = []  # lookups per top-level term
-        self.matched: _Match | None = None
+        self.matched: Match | None = None
         self.stop: Finding | None = None
         self._contexts: dict[str, MacroContext] = {}
         self._ptr: Answer | None = None
@@ -299,17 +213,33 @@ class Traversal:
             raise _Stop(finding)
         self.findings.append(finding)
 
+    def _permerror(
+        self, code: str, domain: str, term: str, detail: str, chain: tuple[str, ...]
+    ) -> SpfOutcome:
+        """Record a permerror found at ``domain`` evaluating ``term`` (see :meth:`_fail`)."""
+        self._fail(
+            Finding(
+                code=code,
+                outcome=SpfOutcome.PERMERROR,
+                domain=domain,
+                term=term,
+                detail=detail,
+                chain=chain,
+            )
+        )
+        return SpfOutcome.PERMERROR
+
     def _count(self, domain: str, term: str) -> bool:
         """Count one DNS-querying term; False when a walk is past its safety cap."""
         self.lookups += 1
         if self.lookups > MAX_LOOKUPS and not self.walk:
             raise _Stop(
-                new_finding(
-                    "spf.too_many_lookups",
-                    _SpfOutcome.PERMERROR,
-                    domain,
-                    term,
-                    f"more than {MAX_LOOKUPS} DNS-querying terms (at {term!r} in {domain})",
+                Finding(
+                    code="spf.too_many_lookups",
+                    outcome=SpfOutcome.PERMERROR,
+                    domain=domain,
+                    term=term,
+                    detail=f"more than {MAX_LOOKUPS} DNS-querying terms (at {term!r} in {domain})",
                 )
             )
         return self.lookups <= WALK_LOOKUP_CAP
@@ -319,24 +249,24 @@ class Traversal:
         self.voids.append((domain, term, name))
         if self.void_lookups > MAX_VOID_LOOKUPS and not self.walk:
             raise _Stop(
-                new_finding(
-                    "spf.too_many_void_lookups",
-                    _SpfOutcome.PERMERROR,
-                    domain,
-                    term,
-                    f"more than {MAX_VOID_LOOKUPS} lookups found nothing (the last: {name})",
+                Finding(
+                    code="spf.too_many_void_lookups",
+                    outcome=SpfOutcome.PERMERROR,
+                    domain=domain,
+                    term=term,
+                    detail=f"more than {MAX_VOID_LOOKUPS} lookups found nothing (the last: {name})",
                 )
             )
 
     def _unknown(self, domain: str, term: str, answer: Answer) -> None:
         why = answer.detail or answer.status.value
         self._fail(
-            new_finding(
-                "spf.unknown",
-                _SpfOutcome.TEMPERROR,
-                domain,
-                term,
-                f"the {answer.rtype.value} query for {answer.name} failed ({why})",
+            Finding(
+                code="spf.unknown",
+                outcome=SpfOutcome.TEMPERROR,
+                domain=domain,
+                term=term,
+                detail=f"the {answer.rtype.value} query for {answer.name} failed ({why})",
             )
         )
 
@@ -360,39 +290,33 @@ class Traversal:
         """check_host() at a name without one usable record: a DNS failure, none, several, or
         one with a syntax error."""
         state = fetched.state
-        if state is _RecordState.UNKNOWN:
+        if state is RecordState.UNKNOWN:
             self._unknown(domain, term, fetched.answer)
-            return _SpfOutcome.TEMPERROR
-        if state is _RecordState.VOID or state is _RecordState.NONE:
-            if state is _RecordState.VOID and role != "top":
+            return SpfOutcome.TEMPERROR
+        if state is RecordState.VOID or state is RecordState.NONE:
+            if state is RecordState.VOID and role != "top":
                 self._void(chain[-2], term, domain)
-            return _SpfOutcome.NONE
-        if state is _RecordState.MULTIPLE:
-            self._fail(
-                new_finding(
-                    "spf.multiple_records" if role == "top" else "spf.include_invalid",
-                    _SpfOutcome.PERMERROR,
-                    domain,
-                    term,
-                    f"{domain} publishes {len(fetched.spf_texts)} SPF records; exactly one is "
-                    "allowed",
-                    chain,
-                )
-            )
-            return _SpfOutcome.PERMERROR
-        assert state is _RecordState.SYNTAX and fetched.error is not None
-        self._fail(
-            new_finding(
-                "spf.syntax" if role == "top" else "spf.include_invalid",
-                _SpfOutcome.PERMERROR,
+            return SpfOutcome.NONE
+        if state is RecordState.MULTIPLE:
+            return self._permerror(
+                "spf.multiple_records" if role == "top" else "spf.include_invalid",
                 domain,
                 term,
-                f"the SPF record of {domain} has a syntax error at position "
-                f"{fetched.error.pos}: {fetched.error.message}",
+                (
+                    f"{domain} publishes {len(fetched.spf_texts)} SPF records; exactly one is "
+                    "allowed"
+                ),
                 chain,
             )
+        assert state is RecordState.SYNTAX and fetched.error is not None
+        return self._permerror(
+            "spf.syntax" if role == "top" else "spf.include_invalid",
+            domain,
+            term,
+            f"the SPF record of {domain} has a syntax error at position "
+            f"{fetched.error.pos}: {fetched.error.message}",
+            chain,
         )
-        return _SpfOutcome.PERMERROR
 
     async def _evaluate_include(
         self, memo: SpfMemo, record: SpfRecord, domain: str, chain: tuple[str, ...]
@@ -474,10 +398,10 @@ class Traversal:
                 self.top_costs.append((term.text, self.lookups - before))
             if matched:
                 # Unwinding sets this at each level: the outermost (top-level) term remains.
-                self.matched = _Match(domain, term.text)
-                return _RESULT[term.qualifier]  # a StrEnum member is its str key
+                self.matched = Match(domain, term.text)
+                return SpfOutcome(term.qualifier.result)
         if record.redirect is None:
-            return _SpfOutcome.NEUTRAL
+            return SpfOutcome.NEUTRAL
         text = f"redirect={record.redirect}"
         before = self.lookups
         result = await self._follow(record.redirect, domain, chain, text, "redirect", effective)
@@ -490,70 +414,49 @@ class Traversal:
     ) -> SpfOutcome:
         """include:<spec> or redirect=<spec>: check_host() on the target (RFC 7208 5.2, 6.1)."""
         if not self._count(domain, text):
-            return _SpfOutcome.NEUTRAL
+            return SpfOutcome.NEUTRAL
         target = await self._target(spec, domain, text)
         if target is None:
-            return _SpfOutcome.NEUTRAL
+            return SpfOutcome.NEUTRAL
         missing = "spf.include_missing" if role == "include" else "spf.redirect_missing"
         if not valid_name(target):
-            self._fail(
-                new_finding(
-                    missing,
-                    _SpfOutcome.PERMERROR,
-                    domain,
-                    text,
-                    f"{target!r} is not a valid domain name",
-                    chain,
-                )
+            return self._permerror(
+                missing, domain, text, f"{target!r} is not a valid domain name", chain
             )
-            return _SpfOutcome.PERMERROR
         self.targets.append(target)
         if target in chain:
             path = " -> ".join((*chain, target))
-            self._fail(
-                new_finding("spf.loop", _SpfOutcome.PERMERROR, domain, text, f"loop: {path}", chain)
-            )
-            return _SpfOutcome.PERMERROR
+            return self._permerror("spf.loop", domain, text, f"loop: {path}", chain)
         result = await self._check_host(target, (*chain, target), role, text, effective)
-        if result is _SpfOutcome.NONE:
-            self._fail(
-                new_finding(
-                    missing,
-                    _SpfOutcome.PERMERROR,
-                    domain,
-                    text,
-                    f"{target} has no SPF record",
-                    chain,
-                )
-            )
-            return _SpfOutcome.PERMERROR
+        if result is SpfOutcome.NONE:
+            return self._permerror(missing, domain, text, f"{target} has no SPF record", chain)
         return result
 
     # --- mechanisms ---------------------------------------------------------------------------
 
     async def _mechanism(self, m: Mechanism, domain: str, chain: tuple[str, ...]) -> bool:
         kind = m.kind
-        if kind is _MechanismKind.ALL:
+        if kind is MechanismKind.ALL:
             return True
-        if kind is _MechanismKind.IP4 or kind is _MechanismKind.IP6:
+        if kind is MechanismKind.IP4 or kind is MechanismKind.IP6:
             return self._in_network(m)
-        if kind is _MechanismKind.INCLUDE:
+        if kind is MechanismKind.INCLUDE:
             assert m.domain_spec is not None
             result = await self._follow(m.domain_spec, domain, chain, m.text, "include", False)
             # RFC 7208 5.2: pass matches; fail, softfail and neutral do not; errors propagate
             # (in a walk they were recorded and the walk goes on).
-            return result is _SpfOutcome.PASS
+            return result is SpfOutcome.PASS
         if not self._count(domain, m.text):
             return False
         target = await self._target(m.domain_spec, domain, m.text)
         if target is None or not valid_name(target):
             # RFC 7208 4.3/4.8: a malformed target name does not match.
             return False
-        if kind is _MechanismKind.A:
+        if kind is MechanismKind.A:
             return await self._a(m, domain, target)
-        if kind is _MechanismKind.MX:
+        if kind is MechanismKind.MX:
             return await self._mx(m, domain, chain, target)
-        if kind is _MechanismKind.EXISTS:
+        if kind is MechanismKind.EXISTS:
             return await self._exists(m, domain, target)
         return await self._ptr_match(m, domain, target)
 
@@ -579,16 +482,16 @@ class Traversal:
         return False
 
     def _address_type(self) -> RType:
-        return _RType.AAAA if self.ip is not None and self.ip.version == 6 else _RType.A
+        return RType.AAAA if self.ip is not None and self.ip.version == 6 else RType.A
 
     async def _a(self, m: Mechanism, domain: str, target: str) -> bool:
         if self.walk:
             # Either family may be asked by a receiver: the term is void only if both are empty.
-            answer = await self.session.ask(target, _RType.A)
+            answer = await self.session.ask(target, RType.A)
             if answer.unknown:
                 self._unknown(domain, m.text, answer)
             elif not answer.records:
-                answer6 = await self.session.ask(target, _RType.AAAA)
+                answer6 = await self.session.ask(target, RType.AAAA)
                 if answer6.unknown:
                     self._unknown(domain, m.text, answer6)
                 elif not answer6.records:
@@ -616,19 +519,21 @@ class Traversal:
         return m.cidr6 if self.ip.version == 6 else m.cidr4
 
     async def _mx(self, m: Mechanism, domain: str, chain: tuple[str, ...], target: str) -> bool:
-        answer = await self._ask_term(m, domain, target, _RType.MX)
+        answer = await self._ask_term(m, domain, target, RType.MX)
         if answer is None:
             return False
         if len(answer.records) > MAX_MX_NAMES:
             self._fail(
-                new_finding(
-                    "spf.mx_too_many",
-                    _SpfOutcome.PERMERROR,
-                    domain,
-                    m.text,
-                    f"{target} has {len(answer.records)} MX names; at most {MAX_MX_NAMES} are "
-                    "allowed",
-                    chain,
+                Finding(
+                    code="spf.mx_too_many",
+                    outcome=SpfOutcome.PERMERROR,
+                    domain=domain,
+                    term=m.text,
+                    detail=(
+                        f"{target} has {len(answer.records)} MX names; at most {MAX_MX_NAMES} are "
+                        "allowed"
+                    ),
+                    chain=chain,
                 )
             )
             return False
@@ -649,12 +554,12 @@ class Traversal:
 
     async def _exists(self, m: Mechanism, domain: str, target: str) -> bool:
         # RFC 7208 5.7: always an A query, whatever the client's address family.
-        return await self._ask_term(m, domain, target, _RType.A) is not None
+        return await self._ask_term(m, domain, target, RType.A) is not None
 
     async def _ptr_answer(self) -> Answer:
         if self._ptr is None:
             assert self.ip is not None
-            self._ptr = await self.session.ask(self.ip.reverse_pointer, _RType.PTR)
+            self._ptr = await self.session.ask(self.ip.reverse_pointer, RType.PTR)
         return self._ptr
 
     async def _validated_names(self, suffix: str | None) -> list[str]:

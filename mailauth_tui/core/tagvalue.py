@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 
 from mailauth_tui.core.errors import RecordSyntaxError
-from mailauth_tui.core.fastinit import constructor, fast_init
 
 # FWS is folding white space; in a TXT value a pasted CR/LF is folding too, so all four count.
 _WS = " \t\r\n"
@@ -26,7 +25,6 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _BAD_VALUE_CHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t\r\n]")
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Tag:
     """One tag-spec. ``pos`` is the offset of the tag name, ``value_pos`` of its value."""
@@ -35,9 +33,6 @@ class Tag:
     value: str
     pos: int
     value_pos: int = 0
-
-
-new_tag = constructor(Tag)
 
 
 def _skip_ws(text: str, i: int) -> int:
@@ -88,7 +83,7 @@ def parse_tag_list(text: str) -> tuple[Tag, ...]:
                 name_pos, f"the tag {name!r} appears twice: keep one", code="duplicate_tag"
             )
         seen.add(name)
-        tags.append(new_tag(name, value, name_pos, i))
+        tags.append(Tag(name=name, value=value, pos=name_pos, value_pos=i))
         if end == n:
             break
         # A trailing ";" (optionally followed by whitespace) ends the list.

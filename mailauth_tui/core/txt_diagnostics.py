@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable
 from itertools import pairwise
 
 from mailauth_tui.core.dns_types import Resolver, RType
-from mailauth_tui.core.enum_access import members
-from mailauth_tui.core.results import Problem, Severity, new_problem
+from mailauth_tui.core.results import (
+    Problem,
+    Severity,
+)
 
 _KIND_LABEL = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "bimi": "BIMI"}
 
@@ -34,9 +36,6 @@ _SPF_TERM = re.compile(
     re.IGNORECASE,
 )
 
-# Enum members as plain class attributes: see core/enum_access.py.
-_RType = members(RType)
-_Severity = members(Severity)
 _HEX_TAIL = re.compile(r"[0-9A-Fa-f:.]*(?:/[0-9]{1,3})?$")
 _QUOTED_SEQUENCE = re.compile(r'\s*"[^"]*"(?:\s*"[^"]*")*\s*')
 _QUOTED_PART = re.compile(r'"([^"]*)"')
@@ -70,9 +69,9 @@ def literal_quotes(value: str, kind: str = "") -> Problem | None:
     if '"' not in value:
         return None
     what = f"{_label(kind)} record" if kind else "record"
-    return new_problem(
+    return Problem(
         code="txt.literal_quotes",
-        severity=_Severity.ERROR,
+        severity=Severity.ERROR,
         message=(
             f'the {what} contains quote characters ("): the DNS provider stored the quotes as '
             "part of the text, so receivers do not recognise the record"
@@ -86,9 +85,9 @@ def escaped_semicolons(value: str, kind: str = "") -> Problem | None:
     if "\\;" not in value:
         return None
     what = f"{_label(kind)} record" if kind else "record"
-    return new_problem(
+    return Problem(
         code="txt.escaped_semicolon",
-        severity=_Severity.ERROR,
+        severity=Severity.ERROR,
         message=(
             f"the {what} contains '\\;': the backslash is zone-file escaping and was stored "
             "literally, which breaks the tag list"
@@ -153,9 +152,9 @@ def glued_chunks(chunks: tuple[str, ...], kind: str) -> Problem | None:
     joined = left[-_SHOW:] + right[:_SHOW]
     separator = "a space" if kind == "spf" else "';'"
     more = f" ({len(glued)} boundaries are affected)" if len(glued) > 1 else ""
-    return new_problem(
+    return Problem(
         code="txt.glued_terms",
-        severity=_Severity.ERROR,
+        severity=Severity.ERROR,
         message=(
             f"the {_label(kind)} record is published as {len(chunks)} strings; string {i + 1} "
             f"ends {left[-_SHOW:]!r} and string {i + 2} starts {right[:_SHOW]!r}, and DNS joins "
@@ -197,9 +196,9 @@ def relative_host(name: str, zone: str) -> str:
 def zone_doubled_problem(prefix: str, host: str, doubled: str, zone: str) -> Problem:
     """The ``<prefix>.zone_doubled`` error for a record found at ``doubled`` instead of ``host``."""
     relative = relative_host(host, zone)
-    return new_problem(
+    return Problem(
         code=f"{prefix}.zone_doubled",
-        severity=_Severity.ERROR,
+        severity=Severity.ERROR,
         message=(
             f"there is no record at {host}, but there is one at {doubled}: the host was entered "
             f"as a full name and the DNS provider appended the zone {zone} to it"
@@ -221,9 +220,9 @@ async def find_zone_doubled(
     first one holding a TXT value that ``is_record`` accepts."""
     names = [(zone_doubled_name(host, zone), zone) for zone in dict.fromkeys(zones)]
     if len(names) == 1:  # an organisational domain itself: no task for a single question
-        answers = [await resolver.query(names[0][0], _RType.TXT)]
+        answers = [await resolver.query(names[0][0], RType.TXT)]
     else:
-        answers = await asyncio.gather(*(resolver.query(n, _RType.TXT) for n, _ in names))
+        answers = await asyncio.gather(*(resolver.query(n, RType.TXT) for n, _ in names))
     for (doubled, zone), answer in zip(names, answers, strict=True):
         if any(is_record(text) for text in answer.records):
             return doubled, zone

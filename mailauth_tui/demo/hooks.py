@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from mailauth_tui.core.results import PublishRecord
-from mailauth_tui.services.zoneserver import Zone
+from mailauth_tui.demo.zoneserver import Zone
 
 # A published record replaces the record of the same kind at its name, as a DNS provider's
 # form would: the value prefix says which record is which.

@@ -13,10 +13,10 @@ from email.message import EmailMessage
 
 from mailauth_tui.demo.clock import ShiftedClock
 from mailauth_tui.demo.hooks import publish_records
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.codes import ALPHABET
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.mailer import Mailer
-from mailauth_tui.services.zoneserver import Zone
 
 ESP_INCLUDE = "_spf.esp.example"
 SYSTEM_SENDER = "noreply@esp.example"

@@ -20,13 +20,13 @@ from mailauth_tui.demo.samples import (
     SYSTEM_SENDER,
     seed,
 )
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.keys import FileKeyStore, KeyStore
 from mailauth_tui.services.mailer import MaildirMailer, Mailer
 from mailauth_tui.services.settings import DkimSettings, SendingSettings, Settings
 from mailauth_tui.services.store import Store
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
 Clock = Callable[[], datetime]
 

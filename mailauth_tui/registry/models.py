@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mailauth_tui.core.results import DomainReport, Problem, PublishRecord
+from mailauth_tui.registry.evidence import Evidence, read_evidence
 from mailauth_tui.registry.selftest import SelfTest
 
 __all__ = ["PublishRecord"]  # re-exported: defined in core, used by the registry
@@ -65,7 +66,12 @@ class DomainRow:
     dmarc_policy: str | None = None  # none | quarantine | reject
     last_check_at: datetime | None = None
     next_check_at: datetime | None = None
-    evidence: str = ""  # JSON of the last check (see Registry.evidence)
+    evidence: str = ""  # JSON of the last check: read it through last_check
+
+    @property
+    def last_check(self) -> Evidence:
+        """The evidence of the last check, typed (``registry.evidence``)."""
+        return read_evidence(self.evidence)
 
     @property
     def verified(self) -> bool:

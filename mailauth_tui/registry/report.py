@@ -12,7 +12,6 @@ from mailauth_tui.registry.models import (
     RecordState,
     ReportAction,
 )
-from mailauth_tui.registry.transitions import evidence_unknown
 
 EXPIRY_WARNING = timedelta(days=2)
 
@@ -38,7 +37,7 @@ _RULES: tuple[_Rule, ...] = (
     (
         "unknown",
         lambda r, _: (
-            bool(evidence_unknown(r.evidence))
+            bool(r.last_check.unknown)
             or RecordState.UNKNOWN in (r.dkim_state, r.spf_state)
             or r.dmarc_state is DmarcState.UNKNOWN
         ),

@@ -396,13 +396,3 @@ def assess(
         promote=promote.selector if promote else None,
         retire=active.selector if promote is not None and active is not None else None,
     )
-
-
-def evidence_unknown(evidence: str) -> list[str]:
-    """The record kinds whose last look was unknown, from a row's evidence JSON."""
-    try:
-        data = json.loads(evidence) if evidence else {}
-    except ValueError:
-        return []
-    unknown = data.get("unknown") if isinstance(data, dict) else None
-    return [str(k) for k in unknown] if isinstance(unknown, list) else []

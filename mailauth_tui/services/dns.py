@@ -32,17 +32,17 @@ from typing import cast
 import idna
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, RType
-from mailauth_tui.services.dnswire import read_answer
+from mailauth_tui.services.dnswire import (
+    HEADER,
+    OPT_RR,
+    QTAIL,
+    QUERY_FLAGS,
+    TYPE_CODES,
+    read_answer,
+)
 
 __all__ = ["DnsResolver", "ResolverStats", "ascii_query_name", "parse_nameserver"]
 
-_QTYPE = {RType.A: 1, RType.CNAME: 5, RType.PTR: 12, RType.MX: 15, RType.TXT: 16, RType.AAAA: 28}
-_UDP_PAYLOAD = 1232  # EDNS0 buffer size of DNS flag day 2020: no IP fragmentation
-# Header flags of a query: RD. One EDNS0 OPT record (root owner, our payload size, no options).
-_QUERY_FLAGS = 0x0100
-_OPT_RR = b"\x00" + struct.pack("!HHIH", 41, _UDP_PAYLOAD, 0, 0)
-_HEADER = struct.Struct("!HHHHHH")
-_QTAIL = struct.Struct("!HH")
 _MAX_IDS_PER_SOCKET = 8192  # keeps random ids cheap to draw and hard to guess
 _SIMPLE_NAME = re.compile(r"(?:[A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?", re.ASCII)
 _IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
@@ -135,7 +135,7 @@ def _question_wire(qname: str, qtype: int) -> bytes:
             raw = label.encode("ascii")
             parts.append(bytes((len(raw),)) + raw)
         wire = b"".join(parts) + b"\x00"
-    return wire + _QTAIL.pack(qtype, 1)
+    return wire + QTAIL.pack(qtype, 1)
 
 
 @dataclass(slots=True)
@@ -494,7 +494,7 @@ class DnsResolver:
         return state
 
     async def _exchange(self, state: _LoopState, qname: str, rtype: RType) -> Answer:
-        question = _question_wire(qname, _QTYPE[rtype])
+        question = _question_wire(qname, TYPE_CODES[rtype])
         tried: list[str] = []
         failures: list[str] = []
         registered: list[tuple[_UdpEndpoint, int]] = []
@@ -521,7 +521,7 @@ class DnsResolver:
                     held = other.pending.get(other_id)
                     if held is not None:
                         held.future = fut
-                wire = _HEADER.pack(qid, _QUERY_FLAGS, 1, 0, 0, 1) + question + _OPT_RR
+                wire = HEADER.pack(qid, QUERY_FLAGS, 1, 0, 0, 1) + question + OPT_RR
                 error = endpoint.send(wire, server)
                 self.stats.sent += 1
                 if error is not None:
@@ -566,7 +566,7 @@ class DnsResolver:
 
         self.stats.sent += 1
         self.stats.tcp += 1
-        return await tcp_query(qname, rtype, _QTYPE[rtype], server, self._timeout)
+        return await tcp_query(qname, rtype, TYPE_CODES[rtype], server, self._timeout)
 
 
 def _system_nameservers() -> list[tuple[str, int]]:

@@ -20,10 +20,9 @@ import dns.rdatatype
 import dns.rrset
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, RType
+from mailauth_tui.services.dnswire import UDP_PAYLOAD
 
 __all__ = ["classify", "classify_wire", "tcp_query"]
-
-_UDP_PAYLOAD = 1232
 
 
 def _where(server: tuple[str, int]) -> str:
@@ -134,7 +133,7 @@ async def tcp_query(
         dns.name.from_text(qname),
         dns.rdatatype.RdataType.make(qtype),
         use_edns=0,
-        payload=_UDP_PAYLOAD,
+        payload=UDP_PAYLOAD,
     )
     started = time.monotonic()
     try:

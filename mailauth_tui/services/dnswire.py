@@ -1,4 +1,8 @@
-"""A fast reader for the answers the record engine asks for (A, AAAA, MX, TXT, PTR, CNAME).
+"""DNS on the wire: the constants every part of mailauth-tui that packs or reads a message
+uses (the resolver, its dnspython fallback, the loopback zone server), and the fast readers
+of an answer (the resolver's side) and of a plain query (the loopback server's side).
+
+The answer reader handles what the record engine asks for (A, AAAA, MX, TXT, PTR, CNAME).
 
 dnspython's ``dns.message.from_wire`` plus ``resolve_chaining`` costs a few hundred
 microseconds per message (measured: ~250 us on the CI machine), which alone would cap a run
@@ -15,13 +19,36 @@ import struct
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus, RType
 
-__all__ = ["read_answer"]
+__all__ = [
+    "HEADER",
+    "MAX_CHAIN",
+    "OPT_RR",
+    "QTAIL",
+    "QUERY_FLAGS",
+    "TYPE_CODES",
+    "UDP_PAYLOAD",
+    "read_answer",
+    "read_question",
+]
 
-_HEADER = struct.Struct("!HHHHHH")
+HEADER = struct.Struct("!HHHHHH")  # id, flags, the four section counts
+COUNTS = struct.Struct("!HHHHH")  # flags and the four section counts: a header without its id
+QTAIL = struct.Struct("!HH")  # a question's type and class
 _RR = struct.Struct("!HHIH")
-_MAX_CHAIN = 16  # as dnspython's resolve_chaining
+MAX_CHAIN = 16  # CNAMEs followed in one answer, as dnspython's resolve_chaining
+UDP_PAYLOAD = 1232  # EDNS0 buffer size of DNS flag day 2020: no IP fragmentation
+# Header flags of a query: RD. One EDNS0 OPT record (root owner, our payload size, no options).
+QUERY_FLAGS = 0x0100
+OPT_RR = b"\x00" + struct.pack("!HHIH", 41, UDP_PAYLOAD, 0, 0)
 _CNAME, _OPT = 5, 41
-_TYPES = {RType.A: 1, RType.CNAME: 5, RType.PTR: 12, RType.MX: 15, RType.TXT: 16, RType.AAAA: 28}
+TYPE_CODES = {
+    RType.A: 1,
+    RType.CNAME: 5,
+    RType.PTR: 12,
+    RType.MX: 15,
+    RType.TXT: 16,
+    RType.AAAA: 28,
+}
 # Label bytes dnspython prints unescaped and we accept here; anything else -> dnspython path.
 _PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*")
 
@@ -100,7 +127,7 @@ def read_answer(
 def _read(
     qname: str, rtype: RType, data: bytes, where: str, question_len: int | None
 ) -> Answer | None:
-    _, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(data)
+    _, flags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(data)
     if flags & 0x7800 or qdcount != 1:  # opcode not QUERY, or not one question
         return None
     rcode = flags & 0x000F
@@ -138,10 +165,10 @@ def _read(
     origin = f" from {where}" if where else ""
     if rcode not in (0, 3):
         return None  # SERVFAIL, REFUSED, NOTAUTH...: dnspython names the rcode
-    qtype = _TYPES[rtype]
+    qtype = TYPE_CODES[rtype]
     chain: list[str] = []
     found: list[object] | None = None
-    for _ in range(_MAX_CHAIN):
+    for _ in range(MAX_CHAIN):
         found = rrsets.get((name, qtype))
         if found is not None or qtype == _CNAME:
             break
@@ -248,3 +275,39 @@ def _rdata(rr_type: int, data: bytes, pos: int, end: int) -> object | None:
             raise _Unusual
         return ((data[pos] << 8) | data[pos + 1], exchange)
     return None
+
+
+def read_question(data: bytes) -> tuple[str, int, int, int] | None:
+    """(name, type, end of question, EDNS payload or 0) of an ordinary query (one IN question,
+    an optional EDNS0 OPT), else None: the loopback server then parses it with dnslib."""
+    if len(data) < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
+        return None  # a response, another opcode, or not exactly one question and no answers
+    arcount = (data[10] << 8) | data[11]
+    labels: list[bytes] = []
+    pos = 12
+    while True:
+        length = data[pos]
+        if length == 0:
+            break
+        label = data[pos + 1 : pos + 1 + length]
+        if length > 63 or len(label) != length or not _PLAIN.issuperset(label):
+            return None
+        labels.append(label)
+        pos += 1 + length
+    if pos > 12 + 254 or len(data) < pos + 5:
+        return None
+    qtype, qclass = struct.unpack_from("!HH", data, pos + 1)
+    end = pos + 5
+    if qclass != 1:
+        return None
+    payload = 0
+    if arcount == 1:
+        if data[end : end + 3] != b"\x00\x00\x29" or len(data) < end + 11:
+            return None
+        payload = max(512, min(struct.unpack_from("!H", data, end + 3)[0], UDP_PAYLOAD))
+        if end + 11 + struct.unpack_from("!H", data, end + 9)[0] != len(data):
+            return None
+    elif arcount or end != len(data):
+        return None
+    name = b".".join(labels).lower().decode("ascii") or "."
+    return name, qtype, end, payload

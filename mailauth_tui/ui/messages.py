@@ -41,3 +41,11 @@ class RecheckProgress(Message):
         super().__init__()
         self.done = done
         self.total = total
+
+
+class RecheckFinished(Message):
+    """The bulk re-check ended: ``failure`` says why it stopped early (None: it is done)."""
+
+    def __init__(self, failure: str | None) -> None:
+        super().__init__()
+        self.failure = failure

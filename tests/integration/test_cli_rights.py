@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from mailauth_tui.cli.main import main
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.identity import os_login
 from mailauth_tui.services.store import Store
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 from tests.fixtures.registry import grant_admin, seed_verified
 
 NAMES = ["a.example.org", "b.example.org"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.models import RecordState
 from mailauth_tui.registry.selftest import SelfTestStatus
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.keys import FileKeyStore
 from mailauth_tui.services.settings import Settings
-from mailauth_tui.services.zoneserver import Zone
 from tests.integration.test_registry_checks import DOMAIN, owned, publish, verified
 
 

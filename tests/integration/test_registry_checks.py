@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from mailauth_tui.core.results import PublishRecord
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.errors import InvalidInput, NotFound
 from mailauth_tui.registry.models import (
     DmarcState,
@@ -20,7 +21,6 @@ from mailauth_tui.registry.models import (
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.registry.transitions import RETRY_SOON
 from mailauth_tui.services.settings import Settings
-from mailauth_tui.services.zoneserver import Zone
 from tests.fixtures.registry import (
     SENDING_INCLUDE,
     FakeClock,

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from mailauth_tui.cli.main import main
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
 from mailauth_tui.services.dns import parse_nameserver
 from mailauth_tui.services.identity import os_login
 from mailauth_tui.services.store import Store
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 from tests.fixtures.registry import (
     SENDING_INCLUDE,
     code_from_delivery,

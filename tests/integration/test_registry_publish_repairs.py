@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.service import Registry
-from mailauth_tui.services.zoneserver import Zone
 from tests.integration.test_registry_checks import DOMAIN, owned
 
 

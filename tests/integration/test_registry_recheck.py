@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mailauth_tui.core.results import DomainReport
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry import service
 from mailauth_tui.registry.models import RecordState, VerifyOutcome
 from mailauth_tui.registry.service import Registry
@@ -23,7 +24,6 @@ from mailauth_tui.services.keys import FileKeyStore
 from mailauth_tui.services.mailer import MaildirMailer
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.store import DomainRecord, Store, StoreTx
-from mailauth_tui.services.zoneserver import Zone
 from tests.fixtures.registry import FakeClock, seed_verified
 
 SELECTOR = "mt202503"

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.migrations import MIGRATIONS
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.store import Store
-from mailauth_tui.services.zoneserver import Zone
 from tests.fixtures.registry import REGISTRY_T0, FakeClock, MakeRegistry, seed_verified
 
 NAMES = ["a.example.org", "b.example.org", "c.example.org"]

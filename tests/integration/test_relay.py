@@ -14,6 +14,7 @@ import dns.exception
 import dns.resolver
 import pytest
 
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.registry.relay_policy import RelayPolicy
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.relay_server import (
@@ -23,7 +24,6 @@ from mailauth_tui.services.relay_server import (
     parse_networks,
 )
 from mailauth_tui.services.store import StoreError
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 from tests.fixtures.registry import MakeRegistry, code_from_delivery
 from tests.fixtures.smtp import CollectingController, free_port
 from tests.integration.test_registry_checks import DOMAIN, owned, publish, verified

@@ -13,17 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailauth_tui.core.dns_types import AnswerStatus, RType
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.dns import DnsResolver
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
-
-
-@pytest.fixture(scope="module")
-def dkim_2048() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(der).decode()
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 from mailauth_tui.cli.registry_cmds import to_jsonable
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.settings import DkimSettings, Settings
-from mailauth_tui.services.zoneserver import Zone
 from tests.fixtures.registry import FakeClock, MakeRegistry
 from tests.integration.test_registry_checks import DOMAIN, publish, verified
 

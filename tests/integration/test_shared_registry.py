@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from mailauth_tui.cli.main import main
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.store import Store
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 from tests.fixtures.registry import seed_verified
 
 NAMES = ["a.example.org", "b.example.org"]

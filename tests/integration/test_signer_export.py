@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.errors import PermissionDenied
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.signer_export import export_opendkim, export_rspamd
-from mailauth_tui.services.zoneserver import Zone
 from tests.fixtures.registry import MakeRegistry
 from tests.integration.test_registry_checks import DOMAIN, owned, publish, verified
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from tests.fixtures.registry import code_from_delivery
 from tests.fixtures.smtp import CollectingController, free_port
 from tests.integration.test_registry_cli import ADDRESS, DOMAIN, Cli, _delivery, make_cli, run

@@ -14,9 +14,9 @@ import pytest
 
 from mailauth_tui.cli.main import main
 from mailauth_tui.core.dns_types import AnswerStatus, RType
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.dns import parse_nameserver
 from mailauth_tui.services.split import SplitResolver, make_resolver
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
 
 ED25519_KEY = base64.b64encode(bytes(range(32))).decode()
 EXAMPLE_COM = """

@@ -11,7 +11,7 @@ import dns.rcode
 import dns.rdataclass
 import pytest
 
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 
 
 def _ask(server: ZoneServer, query: dns.message.Message) -> dns.message.Message:

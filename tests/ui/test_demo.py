@@ -14,8 +14,8 @@ from mailauth_tui.cli.main import build_parser
 from mailauth_tui.core.results import PublishRecord
 from mailauth_tui.demo.hooks import read_maildir
 from mailauth_tui.demo.session import DemoSession
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.models import DmarcState, Ownership, RecordState
-from mailauth_tui.services.zoneserver import Zone
 from mailauth_tui.ui.app import MailauthApp
 from mailauth_tui.ui.screens.enter_code import EnterCodeScreen
 from mailauth_tui.ui.screens.outbox import OutboxScreen

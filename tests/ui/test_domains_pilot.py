@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from textual.widgets import Input, ProgressBar, Static
 
 from mailauth_tui.core.dns_types import Answer, RType
@@ -146,7 +147,7 @@ async def test_bulk_recheck_changes_rows_in_place_and_keeps_answering_keys(
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
 
-        await wait_until(pilot, lambda: not screen._bulk_total, limit=30)
+        await wait_until(pilot, lambda: not screen.recheck.running, limit=30)
         assert not bar.display
         assert "re-checking" not in str(status.content)
         assert {cell(app, n, "dkim") for n in names} == {"✔ verified"}
@@ -165,6 +166,27 @@ async def test_due_domains_are_rechecked_by_the_timer(ui_world: UiWorld) -> None
         await wait_until(pilot, lambda: cell(app, "due.example", "next") == "in 48h")
         assert cell(app, "fresh.example", "next") == "in 46h"
     assert ui_world.registry.get("fresh.example").last_check_at == UI_T0 - timedelta(hours=2)
+
+
+async def test_a_failed_bulk_recheck_ends_cleanly_and_says_why(
+    ui_world: UiWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ui_world.add_verified("a.example", state="verified")
+
+    async def broken(**_: object) -> list[VerifyOutcome]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ui_world.registry, "recheck", broken)
+    app = _app(ui_world)
+    async with app.run_test(size=(100, 30)) as pilot:
+        seen = collect_notifications(app)
+        screen = domains_screen(app)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not screen.recheck.running)
+        await pilot.pause()
+        assert not screen.query_one("#progress", ProgressBar).display
+        assert cell(app, "a.example", "dkim") != "⟳ checking"
+        assert any("internal error: RuntimeError: disk on fire" in m for m in seen)
 
 
 async def test_read_only_mode_hides_changes_and_says_why(ui_world: UiWorld) -> None:

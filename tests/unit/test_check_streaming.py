@@ -34,12 +34,14 @@ class _Recorder(_Writer):
     def __init__(self) -> None:
         self.written: list[str] = []
         self.flushed: list[list[str]] = []  # what had been written at each flush
+        self.first_flush = asyncio.Event()
 
     def write(self, report: DomainReport) -> None:
         self.written.append(report.domain)
 
     def flush(self) -> None:
         self.flushed.append(list(self.written))
+        self.first_flush.set()
 
 
 def test_ready_reports_are_flushed_while_a_slow_domain_waits() -> None:
@@ -50,7 +52,7 @@ def test_ready_reports_are_flushed_while_a_slow_domain_waits() -> None:
         run = asyncio.create_task(
             _check_all(_GatedResolver("slow.example", gate), domains, [], 10, writer)
         )
-        await asyncio.sleep(FLUSH_DELAY * 5)
+        await asyncio.wait_for(writer.first_flush.wait(), 10)
         while_waiting = list(writer.flushed)
         gate.set()
         all_valid = await run

@@ -920,13 +920,8 @@ async def test_the_walks_first_question_goes_out_before_the_suffix_list_is_read(
     assert asked_at_first_use and asked_at_first_use[0] >= 1
 
 
-def test_a_level_without_records_is_reused_only_for_the_same_answer() -> None:
-    # The run's resolver hands out one answer object per name: its level is built once.
-    first = Answer("_dmarc.com", RType.TXT, AnswerStatus.NXDOMAIN)
-    level = dmarc_module._level("com", first)
-    assert dmarc_module._level("com", first) is level
-    # Another answer (another run, a fresh lookup) is another level, even if equal.
-    again = Answer("_dmarc.com", RType.TXT, AnswerStatus.NXDOMAIN)
-    other = dmarc_module._level("com", again)
-    assert other is not level and other.answer is again
-    assert (other.present, other.records, other.psd) == (False, (), "u")
+def test_a_level_without_records_holds_its_own_answer() -> None:
+    answer = Answer("_dmarc.com", RType.TXT, AnswerStatus.NXDOMAIN)
+    level = dmarc_module._level("com", answer)
+    assert level.answer is answer
+    assert (level.present, level.records, level.psd) == (False, (), "u")

@@ -84,6 +84,6 @@ def test_importing_the_service_reads_no_configuration() -> None:
         "    if 'resolv' in str(f): sys.exit('resolv.conf read at import')\n"
         "    return real(f, *a, **k)\n"
         "builtins.open = spy\n"
-        "import mailauth_tui.services.dns, mailauth_tui.services.zoneserver\n"
+        "import mailauth_tui.services.dns, mailauth_tui.demo.zoneserver\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

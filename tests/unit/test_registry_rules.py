@@ -22,6 +22,7 @@ from mailauth_tui.core.results import (
 )
 from mailauth_tui.registry.codes import hash_code
 from mailauth_tui.registry.errors import InvalidInput, PermissionDenied
+from mailauth_tui.registry.evidence import RecordNote, read_evidence
 from mailauth_tui.registry.models import (
     DmarcState,
     DomainRow,
@@ -41,7 +42,6 @@ from mailauth_tui.registry.transitions import (
     RETRY_SOON,
     Assessment,
     assess,
-    evidence_unknown,
     key_roles,
 )
 from mailauth_tui.services.store import DomainRecord, KeyRecord
@@ -190,7 +190,9 @@ def test_transient_failure_never_demotes() -> None:
     )
     assert rec.dmarc_policy == "reject"
     assert rec.next_check_at == NOW + RETRY_SOON  # retried sooner
-    assert evidence_unknown(rec.evidence) == ["DKIM", "SPF", "DMARC"]
+    evidence = read_evidence(rec.evidence)
+    assert evidence.unknown == ("DKIM", "SPF", "DMARC")
+    assert [n.kind for n in evidence.notes] == ["DKIM", "SPF", "DMARC"]
     assert any("stays verified" in t for t in result.transitions)
 
 
@@ -285,10 +287,39 @@ def test_retired_keys_are_not_waiting() -> None:
     assert key_roles((retired, current)) == (current, None)
 
 
-def test_evidence_unknown_tolerates_junk() -> None:
-    assert evidence_unknown("") == []
-    assert evidence_unknown("not json") == []
-    assert evidence_unknown("[1]") == []
+@pytest.mark.parametrize(
+    ("raw", "is_json"), [("", False), ("not json", False), ("[1]", True), ('{"records": 3}', True)]
+)
+def test_evidence_of_another_shape_is_read_as_nothing(raw: str, is_json: bool) -> None:
+    evidence = read_evidence(raw)
+    assert (evidence.raw, evidence.is_json, evidence.unknown, evidence.notes) == (
+        raw,
+        is_json,
+        (),
+        (),
+    )
+
+
+def test_evidence_notes_keep_problems_or_the_reason_and_skip_junk() -> None:
+    raw = json.dumps(
+        {
+            "unknown": ["SPF"],
+            "records": {
+                "DKIM": {
+                    "found": "v=DKIM1; p=x",
+                    "problems": [{"severity": "warning", "message": "weak"}, 7],
+                },
+                "SPF": {"look": "unknown", "why": "timeout", "found": None},
+                "DMARC": "junk",
+            },
+        }
+    )
+    evidence = read_evidence(raw)
+    assert evidence.unknown == ("SPF",)
+    assert evidence.notes == (
+        RecordNote("DKIM", "v=DKIM1; p=x", (("warning", "weak"),)),
+        RecordNote("SPF", None, (("error", "timeout"),)),
+    )
 
 
 # -- roles -----------------------------------------------------------------------------

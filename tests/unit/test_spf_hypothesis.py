@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +13,7 @@ from mailauth_tui.core.dns_types import RType
 from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.results import SpfResult, Status
 from mailauth_tui.core.spf import Mechanism, Modifier, expand_macros, parse_spf
-from mailauth_tui.core.spf_eval import check_spf, portable
+from mailauth_tui.core.spf_eval import check_spf
 from mailauth_tui.core.spf_memo import SpfMemo
 from mailauth_tui.core.spf_problems import (
     _INNER_TERM_START,
@@ -208,155 +207,6 @@ def test_include_trees_replayed_from_the_memo_give_the_same_results(
     memo = SpfMemo()
     assert asyncio.run(run(memo)) == asyncio.run(run(None))
     assert asyncio.run(run(memo)) == asyncio.run(run(None))  # the memo full from the start
-
-
-# Records that are mostly portable (nothing in them reads the domain), drawn from a few so that
-# domains publish the same one often, and naming the domains checked (loops, shared names).
-_SHARED_RECORDS = st.sampled_from(
-    [
-        "v=spf1 include:n0.example -all",
-        "v=spf1 include:n1.example ~all",
-        "v=spf1 ip4:192.0.2.0/24 include:n2.example -all",
-        "v=spf1 include:n0.example include:n1.example -all",
-        "v=spf1 include:d0.example -all",
-        "v=spf1 include:void.example include:n1.example ?all",
-        "v=spf1 a:n1.example mx:n2.example -all",
-        "v=spf1 redirect=n1.example",
-        "v=spf1 -all",
-        "v=spf1 +all",
-        "v=spf1 a -all",
-        "v=spf1 include:%{d}.x.example -all",
-        '"v=spf1 include:n1.example -all"',
-        "",
-    ]
-)
-
-
-@SETTINGS
-@given(
-    st.lists(_SHARED_RECORDS, min_size=9, max_size=9),
-    st.lists(st.sampled_from(["", " v=spf1 -all", "v=spf1 ~all", "token=1"]), max_size=9),
-    st.randoms(use_true_random=False),
-)
-def test_results_kept_for_a_published_record_are_what_a_walk_of_its_own_reports(
-    records: list[str], extras: list[str], rnd: random.Random
-) -> None:
-    # A domain publishing what another did gets the kept result only where its own walk would
-    # report the same: not where it is one of the names walked, nor named in the result.
-    names = [*_TREE_NAMES, *(f"d{i}.example" for i in range(4))]
-    entries: list[tuple[str, RType, str | list[str]]] = [
-        (name, RType.TXT, text) for name, text in zip(names, records, strict=True) if text
-    ]
-    entries += [
-        (name, RType.TXT, extra) for name, extra in zip(names, extras, strict=False) if extra
-    ]
-    entries += [("n1.example", RType.A, "192.0.2.1"), ("n2.example", RType.MX, ["mx.n2.example"])]
-    resolver = FakeResolver(zone(*entries))
-    order = names[:]
-    rnd.shuffle(order)
-
-    async def run(memo: SpfMemo | None) -> list[SpfResult]:
-        return [await check_spf(resolver, d, memo=memo) for d in order]
-
-    memo = SpfMemo()
-    assert asyncio.run(run(memo)) == asyncio.run(run(None))
-    assert asyncio.run(run(memo)) == asyncio.run(run(None))
-
-
-def _shared_zone(*entries: tuple[str, RType, str | list[str]]) -> FakeResolver:
-    provider = ("_spf.esp.example", RType.TXT, "v=spf1 ip4:192.0.2.0/24 ~all")
-    return FakeResolver(zone(provider, *entries))
-
-
-def test_domains_publishing_the_same_record_share_one_result() -> None:
-    record = "v=spf1 include:_spf.esp.example -all"
-    resolver = _shared_zone(
-        *((f"d{i}.example", RType.TXT, [record, f"site-token={i}"]) for i in range(3))
-    )
-    memo = SpfMemo()
-    results = [asyncio.run(check_spf(resolver, f"d{i}.example", memo=memo)) for i in range(3)]
-    assert results[0] == asyncio.run(check_spf(resolver, "d0.example"))
-    # Other TXT values (a verification token) do not change the result: it is the same object.
-    assert results[1] is results[0] and results[2] is results[0]
-
-
-def test_a_result_that_names_its_domain_is_not_kept() -> None:
-    # 600 bytes of ip4 terms: the long-record advice names the domain.
-    record = "v=spf1 " + " ".join(f"ip4:192.0.2.{i}" for i in range(40)) + " -all"
-    resolver = _shared_zone(("a.example", RType.TXT, record), ("b.example", RType.TXT, record))
-    memo = SpfMemo()
-    first = asyncio.run(check_spf(resolver, "a.example", memo=memo))
-    second = asyncio.run(check_spf(resolver, "b.example", memo=memo))
-    assert any("a.example" in p.message for p in first.problems)
-    assert second == asyncio.run(check_spf(resolver, "b.example"))
-    assert all("a.example" not in p.message for p in second.problems)
-
-
-def test_a_result_whose_walk_loops_back_is_not_kept() -> None:
-    # b.example is a name in a.example's tree: with the same record, its walk leads back to
-    # itself. Such a loop spells the path from a.example, so a.example's result is not kept
-    # at all, and b.example gets its own walk, which finds the loop.
-    record = "v=spf1 include:_spf.esp.example include:b.example -all"
-    resolver = _shared_zone(("a.example", RType.TXT, record), ("b.example", RType.TXT, record))
-    memo = SpfMemo()
-    first = asyncio.run(check_spf(resolver, "a.example", memo=memo))
-    second = asyncio.run(check_spf(resolver, "b.example", memo=memo))
-    assert second is not first
-    assert second == asyncio.run(check_spf(resolver, "b.example"))
-    assert "spf.loop" in {p.code for p in second.problems} | {p.code for p in first.problems}
-
-
-def test_a_kept_result_is_not_given_to_a_domain_found_in_its_text() -> None:
-    # esp.example is part of a name a.example's walk followed: the kept result is not handed
-    # to it (its own walk is made, and agrees), while c.example gets the kept one.
-    record = "v=spf1 include:_spf.esp.example -all"
-    resolver = _shared_zone(
-        *((name, RType.TXT, record) for name in ("a.example", "esp.example", "c.example"))
-    )
-    memo = SpfMemo()
-    first, found, other = (
-        asyncio.run(check_spf(resolver, name, memo=memo))
-        for name in ("a.example", "esp.example", "c.example")
-    )
-    assert other is first  # kept for a.example
-    assert found is not first
-    assert found == asyncio.run(check_spf(resolver, "esp.example"))
-
-
-def test_a_result_after_a_dns_failure_or_of_a_record_reading_its_domain_is_not_kept() -> None:
-    failing = "v=spf1 include:slow.example -all"
-    reading = "v=spf1 mx include:_spf.esp.example -all"
-    resolver = FakeResolver(
-        zone(
-            ("_spf.esp.example", RType.TXT, "v=spf1 ip4:192.0.2.0/24 ~all"),
-            *((f"f{i}.example", RType.TXT, failing) for i in range(2)),
-            *((f"m{i}.example", RType.TXT, reading) for i in range(2)),
-            ("m1.example", RType.MX, ["mx.m1.example"]),
-        ),
-        timeouts=["slow.example"],
-    )
-    memo = SpfMemo()
-    for prefix in ("f", "m"):
-        first, second = (
-            asyncio.run(check_spf(resolver, f"{prefix}{i}.example", memo=memo)) for i in range(2)
-        )
-        assert second is not first
-    assert resolver.asked[("slow.example", RType.TXT)] == 2  # asked again by the second domain
-    assert resolver.asked[("m1.example", RType.MX)] == 1
-
-
-def test_portable_records_are_those_that_read_nothing_of_their_domain() -> None:
-    assert portable("v=spf1 include:_spf.esp.example ip4:192.0.2.1 ip6:2001:db8::/32 -all")
-    assert portable("v=spf1 a:mail.example mx:example.net exists:x.example redirect=r.example")
-    reading = [
-        "v=spf1 a -all",
-        "v=spf1 mx/24 -all",
-        "v=spf1 ptr -all",
-        "v=spf1 include:%{d}.x.example -all",
-        "v=spf1 redirect=%{o}.x.example",
-    ]
-    for text in reading:
-        assert not portable(text), text
 
 
 def test_the_memo_saves_the_walk_below_a_shared_include() -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailauth_tui.core.errors import RecordSyntaxError
+from mailauth_tui.core.publish import with_terms
 from mailauth_tui.core.spf import (
     Mechanism,
     MechanismKind,
@@ -18,7 +19,6 @@ from mailauth_tui.core.spf import (
     is_spf_record,
     parse_spf,
     parse_term,
-    with_terms,
 )
 
 # --- recognising a record (RFC 7208 4.5) --------------------------------------------------- -----

@@ -20,17 +20,16 @@ from mailauth_tui.services.store import (
     from_iso,
     to_iso,
 )
+from tests.fixtures.store import insert_domain
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _add(store: Store, domain: str = "mail.example.com", **extra: object) -> None:
     with store.transaction() as tx:
-        tx.insert_domain(
-            domain=domain,
-            domain_unicode=domain,
-            address=f"admin@{domain}",
-            added_by="alice",
+        insert_domain(
+            tx,
+            domain,
             added_at=T0,
             ownership="pending",
             code_hash="h",
@@ -93,17 +92,7 @@ def test_duplicate_domain_refused(store: Store) -> None:
 
 def test_failed_transaction_leaves_nothing(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.insert_domain(
-            domain="a.example",
-            domain_unicode="a.example",
-            address="x@a.example",
-            added_by="alice",
-            added_at=T0,
-            ownership="pending",
-            code_hash=None,
-            code_expires_at=None,
-            code_sent_at=None,
-        )
+        insert_domain(tx, "a.example", added_at=T0, ownership="pending")
         tx.add_journal(T0, "a.example", "alice", "added", "")
         raise RuntimeError("boom")
     assert store.list_domains() == []

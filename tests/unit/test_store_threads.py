@@ -14,25 +14,14 @@ from pathlib import Path
 import pytest
 
 from mailauth_tui.services.store import KeyRecord, Store, StoreTx, is_due
+from tests.fixtures.store import insert_domain
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 DOMAIN = "mail.example.com"
 
 
 def _insert(tx: StoreTx, domain: str, **changes: object) -> None:
-    tx.insert_domain(
-        domain=domain,
-        domain_unicode=domain,
-        address=f"admin@{domain}",
-        added_by="alice",
-        added_at=T0,
-        ownership="verified",
-        code_hash=None,
-        code_expires_at=None,
-        code_sent_at=None,
-    )
-    if changes:
-        tx.update_domain(domain, changes)
+    insert_domain(tx, domain, added_at=T0, **changes)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import dns.message
 import pytest
 from dnslib import QTYPE, RCODE
 
-from mailauth_tui.services.zoneserver import Zone, ZoneServer
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 
 
 def _owners_and_types(zone: Zone, name: str, rtype: str) -> list[tuple[str, str]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -86,13 +86,13 @@ class AddDomainScreen(StepModal[CodeSent | None]):
         self._sending = True
         self.query_one("#address", Input).disabled = True
         self._set_status(f"⟳ sending the code to {check.address} …")
-        self.run_call(self._registry.add(check.address), name="add")
+        self._add(check.address)
 
-    def step_done(self, name: str, result: Any) -> None:
-        if name == "add" and isinstance(result, CodeSent):
-            self.dismiss(result)
+    @work(group="registry", exclusive=True, exit_on_error=False)
+    async def _add(self, address: str) -> None:
+        self.dismiss(await self._registry.add(address))
 
-    def step_failed(self, name: str, message: str) -> None:
+    def step_failed(self, message: str) -> None:
         self._sending = False
         address = self.query_one("#address", Input)
         address.disabled = False

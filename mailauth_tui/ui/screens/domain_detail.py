@@ -14,8 +14,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
+from mailauth_tui.registry.evidence import read_evidence
 from mailauth_tui.registry.models import DkimKey, DomainRow, JournalEntry, Ownership
-from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_message, literal, when
+from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_text, literal, when
 from mailauth_tui.ui.widgets.badges import badge, policy_text
 from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
 
@@ -32,12 +33,11 @@ def evidence_view(raw: str) -> Table | Text:
     """
     if not raw.strip():
         return Text("no check yet", style="italic")
-    try:
-        data = json.loads(raw)
-    except ValueError:
+    evidence = read_evidence(raw)
+    if not evidence.is_json:
         return literal(raw)
     rows: list[tuple[Text, Text]] = []
-    _walk(data, 0, rows, None)
+    _walk(evidence.data, 0, rows, None)
     if not rows:
         return literal(raw)
     grid = Table.grid(padding=(0, 1))
@@ -163,8 +163,8 @@ class DomainDetailScreen(StepModal[None]):
         try:
             row = self._registry.get(self._domain)
             journal = list(self._registry.journal(self._domain))
-        except Exception as exc:  # failure_message logs anything but a RegistryError
-            error = failure_message(exc)
+        except Exception as exc:  # failure_text logs anything but a RegistryError
+            error = failure_text(exc)
         with Vertical(id="dialog") as dialog:
             dialog.border_title = literal(f"Domain {row.domain_unicode if row else self._domain}")
             with VerticalScroll(id="detail-body"):

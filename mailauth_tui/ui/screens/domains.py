@@ -1,73 +1,57 @@
 """The main screen: the table of domains, the detail panel that follows the cursor, the
-filter and sort, read-only mode, the live DNS workers and the step flows.
+filter and sort, read-only mode and the keys. The bulk re-check's state lives in
+``ui/recheck.py``, the step flows (add, code, records ...) in ``ui/flows.py``.
 
 DNS work runs in async workers (one exclusive group per domain, ``exit_on_error=False``) that
-post a message per answer; the handlers change the row in place, so the screen keeps answering
-keys while a bulk re-check of hundreds of domains goes on.
+post a typed message per answer; the handlers change the row in place, so the screen keeps
+answering keys while a bulk re-check of hundreds of domains goes on.
 """
 
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
-from textual.worker import Worker, WorkerState
 
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.registry.errors import RegistryError
-from mailauth_tui.registry.models import (
-    CodeCheck,
-    CodeSent,
-    DomainRow,
-    Ownership,
-    VerifyOutcome,
-)
+from mailauth_tui.registry.models import DomainRow, Ownership, VerifyOutcome
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.ui.commands import DOMAIN_ACTIONS, ActionInfo, DomainCommands, domain_bindings
 from mailauth_tui.ui.demo_hooks import DemoHooks
+from mailauth_tui.ui.failure import failure_text
+from mailauth_tui.ui.flows import StepFlows
 from mailauth_tui.ui.messages import (
     DomainChanged,
     DomainChecked,
     DomainCheckFailed,
+    RecheckFinished,
     RecheckProgress,
 )
+from mailauth_tui.ui.recheck import GROUP as RECHECK_GROUP
+from mailauth_tui.ui.recheck import RecheckController
 from mailauth_tui.ui.widgets.detail_panel import DetailPanel
 from mailauth_tui.ui.widgets.domain_table import DomainTable
 
-log = logging.getLogger(__name__)
-
 Clock = Callable[[], datetime]
-T = TypeVar("T")
 
 _ACTIONS: dict[str, ActionInfo] = {info.action: info for info in DOMAIN_ACTIONS}
 _KEYS: dict[str, ActionInfo] = {
     key.strip(): info for info in DOMAIN_ACTIONS for key in info.key.split(",")
 }
 EMPTY_ADMIN = "No domains yet. Press a to add your organisation email address."
-BULK_GROUP = "recheck"
-MAX_CHANGES_SHOWN = 4
-FLUSH_EVERY = 0.2  # seconds between two redraws of the table during a bulk re-check
 RIGHTS_EVERY = 2.0  # seconds between two reads of the actor's rights
-
-
-def failure_text(error: BaseException | None) -> str:
-    """A worker's failure as a line for the user: a refusal's own words, or a short internal
-    error (its traceback goes to the log, never to the screen)."""
-    if isinstance(error, RegistryError):
-        return str(error)
-    log.error("internal error in a DNS worker", exc_info=error)
-    return f"internal error: {type(error).__name__}: {error}"
 
 
 def _warm_up() -> None:
@@ -99,13 +83,9 @@ class DomainsScreen(Screen[None]):
         self._recheck_every = recheck_every
         self._only: frozenset[str] | None = None  # domains chosen in the report
         self._only_title = ""
-        self._bulk: set[str] = set()  # domains of the running bulk re-check not yet answered
-        self._bulk_total = 0
-        self._bulk_quiet = False
-        self._bulk_changes: list[str] = []  # state changes seen by the running re-check
-        self._answers: dict[str, DomainRow] = {}  # answers not yet drawn (see _flush_answers)
-        self._flush_timer: Timer | None = None
         self._footer_states: tuple[bool | None, ...] = ()
+        self.recheck = RecheckController(self, registry)
+        self.flows = StepFlows(self)
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -179,9 +159,9 @@ class DomainsScreen(Screen[None]):
         rows = self.registry.list_domains()
         table = self.table
         table.load(rows)
-        self._after_change()
+        self.after_change()
 
-    def _after_change(self) -> None:
+    def after_change(self) -> None:
         table = self.table
         empty = self.query_one("#empty", Static)
         if table.row_count:
@@ -192,7 +172,7 @@ class DomainsScreen(Screen[None]):
             empty.display = True
             empty.update(Text(self._empty_text(), justify="center"))
         self._update_status()
-        self._show_detail()
+        self.show_detail()
         self._refresh_footer()
 
     def _empty_text(self) -> str:
@@ -218,15 +198,14 @@ class DomainsScreen(Screen[None]):
             parts.append(f"report: {self._only_title} (esc shows all)")
         elif table.filter_text:
             parts.append(f'filter "{table.filter_text}"')
-        if self._bulk_total:
-            done = self._bulk_total - len(self._bulk)
-            parts.insert(0, f"⟳ re-checking {done}/{self._bulk_total}")
+        if self.recheck.running:
+            parts.insert(0, f"⟳ re-checking {self.recheck.done}/{self.recheck.total}")
         # One line of fixed size: no layout pass for it (it changes with every flush).
         self.query_one("#status", Static).update(
             Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"), layout=False
         )
 
-    def _show_detail(self) -> None:
+    def show_detail(self) -> None:
         table = self.table
         domain = table.current_domain()
         row = table.domains.get(domain) if domain else None
@@ -242,7 +221,7 @@ class DomainsScreen(Screen[None]):
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail()
+        self.show_detail()
         self._refresh_footer()
 
     @on(DataTable.RowSelected)
@@ -253,7 +232,7 @@ class DomainsScreen(Screen[None]):
 
     def _tick_times(self) -> None:
         self.table.refresh_times()
-        self._show_detail()
+        self.show_detail()
 
     # -- read-only mode and disabled actions ----------------------------------------------
 
@@ -333,7 +312,7 @@ class DomainsScreen(Screen[None]):
         self.table.filter_text = event.value
         self.table.only = None
         self.table.rebuild()
-        self._after_change()
+        self.after_change()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
@@ -353,7 +332,7 @@ class DomainsScreen(Screen[None]):
         bar.display = False
         self.table.rebuild()
         self.table.focus()
-        self._after_change()
+        self.after_change()
 
     def show_only(self, domains: Sequence[str], title: str) -> None:
         """Show only these domains (from the report); escape shows all again."""
@@ -362,21 +341,43 @@ class DomainsScreen(Screen[None]):
         self.table.filter_text = ""
         self.table.only = self._only
         self.table.rebuild()
-        self._after_change()
+        self.after_change()
 
     def action_sort(self) -> None:
         table = self.table
         table.sort_key = table.sort_key.following()
         table.rebuild()
-        self._after_change()
+        self.after_change()
+
+    # -- what the re-check controller and the flows use -----------------------------------
+
+    def tell(
+        self, text: str, title: str, severity: SeverityLevel = "information", timeout: float = 5
+    ) -> None:
+        self.notify(text, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def every(self, seconds: float, callback: Callable[[], None]) -> Timer:
+        return self.set_interval(seconds, callback)
+
+    def show_progress(self, done: int, total: int, *, running: bool) -> None:
+        bar = self.query_one("#progress", ProgressBar)
+        if running:
+            bar.update(total=total, progress=done)
+        bar.display = running
+        self._update_status()
+
+    def select(self, domain: str) -> None:
+        table = self.table
+        if domain in table.rows:
+            table.move_cursor(row=table.get_row_index(domain), animate=False)
 
     # -- live DNS workers -----------------------------------------------------------------
 
-    def check_domain(self, domain: str, *, manual: bool) -> Worker[None]:
+    def check_domain(self, domain: str, *, manual: bool) -> None:
         """Verify one domain now; the row shows "checking" until its answer arrives."""
         self.table.set_checking(domain, True)
-        self._show_detail()
-        return self.run_worker(
+        self.show_detail()
+        self.run_worker(
             self._verify(domain, manual),
             name=f"dns:{domain}",
             group=f"dns:{domain}",
@@ -387,20 +388,20 @@ class DomainsScreen(Screen[None]):
     async def _verify(self, domain: str, manual: bool) -> None:
         try:
             outcome = await self.registry.verify(domain)
-        except RegistryError as exc:
-            self.post_message(DomainCheckFailed(domain, str(exc)))
+        except Exception as exc:  # a refusal's words, or a bug's summary (logged)
+            self.post_message(DomainCheckFailed(domain, failure_text(exc)))
             return
         self.post_message(DomainChecked(outcome, manual=manual))
 
     def run_due_recheck(self) -> None:
         """The 48-hour re-check while the console is open: only domains that are due. A
         reader's console leaves it to the admins (their console or cron): it writes nothing."""
-        if self._bulk_total or not self.registry.may_change:
+        if self.recheck.running or not self.registry.may_change:
             return
         try:
             due = [r.domain for r in self.registry.due_domains()]
         except RegistryError as exc:
-            self.notify(str(exc), title="Re-check", severity="error", markup=False)
+            self.tell(str(exc), "Re-check", "error")
             return
         if due:
             self.start_bulk(due, due_only=True, quiet=True)
@@ -409,78 +410,19 @@ class DomainsScreen(Screen[None]):
         """Re-check ``domains`` (all, or the due ones) with the registry's bounded
         concurrency; ``quiet``: the timer's own re-check says nothing when it is done.
         False when a re-check is already running."""
-        if self._bulk_total or not domains:
+        if not self.recheck.start(domains, quiet=quiet):
             return False
-        self._bulk_quiet = quiet
-        self._bulk = set(domains)
-        self._bulk_total = len(self._bulk)
-        self.table.set_checking_many(self._bulk, True)
-        bar = self.query_one("#progress", ProgressBar)
-        bar.update(total=self._bulk_total, progress=0)
-        bar.display = True
-        self._update_status()
-        self._show_detail()
-        self._flush_timer = self.set_interval(FLUSH_EVERY, self._flush_answers, name="flush")
         # The rows say "checking" in this turn; the registry's own start (reading every
         # domain) in the next, so that a key pressed meanwhile waits for one, not both.
         self.call_after_refresh(
             self.run_worker,
-            self._recheck(due_only),
-            name=BULK_GROUP,
-            group=BULK_GROUP,
+            self.recheck.run(due_only),
+            name=RECHECK_GROUP,
+            group=RECHECK_GROUP,
             exclusive=True,
             exit_on_error=False,
         )
         return True
-
-    async def _recheck(self, due_only: bool) -> None:
-        def on_result(outcome: VerifyOutcome) -> None:
-            self.post_message(DomainChecked(outcome, manual=False))
-
-        await self.registry.recheck(due_only=due_only, on_result=on_result)
-
-    def _bulk_answered(self, domain: str) -> None:
-        self._bulk.discard(domain)
-
-    def _flush_answers(self) -> None:
-        """Put the answers that arrived since the last flush into the table, all at once.
-
-        Every change of a DataTable cell redraws every visible cell, and a bulk re-check
-        brings hundreds of answers a second: drawing once per flush instead of once per
-        answer is what keeps the screen answering keys meanwhile.
-        """
-        answers, self._answers = self._answers, {}
-        if not answers and not self._bulk_total:
-            return
-        current = self.table.current_domain()
-        self.table.put_many(answers.values())
-        if current in answers:
-            self._show_detail()
-        if self._bulk_total:
-            done = self._bulk_total - len(self._bulk)
-            self.post_message(RecheckProgress(done, self._bulk_total))
-
-    def _bulk_finished(self, message: str | None = None) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.stop()
-            self._flush_timer = None
-        self._flush_answers()
-        # Domains the registry skipped (removed meanwhile, not due any more) stop "checking".
-        self.table.set_checking_many(list(self._bulk), False)
-        total = self._bulk_total
-        self._bulk.clear()
-        self._bulk_total = 0
-        self.query_one("#progress", ProgressBar).display = False
-        self._update_status()
-        self._show_detail()
-        if message:
-            self.notify(message, title="Re-check", severity="error", markup=False)
-        elif total and not self._bulk_quiet and not self._bulk_changes:
-            self.notify(
-                f"Re-checked {total} domain{'s' if total != 1 else ''}: no change.",
-                title="Re-check",
-            )
-        self._report_changes()
 
     @on(DomainChecked)
     def _domain_checked(self, message: DomainChecked) -> None:
@@ -490,179 +432,98 @@ class DomainsScreen(Screen[None]):
             # Nothing was written: the table keeps showing the registry, the result says
             # what DNS holds now.
             self.table.set_checking(row.domain, False)
-            self._show_detail()
+            self.show_detail()
             if message.manual:
                 self._show_result(outcome)
             return
-        if self._bulk_total and row.domain in self._bulk and not message.manual:
-            self._bulk_answered(row.domain)
-            self._answers[row.domain] = row  # drawn by the next flush
+        if self.recheck.waits_for(row.domain) and not message.manual:
+            self.recheck.answered(row)  # drawn by the next flush
         else:
             self.table.put(row)
             if row.domain == self.table.current_domain():
-                self._show_detail()
+                self.show_detail()
         if message.manual:
             self._show_result(outcome)  # its screen lists what changed
         elif outcome.transitions:
-            # One toast per change would bury the screen in a re-check of hundreds (and cost
-            # seconds to draw): changes are summed up when the re-check is done.
-            name = printable(row.domain_unicode)
-            self._bulk_changes.extend(f"{name}: {printable(t)}" for t in outcome.transitions)
-            if not self._bulk_total:
-                self._report_changes()
-
-    def _report_changes(self) -> None:
-        changes, self._bulk_changes = self._bulk_changes, []
-        if not changes:
-            return
-        shown = "\n".join(changes[:MAX_CHANGES_SHOWN])
-        if len(changes) > MAX_CHANGES_SHOWN:
-            shown += (
-                f"\n… and {len(changes) - MAX_CHANGES_SHOWN} more (each domain's journal has them)"
-            )
-        title = f"{len(changes)} change{'s' if len(changes) != 1 else ''} found"
-        self.notify(shown, title=title, severity="warning", timeout=10, markup=False)
+            self.recheck.note_changes(row.domain_unicode, outcome.transitions)
 
     @on(DomainCheckFailed)
     def _domain_check_failed(self, message: DomainCheckFailed) -> None:
         self.table.set_checking(message.domain, False)
-        self._bulk_answered(message.domain)
-        self._show_detail()
-        self.notify(message.message, title="Check failed", severity="error", markup=False)
+        self.recheck.failed(message.domain)
+        self.show_detail()
+        self.tell(message.message, "Check failed", "error")
 
     @on(DomainChanged)
     def _domain_changed(self, message: DomainChanged) -> None:
         self.table.put(message.row)
-        self._after_change()
+        self.after_change()
 
     @on(RecheckProgress)
     def _recheck_progress(self, message: RecheckProgress) -> None:
-        self.query_one("#progress", ProgressBar).update(total=message.total, progress=message.done)
-        self._update_status()
+        if self.recheck.running:  # not a flush's news arriving after the end
+            self.show_progress(message.done, message.total, running=True)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        name = worker.name or ""
-        if name == BULK_GROUP:
-            if event.state is WorkerState.SUCCESS:
-                self._bulk_finished()
-            elif event.state is WorkerState.ERROR:
-                self._bulk_finished(failure_text(worker.error))
-            elif event.state is WorkerState.CANCELLED:
-                self._bulk_finished("re-check cancelled")
-        elif name.startswith("dns:") and event.state is WorkerState.ERROR:
-            self.post_message(DomainCheckFailed(name[4:], failure_text(worker.error)))
-        elif name.startswith("flow:") and event.state is WorkerState.ERROR:
-            self.notify(failure_text(worker.error), title="Failed", severity="error", markup=False)
+    @on(RecheckFinished)
+    def _recheck_finished(self, message: RecheckFinished) -> None:
+        self.recheck.finish(message.failure)
 
-    # -- actions and the step flows --------------------------------------------------------
+    # -- actions ------------------------------------------------------------------------
 
     def _flow(self, work: Awaitable[None], name: str) -> None:
+        """Run a step flow in the one "flow" worker group; a failure becomes one line."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as exc:
+                self.tell(failure_text(exc), "Failed", "error")
+
         self.run_worker(
-            work, name=f"flow:{name}", group="flow", exclusive=True, exit_on_error=False
+            guarded(), name=f"flow:{name}", group="flow", exclusive=True, exit_on_error=False
         )
-
-    async def _ask(self, screen: Any) -> Any:
-        return await self.app.push_screen(screen, wait_for_dismiss=True)
-
-    def _refresh_row(self, domain: str) -> DomainRow | None:
-        try:
-            row = self.registry.get(domain)
-        except RegistryError:
-            self.table.drop(domain)
-            self._after_change()
-            return None
-        self.table.put(row)
-        self._after_change()
-        return row
-
-    def _select(self, domain: str) -> None:
-        table = self.table
-        if domain in table.rows:
-            table.move_cursor(row=table.get_row_index(domain), animate=False)
-
-    def action_add(self) -> None:
-        self._flow(self._add_flow(), "add")
-
-    async def _add_flow(self) -> None:
-        from mailauth_tui.ui.screens.add_domain import AddDomainScreen
-
-        sent: CodeSent | None = await self._ask(AddDomainScreen(self.registry))
-        if sent is None:
-            return
-        domain = sent.domain.domain
-        self.table.put(sent.domain)
-        self._after_change()
-        self._select(domain)
-        self._code_sent_notice(sent)
-        await self._code_flow(domain)
-
-    def _code_sent_notice(self, sent: CodeSent) -> None:
-        where = printable(sent.delivered_to)
-        if self.demo is not None:
-            self.notify(
-                f"The code was mailed to {printable(sent.domain.address)}. "
-                "Demo: press ctrl+o to read it in the demo outbox.",
-                title="Code sent",
-                timeout=10,
-                markup=False,
-            )
-        else:
-            self.notify(f"Code sent ({where}).", title="Code sent", markup=False)
-
-    async def _code_flow(self, domain: str) -> None:
-        from mailauth_tui.ui.screens.enter_code import EnterCodeScreen
-
-        check: CodeCheck | None = await self._ask(EnterCodeScreen(self.registry, domain))
-        row = self._refresh_row(domain)
-        if check is None or not check.ok or row is None:
-            return
-        self.app.clear_notifications()  # "code sent, read it in the outbox" is done with
-        await self._records_flow(domain)
-
-    async def _records_flow(self, domain: str) -> None:
-        from mailauth_tui.ui.screens.records import RecordsScreen
-
-        outcome: VerifyOutcome | None = await self._ask(
-            RecordsScreen(self.registry, domain, self.demo)
-        )
-        if outcome is None:
-            self._refresh_row(domain)
-            return
-        if not outcome.dry_run:  # a dry run's row is what would be stored, not what is
-            self.table.put(outcome.domain)
-            self._after_change()
-        await self._result(outcome)
-
-    async def _result(self, outcome: VerifyOutcome) -> None:
-        from mailauth_tui.ui.screens.verify_result import VerifyResultScreen
-
-        await self._ask(VerifyResultScreen(outcome))
 
     def _show_result(self, outcome: VerifyOutcome) -> None:
         # Only over this screen: a result popping up over another dialog would be lost input.
         if self.app.screen is self:
-            self._flow(self._result(outcome), "result")
+            self._flow(self.flows.result(outcome), "result")
         else:
             summary = ", ".join(f"{v.kind} {v.state}" for v in outcome.verdicts)
-            self.notify(summary, title=printable(outcome.domain.domain_unicode), markup=False)
+            self.tell(summary, printable(outcome.domain.domain_unicode))
+
+    def _with_domain(self, flow: Callable[[str], Awaitable[None]], name: str) -> None:
+        domain = self.table.current_domain()
+        if domain:
+            self._flow(flow(domain), name)
+
+    def _with_row(self, flow: Callable[[DomainRow], Awaitable[None]], name: str) -> None:
+        row = self._selected()
+        if row is not None:
+            self._flow(flow(row), name)
+
+    def action_add(self) -> None:
+        self._flow(self.flows.add(), "add")
 
     def action_detail(self) -> None:
-        from mailauth_tui.ui.screens.domain_detail import DomainDetailScreen
-
-        domain = self.table.current_domain()
-        if domain:
-            self._flow(self._ask(DomainDetailScreen(self.registry, domain)), "detail")
+        self._with_domain(self.flows.detail, "detail")
 
     def action_code(self) -> None:
-        domain = self.table.current_domain()
-        if domain:
-            self._flow(self._code_flow(domain), "code")
+        self._with_domain(self.flows.code, "code")
 
     def action_records(self) -> None:
-        domain = self.table.current_domain()
-        if domain:
-            self._flow(self._records_flow(domain), "records")
+        self._with_domain(self.flows.records, "records")
+
+    def action_resend(self) -> None:
+        self._with_domain(self.flows.resend, "resend")
+
+    def action_delete(self) -> None:
+        self._with_row(self.flows.delete, "delete")
+
+    def action_rotate(self) -> None:
+        self._with_row(self.flows.rotate, "rotate")
+
+    def action_report(self) -> None:
+        self._flow(self.flows.report(), "report")
 
     def action_verify(self) -> None:
         domain = self.table.current_domain()
@@ -674,92 +535,9 @@ class DomainsScreen(Screen[None]):
         # would cost the very moments the screen must stay quick.
         domains = list(self.table.domains)
         if not domains:
-            self.notify("There are no domains to re-check.", markup=False)
+            self.tell("There are no domains to re-check.", "")
         elif not self.start_bulk(domains, due_only=False):
-            self.notify("A re-check is already running.", title="Re-check", markup=False)
-
-    def action_resend(self) -> None:
-        domain = self.table.current_domain()
-        if domain:
-            self._flow(self._resend(domain), "resend")
-
-    async def _resend(self, domain: str) -> None:
-        try:
-            sent = await self.registry.resend(domain)
-        except RegistryError as exc:
-            self.notify(str(exc), title="Resend", severity="error", markup=False)
-            return
-        self.table.put(sent.domain)
-        self._after_change()
-        self._code_sent_notice(sent)
-
-    def action_delete(self) -> None:
-        row = self._selected()
-        if row is not None:
-            self._flow(self._delete(row), "delete")
-
-    async def _delete(self, row: DomainRow) -> None:
-        from mailauth_tui.ui.screens.confirm import ConfirmScreen
-
-        name = printable(row.domain_unicode)
-        sure = await self._ask(
-            ConfirmScreen(
-                f"Delete {name}?",
-                f"{name} and its DKIM keys leave the registry. Mail from {name} is then sent "
-                "from the system sender address. This cannot be undone.",
-                "Delete",
-            )
-        )
-        if not sure:
-            return
-        try:
-            self.registry.remove(row.domain)
-        except RegistryError as exc:
-            self.notify(str(exc), title="Delete", severity="error", markup=False)
-            return
-        self.table.drop(row.domain)
-        self._after_change()
-        self.notify(f"{name} deleted.", markup=False)
-
-    def action_rotate(self) -> None:
-        row = self._selected()
-        if row is not None:
-            self._flow(self._rotate(row), "rotate")
-
-    async def _rotate(self, row: DomainRow) -> None:
-        from mailauth_tui.ui.screens.confirm import ConfirmScreen
-
-        name = printable(row.domain_unicode)
-        sure = await self._ask(
-            ConfirmScreen(
-                f"New DKIM key for {name}?",
-                "A new key and selector are made. Publish the new DKIM record (r) and verify: "
-                "the old key keeps signing until the new one is seen in DNS.",
-                "Rotate",
-            )
-        )
-        if not sure:
-            return
-        try:
-            new_row = await self.registry.rotate_dkim(row.domain)
-        except RegistryError as exc:
-            self.notify(str(exc), title="Rotate DKIM key", severity="error", markup=False)
-            return
-        self.table.put(new_row)
-        self._after_change()
-        self.notify(
-            f"New DKIM key for {name}: publish its record (r), then verify (v).", markup=False
-        )
-
-    def action_report(self) -> None:
-        self._flow(self._report(), "report")
-
-    async def _report(self) -> None:
-        from mailauth_tui.ui.screens.report import ReportScreen
-
-        chosen: tuple[str, ...] | None = await self._ask(ReportScreen(self.registry))
-        if chosen:
-            self.show_only(chosen, f"{len(chosen)} domain{'s' if len(chosen) != 1 else ''}")
+            self.tell("A re-check is already running.", "Re-check")
 
     def action_outbox(self) -> None:
         from mailauth_tui.ui.screens.outbox import OutboxScreen

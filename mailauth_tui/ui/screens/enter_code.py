@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
-from mailauth_tui.registry.models import CodeCheck, CodeSent, DomainRow, Ownership
+from mailauth_tui.registry.models import CodeCheck, DomainRow, Ownership
 from mailauth_tui.ui.screens.modal_base import (
     StepModal,
     facts,
-    failure_message,
+    failure_text,
     literal,
     when,
 )
@@ -82,8 +82,8 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
         self._show("#status", "")
         try:
             self._row = self._registry.get(self._domain)
-        except Exception as exc:  # failure_message logs anything but a RegistryError
-            self.step_failed("get", failure_message(exc))
+        except Exception as exc:  # failure_text logs anything but a RegistryError
+            self.step_failed(failure_text(exc))
             return
         self._render_facts()
 
@@ -128,14 +128,14 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
             self._show("#code-problem", f"✘ {problem}")
             return
         self._start("⟳ checking the code …")
-        self.run_call(self._registry.submit_code(self._domain, value), "submit", self._domain)
+        self._submit(value)
 
     @on(Button.Pressed, "#resend")
     def action_resend(self) -> None:
         if self._busy:
             return
         self._start("⟳ sending a new code …")
-        self.run_call(self._registry.resend(self._domain), "resend", self._domain)
+        self._resend()
 
     def _start(self, status: str) -> None:
         self._busy = True
@@ -146,33 +146,37 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
         self._busy = False
         self._show("#status", "")
 
-    def step_done(self, name: str, result: Any) -> None:
+    @work(group="registry", exclusive=True, exit_on_error=False)
+    async def _submit(self, code: str) -> None:
+        result = await self._registry.submit_code(self._domain, code)
         self._finish()
-        if isinstance(result, CodeCheck):
-            self._row = result.domain
-            self._render_facts()
-            if result.ok:
-                self.dismiss(result)
-                return
-            code = self.query_one("#code", Input)
-            code.value = ""
-            code.focus()
-            message = result.message
-            if result.domain.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
-                message = f"{message}. {_RESEND_HINT}"
-            elif result.attempts_left:
-                message = f"{message} ({result.attempts_left} tries left)"
-            self._show("#code-problem", f"✘ {message}")
-        elif isinstance(result, CodeSent):
-            self._row = result.domain
-            self._render_facts()
-            self._show(
-                "#status",
-                f"✔ a new code was sent to {result.domain.address} ({result.delivered_to})",
-            )
-            self.query_one("#code", Input).focus()
+        self._row = result.domain
+        self._render_facts()
+        if result.ok:
+            self.dismiss(result)
+            return
+        box = self.query_one("#code", Input)
+        box.value = ""
+        box.focus()
+        message = result.message
+        if result.domain.ownership in (Ownership.LOCKED, Ownership.EXPIRED):
+            message = f"{message}. {_RESEND_HINT}"
+        elif result.attempts_left:
+            message = f"{message} ({result.attempts_left} tries left)"
+        self._show("#code-problem", f"✘ {message}")
 
-    def step_failed(self, name: str, message: str) -> None:
+    @work(group="registry", exclusive=True, exit_on_error=False)
+    async def _resend(self) -> None:
+        sent = await self._registry.resend(self._domain)
+        self._finish()
+        self._row = sent.domain
+        self._render_facts()
+        self._show(
+            "#status", f"✔ a new code was sent to {sent.domain.address} ({sent.delivered_to})"
+        )
+        self.query_one("#code", Input).focus()
+
+    def step_failed(self, message: str) -> None:
         self._finish()
         self._show("#code-problem", f"✘ {message}")
 

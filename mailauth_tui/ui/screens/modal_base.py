@@ -1,17 +1,14 @@
 """What every step modal shares: the stylesheet, escape, literal text and worker failures.
 
-Registry calls run in workers with ``exit_on_error=False``; a worker's outcome comes back here
-as ``Worker.StateChanged`` and is handed to the screen as a result or as a message fit for the
-user. A RegistryError's text is that message; anything else is a bug, logged with its
-traceback (never drawn on screen) and summarised as "internal error: ...".
+Registry calls run in ``@work`` methods of each modal (``exit_on_error=False``), which act on
+their typed result themselves; a call that raises comes back here as ``Worker.StateChanged``
+and reaches the modal's :meth:`StepModal.step_failed` as one line fit for the user
+(``ui.failure.failure_text``).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from rich.table import Table
 from rich.text import Text
@@ -20,10 +17,11 @@ from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
 from mailauth_tui.core.textsafe import printable
-from mailauth_tui.registry.errors import RegistryError
+from mailauth_tui.core.when import when
+from mailauth_tui.ui.failure import failure_text
 from mailauth_tui.ui.styles_path import styles_dir
 
-log = logging.getLogger(__name__)
+__all__ = ["MODALS_TCSS", "StepModal", "facts", "failure_text", "literal", "when"]
 
 ResultT = TypeVar("ResultT")
 
@@ -33,24 +31,6 @@ MODALS_TCSS = str(styles_dir() / "modals.tcss")
 def literal(text: str, style: str = "") -> Text:
     """Text from DNS or a user as a Rich Text: never markup, control characters made visible."""
     return Text(printable(text), style=style)
-
-
-def failure_message(error: BaseException | None) -> str:
-    """The line to show for a failed registry call."""
-    if isinstance(error, RegistryError):
-        return str(error)
-    log.error("internal error in a console worker", exc_info=error)
-    kind = type(error).__name__ if error is not None else "unknown"
-    return f"internal error: {kind}: {error} (details in the log)"
-
-
-def when(moment: datetime | None, *, empty: str = "never") -> str:
-    """A timestamp as shown in the modals: UTC, to the minute, unambiguous across zones."""
-    if moment is None:
-        return empty
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def facts(rows: list[tuple[str, Text]]) -> Table:
@@ -72,30 +52,10 @@ class StepModal(ModalScreen[ResultT]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def run_call(self, work: Awaitable[Any], name: str, domain: str = "") -> Worker[Any]:
-        """Run one registry call; its result or failure arrives in step_done / step_failed.
-
-        One exclusive group per domain so a second press of a key replaces the first call
-        instead of racing it.
-        """
-        return self.run_worker(
-            work,
-            name=name,
-            group=f"registry:{domain or name}",
-            exclusive=True,
-            exit_on_error=False,
-        )
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state is WorkerState.SUCCESS:
-            self.step_done(worker.name, worker.result)
-        elif event.state is WorkerState.ERROR:
-            self.step_failed(worker.name, failure_message(worker.error))
+        if event.state is WorkerState.ERROR:
+            self.step_failed(failure_text(event.worker.error))
 
-    def step_done(self, name: str, result: Any) -> None:
-        """A registry call named ``name`` returned ``result``."""
-
-    def step_failed(self, name: str, message: str) -> None:
-        """A registry call named ``name`` failed; ``message`` is for the user."""
+    def step_failed(self, message: str) -> None:
+        """A registry call failed; ``message`` is for the user."""
         self.notify(message, title="Failed", severity="error", markup=False)

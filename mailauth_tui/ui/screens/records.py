@@ -9,10 +9,11 @@ zone file or a provider's "import zone" box.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -20,10 +21,9 @@ from textual.widgets import Footer, Static
 
 from mailauth_tui.core.results import PublishRecord
 from mailauth_tui.registry.models import VerifyOutcome
-from mailauth_tui.registry.zone_publish import PublishOutcome
 from mailauth_tui.ui.clipboard import copy_text
 from mailauth_tui.ui.demo_hooks import DemoHooks
-from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_message, literal
+from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_text, literal
 from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
 
     def on_mount(self) -> None:
         self._set_status("⟳ preparing the records …")
-        self.run_call(self._registry.records(self._domain), "records", self._domain)
+        self._load_records()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "publish" and self._demo is None:
@@ -136,15 +136,22 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
 
     # -- registry results
 
-    def step_done(self, name: str, result: Any) -> None:
-        if name == "records":
-            self._show_records(list(result))
-        elif name == "verify" and isinstance(result, VerifyOutcome):
-            self.dismiss(result)
-        elif name == "publish" and isinstance(result, PublishOutcome) and result.verify:
-            self.dismiss(result.verify)
+    @work(group="registry", exclusive=True, exit_on_error=False)
+    async def _load_records(self) -> None:
+        self._show_records(await self._registry.records(self._domain))
 
-    def step_failed(self, name: str, message: str) -> None:
+    @work(group="registry", exclusive=True, exit_on_error=False)
+    async def _publish(self) -> None:
+        badges = self.query_one(PropagationBadges)
+        outcome = await self._registry.publish(self._domain, on_report=badges.show)
+        if outcome.verify is not None:
+            self.dismiss(outcome.verify)
+
+    @work(group="registry", exclusive=True, exit_on_error=False)
+    async def _verify(self) -> None:
+        self.dismiss(await self._registry.verify(self._domain))
+
+    def step_failed(self, message: str) -> None:
         self._verifying = False
         self.refresh_bindings()
         self._set_status(f"✘ {message}", error=True)
@@ -218,9 +225,7 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         self._verifying = True
         self.refresh_bindings()
         self._set_status("⟳ publishing by RFC 2136, then following it to every nameserver …")
-        badges = self.query_one(PropagationBadges)
-        call = self._registry.publish(self._domain, on_report=badges.show)
-        self.run_call(call, "publish", self._domain)
+        self._publish()
 
     def action_publish(self) -> None:
         if self._demo is None and self._records:
@@ -230,8 +235,8 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
             return
         try:
             self._demo.publish(self._records)
-        except Exception as exc:  # failure_message logs anything unexpected
-            self._set_status(f"✘ {failure_message(exc)}", error=True)
+        except Exception as exc:  # failure_text logs anything unexpected
+            self._set_status(f"✘ {failure_text(exc)}", error=True)
             return
         self._set_status(
             f"✔ published {len(self._records)} records into the demo zone: press v to verify"
@@ -243,7 +248,7 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         self._verifying = True
         self.refresh_bindings()
         self._set_status("⟳ looking the records up in DNS …")
-        self.run_call(self._registry.verify(self._domain), "verify", self._domain)
+        self._verify()
 
     def _set_status(self, message: str, *, error: bool = False) -> None:
         widget = self.query_one("#status", Static)

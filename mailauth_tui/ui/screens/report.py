@@ -12,7 +12,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mailauth_tui.registry.models import ReportAction
-from mailauth_tui.ui.screens.modal_base import StepModal, failure_message, literal
+from mailauth_tui.ui.screens.modal_base import StepModal, failure_text, literal
 
 if TYPE_CHECKING:
     from mailauth_tui.registry.service import Registry
@@ -46,8 +46,8 @@ class ReportScreen(StepModal[tuple[str, ...] | None]):
     def compose(self) -> ComposeResult:
         try:
             self._actions = list(self._registry.report())
-        except Exception as exc:  # failure_message logs anything but a RegistryError
-            self._error = failure_message(exc)
+        except Exception as exc:  # failure_text logs anything but a RegistryError
+            self._error = failure_text(exc)
         with Vertical(id="dialog") as dialog:
             dialog.border_title = "Email reliability report"
             if self._error:

@@ -4,10 +4,8 @@ next check. Everything from DNS or a user goes in as ``Text``, never markup."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -15,53 +13,14 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mailauth_tui.core.textsafe import printable
+from mailauth_tui.core.when import when
+from mailauth_tui.registry.evidence import RecordNote
 from mailauth_tui.registry.models import DomainRow, Ownership
 from mailauth_tui.ui.widgets.badges import CHECKING, badge, dmarc_tag, policy_text
 from mailauth_tui.ui.widgets.domain_table import relative_time
 from mailauth_tui.ui.widgets.selftest import evidence_selftest, status_text
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordNote:
-    """What the last check said about one record: found text and problem messages."""
-
-    kind: str
-    found: str | None
-    problems: tuple[tuple[str, str], ...]  # (severity, message)
-
-
-def evidence_notes(raw: str) -> list[RecordNote]:
-    """The per-record notes of a row's evidence JSON (see registry.transitions.assess).
-
-    Evidence is data we wrote, but it holds DNS text; anything not shaped as expected is
-    skipped rather than trusted.
-    """
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return []
-    records = data.get("records") if isinstance(data, dict) else None
-    if not isinstance(records, dict):
-        return []
-    notes = []
-    for kind in ("DKIM", "SPF", "DMARC"):
-        entry = records.get(kind)
-        if not isinstance(entry, dict):
-            continue
-        found = entry.get("found")
-        problems = entry.get("problems")
-        messages = tuple(
-            (str(p.get("severity", "error")), str(p.get("message", "")))
-            for p in (problems if isinstance(problems, list) else [])
-            if isinstance(p, dict) and p.get("message")
-        )
-        why = entry.get("why")
-        if not messages and isinstance(why, str) and why and entry.get("look") != "good":
-            messages = (("error", why),)
-        notes.append(RecordNote(kind, found if isinstance(found, str) else None, messages))
-    return notes
 
 
 _SEVERITY = {
@@ -72,14 +31,10 @@ _SEVERITY = {
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def _utc(at: datetime) -> str:
-    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
 def _when(at: datetime | None, now: datetime, *, future: bool) -> Text:
     if at is None:
         return Text("not scheduled" if future else "never", style="dim")
-    return Text(f"{_utc(at)} ({relative_time(at, now, future=future)})")
+    return Text(f"{when(at)} ({relative_time(at, now, future=future)})")
 
 
 def _label(text: str) -> Text:
@@ -110,7 +65,7 @@ class DetailPanel(Static):
         row: DomainRow | None,
         *,
         checking: bool = False,
-        notes: list[RecordNote] | None = None,
+        notes: Sequence[RecordNote] | None = None,
         empty_hint: str = "",
     ) -> None:
         if row is None:
@@ -119,12 +74,12 @@ class DetailPanel(Static):
             return
         self.border_title = f"Details: {printable(row.domain_unicode)}"
         content = self._render_row(
-            row, checking, notes if notes is not None else evidence_notes(row.evidence)
+            row, checking, notes if notes is not None else row.last_check.notes
         )
         self.update(content, layout=False)  # a fixed height: no layout pass per cursor move
 
     def _render_row(
-        self, row: DomainRow, checking: bool, notes: list[RecordNote]
+        self, row: DomainRow, checking: bool, notes: Sequence[RecordNote]
     ) -> RenderableType:
         now = self._clock()
         grid = Table.grid(padding=(0, 1), expand=True)
@@ -144,7 +99,7 @@ class DetailPanel(Static):
         dmarc_state = CHECKING if checking else row.dmarc_state
         states = badge(row.ownership)
         if row.ownership is not Ownership.VERIFIED and row.code_expires_at is not None:
-            states.append(f" (code valid until {_utc(row.code_expires_at)})", style="dim")
+            states.append(f" (code valid until {when(row.code_expires_at)})", style="dim")
         selectors = ", ".join(k.selector for k in row.dkim_keys if k.active)
         states.append("   DKIM ", style="bold").append_text(badge(dkim_state))
         if selectors:

@@ -7,12 +7,14 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets._data_table import ColumnKey, Row, RowKey
 
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.registry.models import DomainRow, Ownership, RecordState
@@ -53,9 +55,9 @@ class ColumnSpec:
     width: int
 
 
-def _cell(text: str) -> Text:
+def _cell(text: str) -> Cell:
     """Untrusted text as a one-line cell: control characters made visible, never markup."""
-    return Text(printable(text), no_wrap=True, overflow="ellipsis", end="")
+    return Cell(Text(printable(text), no_wrap=True, overflow="ellipsis", end=""))
 
 
 def relative_time(at: datetime | None, now: datetime, *, future: bool) -> str:
@@ -133,27 +135,53 @@ def row_matches(row: DomainRow, needle: str) -> bool:
     return all(word in haystack for word in needle.casefold().split())
 
 
+class Cell:
+    """One table cell: its Text, drawn as it is, its lines kept once drawn.
+
+    DataTable measures every new cell that can be measured (``__rich_measure__``) to size
+    auto-width columns: 80,000 measurements, about two seconds, before 10,000 rows first show.
+    Every column here has a fixed width, so a cell offers Rich only ``__rich_console__`` and
+    is never measured. Any change of a cell makes DataTable draw every visible cell again (its
+    caches are keyed on an update counter): a cell keeps its segments per width, so that
+    redrawing is joining lines, not laying out text (badge cells are shared by every row)."""
+
+    __slots__ = ("_drawn", "text")
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+        self._drawn: tuple[int, list[Segment]] | None = None
+
+    @property
+    def plain(self) -> str:
+        return self.text.plain
+
+    def same_as(self, other: Cell) -> bool:
+        return self.text is other.text or (
+            self.text.plain == other.text.plain and self.text.style == other.text.style
+        )
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        if self._drawn is None or self._drawn[0] != width:
+            # One line: the table's rows are one line high (no_wrap, ellipsis when too long).
+            line = console.render_lines(self.text, options.update(height=1), pad=False)[0]
+            self._drawn = (width, line)
+        yield from self._drawn[1]
+
+
 # Table cells are never changed once made (the detail panel appends to its own badges, so the
 # widgets module hands out fresh ones): one Text per state serves every row.
-_BADGE_CELLS: dict[str, Text] = {}
-_DMARC_CELLS: dict[tuple[str, bool], Text] = {}
+@cache
+def _cached_badge(state: str) -> Cell:
+    return Cell(badge(state))
 
 
-def _cached_badge(state: str) -> Text:
-    cell = _BADGE_CELLS.get(state)
-    if cell is None:
-        cell = _BADGE_CELLS[state] = badge(state)
-    return cell
+@cache
+def _cached_dmarc_tag(state: str, *, short: bool = False) -> Cell:
+    return Cell(dmarc_tag(state, short=short))
 
 
-def _cached_dmarc_tag(state: str, *, short: bool = False) -> Text:
-    cell = _DMARC_CELLS.get((state, short))
-    if cell is None:
-        cell = _DMARC_CELLS[state, short] = dmarc_tag(state, short=short)
-    return cell
-
-
-class DomainTable(DataTable[Text]):
+class DomainTable(DataTable[Cell]):
     """Rows keyed by ASCII domain. The screen owns the data; this widget draws it."""
 
     DEFAULT_CSS = """
@@ -256,11 +284,11 @@ class DomainTable(DataTable[Text]):
 
     # -- drawing ------------------------------------------------------------------------
 
-    def _cells(self, row: DomainRow, only: Collection[str] = ALL_COLUMNS) -> dict[str, Text]:
+    def _cells(self, row: DomainRow, only: Collection[str] = ALL_COLUMNS) -> dict[str, Cell]:
         """The cells of ``row`` (``only`` some columns: building them all for a thousand
         rows that only start "checking" is most of the cost of showing it)."""
         checking = row.domain in self._checking
-        out: dict[str, Text] = {}
+        out: dict[str, Cell] = {}
         for key in only:
             if key == "domain":
                 out[key] = _cell(row.domain_unicode)
@@ -277,50 +305,23 @@ class DomainTable(DataTable[Text]):
             elif key in ("last", "next"):
                 future = key == "next"
                 at = row.next_check_at if future else row.last_check_at
-                out[key] = Text(relative_time(at, self._clock(), future=future), end="")
+                out[key] = Cell(Text(relative_time(at, self._clock(), future=future), end=""))
         return out
 
     def _redraw_rows(self, rows: Sequence[DomainRow], only: Collection[str] = ALL_COLUMNS) -> None:
-        """Put new cells into shown rows and redraw only those rows.
-
-        ``update_cell`` bumps the table's update counter, which every render cache is keyed
-        on: one changed cell redraws every visible cell, and a bulk re-check of hundreds of
-        domains then spends its time drawing while keys wait. Here the new cells go into the
-        table's data and only the cache entries of the changed rows are dropped (the line
-        cache is only a join of row renders: cleared, it refills cheaply). Relies on
-        DataTable internals of Textual 8 (pinned below 9); the pilot tests cover it.
-        """
-        changed: set[RowKey] = set()
-        for row in rows:
-            row_key = RowKey(row.domain)
-            data = self._data[row_key]
-            new_cells = self._cells(row, only)
-            for spec in self._layout:
-                if spec.key not in new_cells:
-                    continue
-                column = ColumnKey(spec.key)
-                new = new_cells[spec.key]
-                old = data.get(column)
-                if old is not new and (
-                    old is None or old.plain != new.plain or old.style != new.style
-                ):
-                    data[column] = new
-                    changed.add(row_key)
-        if not changed:
-            return
-        indexes = {self._row_locations.get(key) for key in changed}
-        # LRUCache is not a dict: keys() is its way to list what it holds.
-        cells = self._cell_render_cache
-        for cell_key in [k for k in cells.keys() if k[0] in changed]:  # noqa: SIM118
-            cells.discard(cell_key)
-        renders = self._row_render_cache
-        for render_key in [k for k in renders.keys() if k[0] in changed]:  # noqa: SIM118
-            renders.discard(render_key)
-        renderables = self._row_renderable_cache
-        for index_key in [k for k in renderables.keys() if k[1] in indexes]:  # noqa: SIM118
-            renderables.discard(index_key)
-        self._line_cache.clear()
-        self.refresh()
+        """Put the new cells of shown rows in place: only cells whose text or style changed,
+        in one batch, so that a flush of many answers costs one repaint of the visible rows."""
+        columns = [spec.key for spec in self._layout]
+        with self.app.batch_update():
+            for row in rows:
+                new_cells = self._cells(row, only)
+                for key in columns:
+                    new = new_cells.get(key)
+                    if new is None:
+                        continue
+                    old = self.get_cell(row.domain, key)
+                    if not old.same_as(new):
+                        self.update_cell(row.domain, key, new)
 
     def rebuild(self) -> None:
         """Clear and redraw the shown rows (after load, filter, sort or a layout change)."""
@@ -335,46 +336,11 @@ class DomainTable(DataTable[Text]):
             self.add_column(Text(spec.label, style="bold"), width=spec.width, key=spec.key)
         rows = sort_rows((r for r in self._rows.values() if self.wanted(r)), self.sort_key)
         order = [spec.key for spec in self._layout]
-        items = []
         for row in rows:
             cells = self._cells(row)
-            items.append((row.domain, [cells[k] for k in order]))
-        self._append_rows(items)
+            self.add_row(*(cells[k] for k in order), key=row.domain)
         if keep is not None and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
-
-    def _append_rows(self, items: Sequence[tuple[str, Sequence[Text]]]) -> None:
-        """``add_row`` for many keyed rows at once.
-
-        ``add_row`` re-sorts the columns and re-sets the cursor for every row, and the table
-        then measures every new cell: for 10,000 domains that was seconds before the first
-        paint. Here the columns are fixed-width and rows one line high, so the rows go straight
-        into the table's own structures (the same ones ``add_row`` fills) and nothing is
-        measured (see ``_update_dimensions``).
-        """
-        if not items:
-            return
-        keys = [column.key for column in self.ordered_columns]
-        had_rows = self.row_count > 0
-        locations, data, rows = self._row_locations, self._data, self.rows
-        for key, cells in items:
-            row_key = RowKey(key)
-            if row_key in locations:
-                raise ValueError(f"duplicate row {key!r}")
-            locations[row_key] = len(rows)
-            data[row_key] = dict(zip(keys, cells, strict=True))
-            rows[row_key] = Row(row_key, 1)
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate  # clamps, as add_row does
-        if not had_rows and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()  # a row to highlight exists now: say so
-        self._update_count += 1
-        self.check_idle()
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        # Every column has a fixed width and every row is one line: nothing to measure, only
-        # the virtual size to set (which the base class does after its measuring loop).
-        super()._update_dimensions(())
 
     def layout_for(self, width: int) -> tuple[ColumnSpec, ...]:
         """The columns that fit ``width`` cells, most important first; spare room widens the
@@ -447,9 +413,11 @@ class DomainTable(DataTable[Text]):
     def show_tooltip_for(self, domain: str) -> None:
         self.tooltip = self.tooltip_text(domain)
 
-    def watch_hover_coordinate(self, old: Coordinate, value: Coordinate) -> None:
-        super().watch_hover_coordinate(old, value)
-        if self._show_hover_cursor and 0 <= value.row < self.row_count:
+    def on_mount(self) -> None:
+        self.watch(self, "hover_coordinate", self._hovered, init=False)
+
+    def _hovered(self, value: Coordinate) -> None:
+        if 0 <= value.row < self.row_count:
             key = self.coordinate_to_cell_key(Coordinate(value.row, 0)).row_key
             if key.value is not None:
                 self.show_tooltip_for(str(key.value))

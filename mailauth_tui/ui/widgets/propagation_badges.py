@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from mailauth_tui.core.propagation import PropagationReport
 from mailauth_tui.core.textsafe import printable
-from mailauth_tui.ui.screens.modal_base import failure_message
+from mailauth_tui.ui.failure import failure_text
 
 if TYPE_CHECKING:
     from mailauth_tui.registry.service import Registry
@@ -92,5 +92,5 @@ class PropagationBadges(Static):
         ):
             self.show(event.worker.result)
         elif event.state is WorkerState.ERROR:
-            message = failure_message(event.worker.error)
+            message = failure_text(event.worker.error)
             self.update(Text(f"Nameservers: {printable(message)}", style="red"))
