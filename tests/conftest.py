@@ -1,8 +1,9 @@
 """Fixtures shared by every layer of tests, named one by one from the module that holds them."""
 
-from tests.fixtures.bind import bind_servers, bind_world, pytest_runtest_makereport
+from tests.fixtures.bind import bind_pair, bind_servers, bind_world, pytest_runtest_makereport
 from tests.fixtures.dns import dns_server, resolver, zone
 from tests.fixtures.keys import dkim_2048
+from tests.fixtures.nameservers import two_servers
 from tests.fixtures.registry import (
     fake_clock,
     make_registry,
@@ -15,6 +16,7 @@ from tests.fixtures.ui import frozen_codes, snapshot_demo, ui_demo, ui_world
 from tests.fixtures.ui_modals import flow_world, modal_demo
 
 __all__ = [
+    "bind_pair",
     "bind_servers",
     "bind_world",
     "dkim_2048",
@@ -32,6 +34,7 @@ __all__ = [
     "smtp_auth_server",
     "smtp_server",
     "snapshot_demo",
+    "two_servers",
     "ui_demo",
     "ui_world",
     "zone",

@@ -25,13 +25,14 @@ from enum import Enum
 from typing import Any, TextIO
 
 from mailauth_tui.cli import signing_cmds
-from mailauth_tui.cli.argtypes import positive_int
+from mailauth_tui.cli.argtypes import positive_int, seconds_arg
 from mailauth_tui.cli.wiring import (
     WiringError,
     add_common_arguments,
     build_registry,
     build_settings,
 )
+from mailauth_tui.core.propagation import PropagationReport, Served
 from mailauth_tui.core.results import DomainReport, Problem, Status
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.core.when import when
@@ -44,6 +45,7 @@ from mailauth_tui.registry.models import (
 )
 from mailauth_tui.registry.sender import parse_address
 from mailauth_tui.registry.service import Registry
+from mailauth_tui.registry.zone_publish import FOLLOW_TIMEOUT
 from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.store import StoreError
 
@@ -225,14 +227,15 @@ async def _records(registry: Registry, args: argparse.Namespace) -> int:
         for rec in records:
             need = "required" if rec.required else "recommended"
             state = ", already published" if rec.already_published else ""
-            _print(f"; {rec.kind} ({need}{state}): {safe(rec.note)}")
+            _print(f"; {rec.kind} ({need}{state}), host at a DNS provider: {safe(rec.short_host)}")
+            _print(f"; {safe(rec.note)}")
             _print(safe(rec.zone_line))
         return EXIT_OK
     for rec in records:
         need = "required" if rec.required else "recommended"
         state = " - already published" if rec.already_published else ""
         _print(f"{rec.kind} ({need}){state}")
-        _print(f"  host:  {safe(rec.host)}")
+        _print(f"  host:  {safe(rec.host)}  (at a DNS provider: {safe(rec.short_host)})")
         _print(f"  type:  {rec.rtype}")
         _print(f"  value: {safe(rec.value)}")
         if rec.note:
@@ -258,6 +261,8 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
         if test.fix:
             lines.append(f"    fix: {safe(test.fix)}")
     lines.extend(f"  change: {safe(t)}" for t in outcome.transitions)
+    if outcome.propagation:
+        lines.append(f"  nameservers: {safe(outcome.propagation)}")
     return lines
 
 
@@ -267,6 +272,7 @@ def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
         "verdicts": to_jsonable(outcome.verdicts),
         "transitions": list(outcome.transitions),
         "dry_run": outcome.dry_run,
+        "propagation": outcome.propagation,
         "selftests": [t.as_json() for t in outcome.selftests],
     }
 
@@ -462,6 +468,85 @@ async def _rotate(registry: Registry, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _propagation_lines(report: PropagationReport) -> list[str]:
+    if report.error:
+        return [f"{safe(report.domain)}: {safe(report.error)}"]
+    lines = [f"{safe(report.domain)} (zone {safe(report.zone)})"]
+    for server in report.servers:
+        serial = server.serial if server.serial is not None else f"unknown ({server.error})"
+        lines.append(f"  {safe(server.name)} {safe(server.address)}  serial {safe(serial)}")
+        for r in server.records:
+            line = f"    {r.kind:<6}{safe(r.host)}  {r.state.value}"
+            if r.detail:
+                line += f": {safe(r.detail)}"
+            lines.append(line)
+            if r.found is not None and r.state is not Served.MATCH:
+                lines.append(f"      found: {safe(r.found)}")
+            lines.extend(_problem_lines(r.problems, indent="      "))
+    lines.append("; ".join(report.badge(kind) for kind in report.kinds()))
+    lines.append(safe(report.summary()))
+    return lines
+
+
+def _propagation_json(report: PropagationReport) -> dict[str, Any]:
+    out: dict[str, Any] = to_jsonable(report)
+    out["complete"] = report.complete
+    out["badges"] = {kind: report.badge(kind) for kind in report.kinds()}
+    out["summary"] = report.summary()
+    return out
+
+
+async def _propagation(registry: Registry, args: argparse.Namespace) -> int:
+    report = await registry.propagation(args.domain)
+    if args.json:
+        _dump(_propagation_json(report))
+    else:
+        for line in _propagation_lines(report):
+            _print(line)
+    return EXIT_OK if report.complete else EXIT_FAILED
+
+
+async def _publish(registry: Registry, args: argparse.Namespace) -> int:
+    seen: list[str] = []
+
+    def progress(report: PropagationReport) -> None:
+        summary = report.summary()
+        if not args.json and (not seen or seen[-1] != summary):
+            seen.append(summary)
+            _err(f"propagation: {safe(summary)}")
+
+    outcome = await registry.publish(
+        args.domain, dry_run=args.dry_run, on_report=progress, follow_timeout=args.wait
+    )
+    if args.json:
+        out = to_jsonable(outcome)
+        out["propagation"] = _propagation_json(outcome.propagation) if outcome.propagation else None
+        out["verify"] = _outcome_json(outcome.verify) if outcome.verify else None
+        _dump(out)
+    else:
+        where = f"zone {safe(outcome.zone)} at {safe(outcome.server)}"
+        if not outcome.changes:
+            _print(f"nothing to update in {where}: every record is there already")
+        else:
+            head = "dry run: the update" if outcome.dry_run else "the update"
+            _print(f"{head} of {where}:")
+            for line in outcome.update:
+                _print(f"  {safe(line)}")
+        for note in outcome.notes:
+            _print(f"  ; {safe(note)}")
+        if outcome.propagation is not None:
+            _print("; ".join(outcome.propagation.badge(k) for k in outcome.propagation.kinds()))
+        if outcome.verify is not None:
+            for line in _outcome_lines(outcome.verify):
+                _print(line)
+    if outcome.dry_run:
+        _dry_run_note(registry)
+        return EXIT_OK
+    done = outcome.propagation is not None and outcome.propagation.complete
+    verified = outcome.verify is not None and outcome.verify.domain.verified
+    return EXIT_OK if done and verified else EXIT_FAILED
+
+
 # -- running -----------------------------------------------------------------------------
 
 
@@ -544,8 +629,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("records", _records, "the DKIM, SPF and DMARC records to publish")
     p.add_argument("domain", metavar="DOMAIN")
-    p.add_argument("--zone-file", action="store_true", help="as zone-file lines")
-    p.add_argument("--json", action="store_true", help="as JSON")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--zone-file", action="store_true", help="as zone-file lines")
+    form.add_argument("--json", action="store_true", help="as JSON (host and short_host)")
 
     p = command(
         "verify",
@@ -585,6 +671,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("report", _report, "the reliability report: recommended actions")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
+    p = command(
+        "propagation",
+        _propagation,
+        "ask each of the zone's nameservers for the records (exit 0 only when all serve all)",
+    )
+    p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
+    p = command(
+        "publish",
+        _publish,
+        "publish the records by an RFC 2136 update, follow them to every nameserver, verify",
+    )
+    p.add_argument("domain", metavar="DOMAIN")
+    p.add_argument("--dry-run", action="store_true", help="print the exact update, send nothing")
+    p.add_argument(
+        "--wait",
+        type=seconds_arg,
+        default=FOLLOW_TIMEOUT,
+        metavar="SECONDS",
+        help=f"follow the propagation at most this long (default: {FOLLOW_TIMEOUT:g})",
+    )
     p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("rotate", _rotate, "make a new DKIM key; it signs once verified in DNS")

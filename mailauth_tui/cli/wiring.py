@@ -10,7 +10,9 @@ from pathlib import Path
 from mailauth_tui.cli.argtypes import seconds_arg
 from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.service import Registry
+from mailauth_tui.services.authoritative import DirectDns, ZoneLookupError
 from mailauth_tui.services.dns import DnsResolver
+from mailauth_tui.services.dnsupdate import Rfc2136Updater
 from mailauth_tui.services.identity import os_login
 from mailauth_tui.services.keys import FileKeyStore
 from mailauth_tui.services.mailer import mailer_from_settings
@@ -89,9 +91,14 @@ def build_settings(args: argparse.Namespace) -> Settings:
         raise WiringError(str(exc)) from None
 
 
+def resolver_timeout(args: argparse.Namespace) -> float:
+    timeout: float = getattr(args, "timeout", DEFAULT_TIMEOUT)
+    return timeout
+
+
 def build_resolver(args: argparse.Namespace) -> DnsResolver | SplitResolver:
     nameservers: list[str] = getattr(args, "nameserver", None) or []
-    timeout: float = getattr(args, "timeout", DEFAULT_TIMEOUT)
+    timeout = resolver_timeout(args)
     try:
         return make_resolver(nameservers, timeout=timeout)
     except ValueError as exc:
@@ -123,6 +130,11 @@ def build_registry(args: argparse.Namespace, *, create: bool = False) -> Registr
         raise WiringError(str(exc)) from None
     nameservers: list[str] = getattr(args, "nameserver", None) or []
     try:
+        # The zone's own nameservers, found through the same --nameserver (propagation).
+        authoritative: DirectDns | None = DirectDns(nameservers, timeout=resolver_timeout(args))
+    except (ZoneLookupError, ValueError):
+        authoritative = None  # no resolver configured: propagation says it is not set up
+    try:
         registry = Registry(
             store,
             settings,
@@ -131,6 +143,8 @@ def build_registry(args: argparse.Namespace, *, create: bool = False) -> Registr
             resolver,
             actor=os_login(),
             dns_source=f"--nameserver {' '.join(nameservers)}" if nameservers else None,
+            authoritative=authoritative,
+            updater=Rfc2136Updater(),
         )
         return registry
     except (StoreError, RegistryError, ValueError) as exc:

@@ -68,7 +68,7 @@ def split_txt(value: str, size: int = TXT_STRING_MAX) -> tuple[str, ...]:
     return tuple(chunks)
 
 
-def _quote(chunk: str) -> str:
+def quote_string(chunk: str) -> str:
     # RFC 1035 5.1: inside quotes, \" and \\ stand for themselves and \DDD for any octet; the
     # octets outside printable ASCII are written as \DDD so the line survives any editor.
     out: list[str] = []
@@ -87,11 +87,24 @@ def zone_line(host: str, chunks: Sequence[str], ttl: int = DEFAULT_TTL) -> str:
     if not 0 <= ttl <= 2**31 - 1:
         raise ValueError(f"invalid TTL {ttl}")
     owner = host if host.endswith(".") else host + "."
-    strings = " ".join(_quote(c) for c in chunks) if chunks else '""'
+    strings = " ".join(quote_string(c) for c in chunks) if chunks else '""'
     return f"{owner} {ttl} IN TXT {strings}"
 
 
-def _record(
+def provider_host(host: str, zone: str | None = None) -> str:
+    """``host`` relative to ``zone`` as DNS providers' forms want it: ``@`` for the apex,
+    ``mt202612._domainkey`` below it. Without a zone, the registered domain (Public Suffix
+    List): what a provider hosts a zone for. A host outside the zone stays whole."""
+    name = host.rstrip(".").lower()
+    base = (zone or org_domain(name) or name).rstrip(".").lower()
+    if name == base:
+        return "@"
+    if name.endswith("." + base):
+        return name[: -len(base) - 1]
+    return name
+
+
+def txt_record(
     kind: str, host: str, value: str, *, required: bool, note: str, already: bool = False
 ) -> PublishRecord:
     chunks = split_txt(value)
@@ -105,12 +118,12 @@ def _record(
         required=required,
         note=note,
         already_published=already,
+        short_host=provider_host(host),
     )
 
 
-def _form_host_hint(host: str, domain: str) -> str:
-    relative = host[: -len(domain) - 1] if host.endswith("." + domain) else host
-    return f"in a DNS provider's form the host is usually just '{relative}'"
+def _form_host_hint(host: str) -> str:
+    return f"in a DNS provider's form the host is usually just '{provider_host(host)}'"
 
 
 # --- DKIM ----------------------------------------------------------------------------------
@@ -137,13 +150,13 @@ def dkim_publish(domain: str, selector: str, key_type: str, public_key: str) -> 
 
     host = f"{'.'.join(labels)}._domainkey.{name}"
     value = f"v=DKIM1; k={kind}; p={key}"
-    note = f"DKIM key ({'Ed25519' if kind == 'ed25519' else 'RSA'}); " + _form_host_hint(host, name)
+    note = f"DKIM key ({'Ed25519' if kind == 'ed25519' else 'RSA'}); " + _form_host_hint(host)
     if len(split_txt(value)) > 1:
         note += (
             "; the value is longer than 255 bytes: web forms take it whole, zone files need "
             "the quoted strings of the zone line"
         )
-    return _record("DKIM", host, value, required=True, note=note)
+    return txt_record("DKIM", host, value, required=True, note=note)
 
 
 # --- SPF -----------------------------------------------------------------------------------
@@ -301,7 +314,7 @@ def spf_publish(
         note = "your existing SPF record already authorises the sending sources"
         if problems:
             note = "; ".join(problems)
-        return _record("SPF", host, text, required=False, note=note, already=not problems)
+        return txt_record("SPF", host, text, required=False, note=note, already=not problems)
 
     at = next(
         (i for i, t in enumerate(terms) if t.name == "all"),
@@ -326,7 +339,7 @@ def spf_publish(
         )
     if problems:
         note += "; " + "; ".join(problems)
-    return _record("SPF", host, merged, required=False, note=note)
+    return txt_record("SPF", host, merged, required=False, note=note)
 
 
 # --- SPF records built for a diagnostic's fix ---------------------------------------------
@@ -425,7 +438,7 @@ def _new_spf(
             "no sending source is configured (settings: the SPF include domain or IPs), so "
             "this record authorises no server: configure the sources first"
         )
-    return _record("SPF", host, value, required=False, note=note)
+    return txt_record("SPF", host, value, required=False, note=note)
 
 
 # --- DMARC ---------------------------------------------------------------------------------
@@ -454,7 +467,7 @@ def dmarc_publish(domain: str, rua: str | None, existing: str | None) -> Publish
     name = normalize_domain(domain).ascii
     host = f"_dmarc.{name}"
     if existing is not None and existing.strip():
-        return _record(
+        return txt_record(
             "DMARC",
             host,
             existing.strip(),
@@ -479,5 +492,5 @@ def dmarc_publish(domain: str, rua: str | None, existing: str | None) -> Publish
             )
     else:
         note += "; no report address is configured, so you will receive no reports"
-    note += "; " + _form_host_hint(host, name)
-    return _record("DMARC", host, value, required=False, note=note)
+    note += "; " + _form_host_hint(host)
+    return txt_record("DMARC", host, value, required=False, note=note)

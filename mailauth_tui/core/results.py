@@ -139,3 +139,6 @@ class PublishRecord:
     required: bool
     note: str = ""  # e.g. "merged with your existing SPF record (4 -> 5 lookups)"
     already_published: bool = False
+    # The host as DNS providers' forms want it, relative to the registered domain's zone:
+    # "mt202612._domainkey", "_dmarc", "@" for the apex.
+    short_host: str = ""

@@ -125,6 +125,9 @@ class VerifyOutcome:
     dry_run: bool = False
     # The end-to-end DKIM self-test of each key checked (the active one, a waiting new one).
     selftests: tuple[SelfTest, ...] = ()
+    # When not verified: where the records are, per nameserver of the zone ("published at
+    # ns1, not yet at ns2 (serial 2026120701 vs 2026120699)"); "" when not looked at.
+    propagation: str = ""
 
 
 @dataclass(frozen=True, slots=True)

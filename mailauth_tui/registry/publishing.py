@@ -8,7 +8,7 @@ from dataclasses import replace
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dmarc_record import corrected_record
 from mailauth_tui.core.dns_types import Resolver
-from mailauth_tui.core.publish import dkim_publish, dmarc_publish, spf_publish
+from mailauth_tui.core.publish import dkim_publish, dmarc_publish, provider_host, spf_publish
 from mailauth_tui.core.results import DomainReport, PublishRecord, Status
 from mailauth_tui.core.spf_eval import spf_lookup_count
 from mailauth_tui.registry.errors import InvalidInput
@@ -122,6 +122,7 @@ def _dmarc_record(name: str, report: DomainReport, rua: str) -> PublishRecord:
             record = replace(
                 record,
                 host=f"_dmarc.{source}",
+                short_host=provider_host(f"_dmarc.{source}"),
                 note=(
                     f"the DMARC record of the organisational domain {source} applies to "
                     f"{name}{policy}; publish one at _dmarc.{name} only for a different policy"

@@ -34,7 +34,9 @@ from typing import Any, Protocol, cast, runtime_checkable
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.names import DomainName
+from mailauth_tui.core.propagation import PropagationReport
 from mailauth_tui.core.results import DomainReport, PublishRecord
+from mailauth_tui.registry import zone_publish
 from mailauth_tui.registry.codes import CODE_TTL, generate_code, hash_code, verify_code
 from mailauth_tui.registry.dkim_keys import describe, make_key, passphrase
 from mailauth_tui.registry.errors import (
@@ -80,6 +82,8 @@ from mailauth_tui.registry.sender import (
     sender_decision,
 )
 from mailauth_tui.registry.transitions import Assessment, assess, checked_keys, key_roles
+from mailauth_tui.services.authoritative import AuthoritativeDns, ZoneLookupError
+from mailauth_tui.services.dnsupdate import ZoneUpdater
 from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
@@ -141,6 +145,8 @@ class Registry:
         test_environment: bool | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         dns_source: str | None = None,
+        authoritative: AuthoritativeDns | None = None,
+        updater: ZoneUpdater | None = None,
     ) -> None:
         if not actor:
             raise ValueError("the registry needs the actor's login name")
@@ -154,6 +160,8 @@ class Registry:
         self._test_env = settings.test_environment if test_environment is None else test_environment
         self._concurrency = max(1, concurrency)
         self._dns_source = dns_source
+        self._authoritative = authoritative  # the zone's own nameservers (propagation)
+        self._updater = updater  # RFC 2136 updates (publish)
         self._access = self._read_access()
         self.notices: list[str] = []  # for the user, once: e.g. a settings key now ignored
         notice = self._legacy_admins(settings.admins)
@@ -768,7 +776,8 @@ class Registry:
         if not self.refresh_access().may_change:
             self._fresh_dns()
             report = await self._check(rec)
-            return self._preview(rec, report, await self._selftests(rec))
+            preview = self._preview(rec, report, await self._selftests(rec))
+            return await self._where_published(preview)
         if rec.ownership == Ownership.VERIFIED and not rec.keys:
             await self._ensure_first_key(name)
             rec = self._record(name)
@@ -777,7 +786,19 @@ class Registry:
         outcome = await self._commit(name, report, await self._selftests(rec))
         if outcome is None:
             raise NotFound(f"{name} was removed during the check")
-        return outcome
+        return await self._where_published(outcome)
+
+    async def _where_published(self, outcome: VerifyOutcome) -> VerifyOutcome:
+        """A failing verify says where the records are: at some nameservers, or none."""
+        if outcome.domain.verified or self._authoritative is None:
+            return outcome
+        try:
+            report = await self.propagation(outcome.domain.domain)
+        except RegistryError:
+            return outcome
+        if report.error:  # no zone or nameservers found: nothing to say about them
+            return outcome
+        return replace(outcome, propagation=report.summary())
 
     async def recheck(
         self, due_only: bool = True, on_result: OnResult | None = None
@@ -851,6 +872,92 @@ class Registry:
         self._fresh_dns()
         return await records_to_publish(
             self._resolver, rec, self._settings.sending, self._settings.dmarc_rua
+        )
+
+    # -- publishing by RFC 2136 (registry/zone_publish.py) ---------------------------------
+
+    @property
+    def can_probe_zones(self) -> bool:
+        """Whether the zone's nameservers can be asked directly (propagation)."""
+        return self._authoritative is not None
+
+    @property
+    def can_publish(self) -> bool:
+        """Whether RFC 2136 publishing is wired and some zone is set up for it."""
+        return self._updater is not None and bool(self._settings.publish)
+
+    def _zone_dns(self) -> AuthoritativeDns:
+        if self._authoritative is None:
+            raise InvalidInput("asking the nameservers directly is not set up in this session")
+        return self._authoritative
+
+    async def _expected(self, domain: str) -> list[PublishRecord]:
+        """Every record the domain needs: those to publish, during a rotation the current
+        key's too, and the BIMI record when there is one."""
+        records = await self.records(domain)
+        records = zone_publish.with_other_keys(records, self._record(self._name(domain)))
+        return await zone_publish.with_bimi(self._resolver, self._name(domain), records)
+
+    async def propagation(self, domain: str) -> PropagationReport:
+        """Which of the zone's nameservers serve each record the domain needs, now."""
+        expected = await self._expected(domain)
+        return await zone_publish.probe(self._zone_dns(), self._name(domain), expected)
+
+    async def publish(
+        self,
+        domain: str,
+        *,
+        dry_run: bool = False,
+        follow_timeout: float = zone_publish.FOLLOW_TIMEOUT,
+        on_report: zone_publish.OnReport | None = None,
+    ) -> zone_publish.PublishOutcome:
+        """Publish the records in the domain's zone by one RFC 2136 update, follow them to
+        every nameserver, then verify. For an actor who may not change the registry, and with
+        ``dry_run``, the update is planned and shown, never sent (no secret is read)."""
+        name = self._name(domain)
+        dry_run = dry_run or not self.refresh_access().may_change
+        if not dry_run:
+            self._require("publish records")
+        if self._updater is None:
+            raise InvalidInput("publishing by RFC 2136 is not set up in this session")
+        expected = await self._expected(name)
+        try:
+            zone = (await self._zone_dns().zone_servers(name)).zone
+        except ZoneLookupError as exc:
+            raise zone_publish.PublishRefused(str(exc)) from None
+        conf = zone_publish.zone_settings(self._settings, zone, name)
+        retired = zone_publish.retired_keys(self._record(name), self._now())
+        update = await zone_publish.plan(
+            self._updater, conf, name, expected, self._settings, retired
+        )
+        outcome = zone_publish.PublishOutcome(
+            domain=name,
+            zone=zone,
+            server=conf.server,
+            update=tuple(update.lines()),
+            changes=len(update.operations),
+            notes=update.notes,
+            applied=False,
+            dry_run=dry_run,
+        )
+        if dry_run:
+            return outcome
+        if not update.empty:
+            await zone_publish.send(self._updater, conf, update)
+            now = self._now()
+            with self._store.transaction() as tx:
+                if tx.get_domain(name) is not None:
+                    changes = ", ".join(f"{o.action} {o.name}" for o in update.operations)
+                    detail = f"RFC 2136 update of {zone} at {conf.server}: {changes}"
+                    self._journal(tx, now, name, "published", detail)
+        report = await zone_publish.follow(
+            self._zone_dns(), name, expected, within=follow_timeout, on_report=on_report
+        )
+        return replace(
+            outcome,
+            applied=not update.empty,
+            propagation=report,
+            verify=await self.verify(name),
         )
 
     # -- signing -------------------------------------------------------------------------

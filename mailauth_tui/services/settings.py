@@ -29,6 +29,14 @@ key_bits = 2048                         # rsa only: 2048, 3072 or 4096
 passphrase_env = "MAILAUTH_KEY_PASSPHRASE"  # encrypt private keys with this variable's value
 keep_retired_days = 7                   # a rotated-out key's record stays this long (>= 7)
 
+[publish."example.com"]                 # RFC 2136 updates of this zone (mailauth-tui publish)
+server = "192.0.2.53"                   # the zone's primary, HOST[:PORT]
+key_name = "mailauth-update"            # the TSIG key the server allows to update the zone
+algorithm = "hmac-sha256"               # the default
+secret_file = "/etc/mailauth-tui/example.com.key"  # 0600: the base64 secret or a key clause
+# secret_env = "MAILAUTH_TSIG_SECRET"   # or the secret in this variable; never in this file
+ttl = 3600
+
 [paths]                                 # defaults: the platform's user data directory
 data_dir = "~/.local/share/mailauth-tui"
 db = "~/.local/share/mailauth-tui/registry.sqlite3"
@@ -51,6 +59,9 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from mailauth_tui.services.dnsupdate import ALGORITHMS
+from mailauth_tui.services.tsig_secret import ZonePublish
 
 APP_NAME = "mailauth-tui"
 CONFIG_FILE = "config.toml"
@@ -114,6 +125,7 @@ class Settings:
     keys_path: Path | None = None  # None: beside the database
     maildir_path: Path | None = None  # None: beside the database
     source: Path | None = None  # the file these came from, None for pure defaults
+    publish: tuple[ZonePublish, ...] = ()  # zones updated by RFC 2136
 
     @property
     def db(self) -> Path:
@@ -171,6 +183,7 @@ def settings_from_mapping(
     smtp = _smtp(r.table("smtp"))
     sending = _sending(r.table("sending"))
     dkim = _dkim(r.table("dkim"))
+    publish = _publish(r.table("publish"))
     paths = r.table("paths")
     data_dir = paths.path("data_dir") or default_data_dir()
     db_path, keys_path, maildir_path = paths.path("db"), paths.path("keys"), paths.path("maildir")
@@ -198,6 +211,7 @@ def settings_from_mapping(
         keys_path=keys_path,
         maildir_path=maildir_path,
         source=source,
+        publish=publish,
     )
     r.done()
     return settings
@@ -257,6 +271,33 @@ def _dkim(r: _Reader) -> DkimSettings:
     )
     r.done()
     return out
+
+
+def _publish(r: _Reader) -> tuple[ZonePublish, ...]:
+    zones = []
+    for zone in sorted(r.data):
+        t = r.table(zone)
+        name = zone.strip().rstrip(".").lower()
+        server, key_name = t.string("server"), t.string("key_name")
+        if not server or not key_name:
+            raise SettingsError(f"{t.where}: server and key_name are required")
+        algorithm = (t.string("algorithm") or "hmac-sha256").lower()
+        if algorithm not in ALGORITHMS:
+            raise SettingsError(f"{t.where}.algorithm must be one of {', '.join(ALGORITHMS)}")
+        if "secret" in t.data:
+            raise SettingsError(
+                f"{t.where}: never put the TSIG secret in the settings file: use secret_file "
+                "(a 0600 file) or secret_env"
+            )
+        secret_file, secret_env = t.path("secret_file"), t.string("secret_env") or None
+        if (secret_file is None) == (secret_env is None):
+            raise SettingsError(f"{t.where}: give one of secret_file or secret_env")
+        ttl = t.integer("ttl", 3600)
+        if not 60 <= ttl <= 86400 * 7:
+            raise SettingsError(f"{t.where}.ttl must be between 60 and 604800")
+        t.done()
+        zones.append(ZonePublish(name, server, key_name, algorithm, secret_file, secret_env, ttl))
+    return tuple(zones)
 
 
 class _Reader:

@@ -129,13 +129,23 @@ def test_the_whole_flow_headless(capsys: pytest.CaptureFixture[str], cli: Cli, z
     code, out, _ = run(capsys, cli, "records", DOMAIN)
     assert code == 0
     assert "DKIM (required)" in out and "SPF (recommended)" in out
-    assert f"  host:  _dmarc.{DOMAIN}" in out
+    assert f"  host:  _dmarc.{DOMAIN}  (at a DNS provider: _dmarc.mail)" in out
+    code, out, _ = run(capsys, cli, "records", DOMAIN, "--json")
+    assert code == 0
+    listed = json.loads(out)
+    assert [(r["kind"], r["short_host"]) for r in listed][1:] == [
+        ("SPF", "mail"),
+        ("DMARC", "_dmarc.mail"),
+    ]
+    assert listed[0]["short_host"].endswith("._domainkey.mail")
+    assert listed[0]["host"] == listed[0]["short_host"] + ".example.com"
     code, _, _ = run(capsys, cli, "verify", DOMAIN)
     assert code == 1  # nothing published yet
 
     code, zone_text, _ = run(capsys, cli, "records", DOMAIN, "--zone-file")
     assert code == 0
     assert zone_text.count(" IN TXT ") == 3
+    assert "; SPF (recommended), host at a DNS provider: mail\n" in zone_text
     zone.load_text(zone_text)  # what the admin pastes into the zone file
     code, out, _ = run(capsys, cli, "verify", DOMAIN)
     assert code == 0, out

@@ -12,6 +12,7 @@ from mailauth_tui.core.dkim import parse_dkim
 from mailauth_tui.core.publish import (
     dkim_publish,
     dmarc_publish,
+    provider_host,
     spf_publish,
     split_txt,
     zone_line,
@@ -77,7 +78,8 @@ def test_dkim_record_for_rsa() -> None:
     assert len(rec.chunks) == 2 and "".join(rec.chunks) == rec.value
     assert rec.zone_line.startswith('mt202611._domainkey.mail.example.com. 3600 IN TXT "v=DKIM1;')
     assert rec.zone_line.count('"') == 4
-    assert "'mt202611._domainkey'" in rec.note
+    assert "'mt202611._domainkey.mail'" in rec.note
+    assert rec.short_host == "mt202611._domainkey.mail"
     assert parse_dkim(rec.value).p == RSA_LIKE_KEY
     assert not rec.already_published
 
@@ -263,3 +265,16 @@ def test_dmarc_existing_record_is_already_published() -> None:
 def test_dmarc_report_addresses_cannot_inject_tags(rua: str) -> None:
     with pytest.raises(ValueError):
         dmarc_publish("example.com", rua, None)
+
+
+def test_provider_host_is_relative_to_the_registered_domain() -> None:
+    assert provider_host("example.com") == "@"
+    assert provider_host("_dmarc.example.com") == "_dmarc"
+    assert provider_host("mt202612._domainkey.example.com.") == "mt202612._domainkey"
+    assert provider_host("mail.example.co.uk") == "mail"  # the PSL's registered domain
+    # A zone given (a delegated subdomain hosted on its own): relative to it.
+    assert provider_host("_dmarc.mail.example.com", "mail.example.com") == "_dmarc"
+    assert provider_host("_dmarc.other.net", "example.com") == "_dmarc.other.net"
+    spf = spf_publish("example.com", None, "_spf.provider.net", ())
+    dmarc = dmarc_publish("example.com", None, None)
+    assert (spf.short_host, dmarc.short_host) == ("@", "_dmarc")

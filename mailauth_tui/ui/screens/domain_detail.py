@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
@@ -17,6 +18,7 @@ from mailauth_tui.registry.evidence import read_evidence
 from mailauth_tui.registry.models import DkimKey, DomainRow, JournalEntry, Ownership
 from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_text, literal, when
 from mailauth_tui.ui.widgets.badges import badge, policy_text
+from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
 
 if TYPE_CHECKING:
     from mailauth_tui.registry.service import Registry
@@ -137,11 +139,22 @@ class DomainDetailScreen(StepModal[None]):
     """Read-only detail of one domain; escape closes."""
 
     AUTO_FOCUS = "#detail-body"
+    BINDINGS = [Binding("n", "nameservers", "Nameservers")]
 
     def __init__(self, registry: Registry, domain: str) -> None:
         super().__init__()
         self._registry = registry
         self._domain = domain
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "nameservers":
+            return self._registry.can_probe_zones and bool(self.query(PropagationBadges))
+        return True
+
+    def action_nameservers(self) -> None:
+        from mailauth_tui.ui.screens.propagation import PropagationScreen
+
+        self.app.push_screen(PropagationScreen(self._registry, self._domain))
 
     def compose(self) -> ComposeResult:
         row: DomainRow | None = None
@@ -159,6 +172,8 @@ class DomainDetailScreen(StepModal[None]):
                     yield Static(literal(f"✘ {error}"), classes="problem")
                 else:
                     yield Static(overview(row), id="overview")
+                    if row.ownership is Ownership.VERIFIED:
+                        yield PropagationBadges(self._registry, row.domain)
                     title = Text(f"Evidence of the last check ({when(row.last_check_at)})")
                     title.stylize("bold")
                     yield Static(Group(title, evidence_view(row.evidence)), id="evidence")

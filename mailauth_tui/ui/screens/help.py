@@ -23,7 +23,8 @@ WORKFLOW = (
     (
         "3. Publish",
         "the DKIM (required) and SPF (recommended) records shown by r at your DNS"
-        " provider, then verify (v).",
+        " provider (on that screen s copies the short host, p publishes by RFC 2136,"
+        " n shows each nameserver), then verify (v).",
     ),
     ("4. DMARC", "needs DKIM or SPF first; start at p=none. Bulk senders must have it."),
     (

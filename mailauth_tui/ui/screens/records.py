@@ -24,6 +24,7 @@ from mailauth_tui.registry.models import VerifyOutcome
 from mailauth_tui.ui.clipboard import copy_text
 from mailauth_tui.ui.demo_hooks import DemoHooks
 from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_text, literal
+from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
 
 if TYPE_CHECKING:
     from mailauth_tui.registry.service import Registry
@@ -51,10 +52,14 @@ class RecordCard(Static, can_focus=True):
             head.append("  ✔ already published", style="green")
         rows: list[tuple[str, Text]]
         if self.zone_form:
-            rows = [("Zone line", literal(record.zone_line))]
+            rows = [
+                ("Zone line", literal(record.zone_line)),
+                ("Short host", literal(record.short_host)),
+            ]
         else:
             rows = [
                 ("Host", literal(record.host)),
+                ("Short host", literal(record.short_host)),
                 ("Type", literal(record.rtype)),
                 ("Value", literal(record.value)),
             ]
@@ -77,9 +82,11 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         Binding("2", "copy_value(1)", "Copy record 2", show=False),
         Binding("3", "copy_value(2)", "Copy record 3", show=False),
         Binding("c", "copy_value(-1)", "Copy this record", show=False),
-        Binding("h", "copy_host", "Copy host"),
-        Binding("z", "zone_form", "Zone file"),
-        Binding("p", "publish", "Publish (demo)"),
+        Binding("h", "copy_host", "Host"),
+        Binding("s", "copy_short_host", "Short"),
+        Binding("z", "zone_form", "Zone"),
+        Binding("p", "publish", "Publish"),
+        Binding("n", "nameservers", "Servers"),
         Binding("v", "verify", "Verify"),
         # Priority: the list's own up/down would scroll it instead of moving between records;
         # pgup/pgdn still scroll it, to read a long value.
@@ -99,6 +106,7 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = literal(f"Records to publish for {self._domain}")
             yield Static("", id="status")
+            yield PropagationBadges(self._registry, self._domain)
             yield VerticalScroll(id="record-list", can_focus=False)
         yield Footer()
 
@@ -108,8 +116,20 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "publish" and self._demo is None:
-            return False  # a demo-only stand-in for the DNS provider: hidden otherwise
-        if action in {"copy_value", "copy_host", "zone_form", "publish", "verify"}:
+            if not self._registry.can_publish:
+                return False  # neither the demo zone nor an RFC 2136 zone: hidden
+            if not self._registry.may_change:
+                return None  # publishing is a change: greyed out for read-only users
+        if action == "nameservers":
+            return self._registry.can_probe_zones
+        if action in {
+            "copy_value",
+            "copy_host",
+            "copy_short_host",
+            "zone_form",
+            "publish",
+            "verify",
+        }:
             ready = bool(self._records) and not self._verifying
             return True if ready else None  # greyed out until the records are there
         return True
@@ -119,6 +139,13 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
     @work(group="registry", exclusive=True, exit_on_error=False)
     async def _load_records(self) -> None:
         self._show_records(await self._registry.records(self._domain))
+
+    @work(group="registry", exclusive=True, exit_on_error=False)
+    async def _publish(self) -> None:
+        badges = self.query_one(PropagationBadges)
+        outcome = await self._registry.publish(self._domain, on_report=badges.show)
+        if outcome.verify is not None:
+            self.dismiss(outcome.verify)
 
     @work(group="registry", exclusive=True, exit_on_error=False)
     async def _verify(self) -> None:
@@ -171,12 +198,39 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         message = copy_text(self.app, card.record.host, f"{card.record.kind} host")
         self.notify(message, markup=False)
 
+    def action_copy_short_host(self) -> None:
+        """The host as a DNS provider's form wants it; the message names the record."""
+        card = self._focused_card()
+        if card is None:
+            return
+        record = card.record
+        what = f"{record.kind} short host '{record.short_host}' (of {record.host})"
+        self.notify(copy_text(self.app, record.short_host, what), markup=False)
+
     def action_zone_form(self) -> None:
         for card in self.query(RecordCard):
             card.zone_form = not card.zone_form
             card.refresh_record()
 
+    def action_nameservers(self) -> None:
+        from mailauth_tui.ui.screens.propagation import PropagationScreen
+
+        self.app.push_screen(PropagationScreen(self._registry, self._domain))
+
+    def _publish_by_update(self) -> None:
+        """One RFC 2136 update; the badges follow the records to every nameserver, then the
+        verify result replaces this screen."""
+        if self._verifying:
+            return
+        self._verifying = True
+        self.refresh_bindings()
+        self._set_status("⟳ publishing by RFC 2136, then following it to every nameserver …")
+        self._publish()
+
     def action_publish(self) -> None:
+        if self._demo is None and self._records:
+            self._publish_by_update()
+            return
         if self._demo is None or not self._records:
             return
         try:

@@ -122,6 +122,9 @@ class VerifyResultScreen(StepModal[None]):
                     id="dry-run",
                 )
             yield Static(overall(outcome), id="overall")
+            if outcome.propagation:
+                where = literal(f"Nameservers: {outcome.propagation}", style="bold")
+                yield Static(where, id="where-published")
             with VerticalScroll(id="result-body"):
                 for verdict in outcome.verdicts:
                     yield Static(
