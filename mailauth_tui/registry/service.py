@@ -81,7 +81,13 @@ from mailauth_tui.services.keys import KeyStore
 from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
 from mailauth_tui.services.settings import Settings
-from mailauth_tui.services.store import DomainRecord, PageKey, Store, StoreTx, is_due
+from mailauth_tui.services.store_api import (
+    DomainRecord,
+    PageKey,
+    RegistryStore,
+    RegistryTx,
+    is_due,
+)
 
 CREATOR_KEY = "created_by"  # meta key: the login that created the registry
 REGISTRY_EVENTS = ""  # the journal's "domain" of events about the registry itself (admins)
@@ -118,7 +124,7 @@ class Registry:
 
     def __init__(
         self,
-        store: Store,
+        store: RegistryStore,
         settings: Settings,
         mailer: Mailer,
         keys: KeyStore,
@@ -180,7 +186,7 @@ class Registry:
 
     def _read_access(self) -> Access:
         admins = frozenset(a.login for a in self._store.admins())
-        return Access(self._actor, admins, self._store.writable, str(self._store.path))
+        return Access(self._actor, admins, self._store.writable, self._store.where)
 
     def refresh_access(self) -> Access:
         """Read the admins again (another admin may have changed them)."""
@@ -206,7 +212,7 @@ class Registry:
             return False
         if not self._store.writable:
             raise PermissionDenied(
-                f"cannot create the registry at {self._store.path}: no write permission"
+                f"cannot create the registry at {self._store.where}: no write permission"
             )
         now = self._now()
         with self._store.transaction() as tx:
@@ -307,13 +313,13 @@ class Registry:
         return rec
 
     @staticmethod
-    def _tx_record(tx: StoreTx, name: str) -> DomainRecord:
+    def _tx_record(tx: RegistryTx, name: str) -> DomainRecord:
         rec = tx.get_domain(name)
         if rec is None:
             raise NotFound(f"{name} is not in the registry (it was removed)")
         return rec
 
-    def _journal(self, tx: StoreTx, now: datetime, name: str, event: str, detail: str) -> None:
+    def _journal(self, tx: RegistryTx, now: datetime, name: str, event: str, detail: str) -> None:
         tx.add_journal(now, name, self._actor, event, detail)
 
     def list_domains(self) -> list[DomainRow]:
@@ -610,7 +616,7 @@ class Registry:
         )
 
     def _apply_check(
-        self, tx: StoreTx, name: str, report: DomainReport, now: datetime
+        self, tx: RegistryTx, name: str, report: DomainReport, now: datetime
     ) -> VerifyOutcome | None:
         """Write one check's result; None when the domain was removed. Runs in the store's
         writer thread, in a transaction (see :meth:`_commit`)."""
@@ -786,7 +792,7 @@ class Registry:
 class _RecheckNames:
     """The names a re-check goes through, read from the store a page at a time."""
 
-    def __init__(self, store: Store, now: datetime, due_only: bool) -> None:
+    def __init__(self, store: RegistryStore, now: datetime, due_only: bool) -> None:
         self._store = store
         self._now = now
         self._due_only = due_only
