@@ -81,23 +81,34 @@ class GroupWriter:
                 [(fn, fut) for fn, fut in group if fut.set_running_or_notify_cancel()]
             )
 
+    def _retryable(self, exc: BaseException) -> bool:
+        """Whether a group that failed with ``exc`` is tried again, whole (a lost connection
+        to a server: nothing of it was committed, and a new connection may succeed)."""
+        return False
+
     def _commit_group(self, group: list[tuple[Callable[[Any], Any], Future[Any]]]) -> None:
         if not group:
             return
-        done: list[tuple[Future[Any], Any, BaseException | None]] = []
-        try:
-            with self.transaction() as tx:
-                for fn, fut in group:
-                    try:
-                        with tx.savepoint():
-                            done.append((fut, fn(tx), None))
-                    except Exception as exc:  # handed to its caller, who raises it
-                        done.append((fut, None, exc))
-        except BaseException as exc:  # no transaction, or no commit: none of it was written
-            # Each caller gets the error (and raises it): the writer thread goes on.
-            for _, fut in group:
-                fut.set_exception(exc)
-            return
+        tries = 2
+        while True:
+            done: list[tuple[Future[Any], Any, BaseException | None]] = []
+            try:
+                with self.transaction() as tx:
+                    for fn, fut in group:
+                        try:
+                            with tx.savepoint():
+                                done.append((fut, fn(tx), None))
+                        except Exception as exc:  # handed to its caller, who raises it
+                            done.append((fut, None, exc))
+            except BaseException as exc:  # no transaction, or no commit: none of it written
+                tries -= 1
+                if tries and self._retryable(exc):
+                    continue
+                # Each caller gets the error (and raises it): the writer thread goes on.
+                for _, fut in group:
+                    fut.set_exception(exc)
+                return
+            break
         for fut, value, error in done:
             if error is None:
                 fut.set_result(value)

@@ -77,6 +77,7 @@ def _version_1_registry(path: Path, creator: str) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only  # a registry made by version 1, which only SQLite had
 async def test_settings_admins_are_imported_once_by_an_admin(
     make_registry: MakeRegistry, registry_settings: Settings, tmp_path: Path
 ) -> None:
