@@ -114,6 +114,13 @@ async def _init(registry: Registry, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _migrate(registry: Registry, args: argparse.Namespace) -> int:
+    # Opening the store applied what was missing (build_registry with create): only the
+    # admin role may on PostgreSQL; on SQLite, whoever may write the file.
+    _print(f"the registry {safe(args.where)} is at schema {registry.schema_version}: up to date")
+    return EXIT_OK
+
+
 async def _admin(registry: Registry, args: argparse.Namespace) -> int:
     if args.action == "list":
         admins = registry.admin_list()
@@ -383,11 +390,13 @@ _CREATING = frozenset({"init", "add"})
 
 async def _run(command: Command, args: argparse.Namespace) -> int:
     try:
-        registry = build_registry(args, create=args.command in _CREATING)
+        registry = build_registry(
+            args, create=args.command in _CREATING, migrate=args.command == "migrate"
+        )
     except WiringError as exc:
         _err(f"mailauth-tui: {safe(exc)}")
         return exc.exit_code
-    args.where = registry.settings.db
+    args.where = registry.where
     try:
         for notice in registry.notices:
             _err(f"mailauth-tui: {safe(notice)}")
@@ -412,6 +421,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         return parser
 
     command("init", _init, "create a registry; you become its first admin")
+    command(
+        "migrate",
+        _migrate,
+        "create or upgrade the registry's schema (PostgreSQL: its roles too; admin role only)",
+    )
 
     p = command("admin", _admin, "list, add or remove the registry's admins")
     p.add_argument("action", choices=("list", "add", "remove"))

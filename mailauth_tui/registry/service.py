@@ -164,6 +164,15 @@ class Registry:
         return self._settings
 
     @property
+    def where(self) -> str:
+        """The registry's path or URL (without its password), for messages."""
+        return self._store.where
+
+    @property
+    def schema_version(self) -> int:
+        return self._store.schema_version
+
+    @property
     def creator(self) -> str | None:
         return self._store.get_meta(CREATOR_KEY)
 

@@ -317,6 +317,12 @@ class PgStore(GroupWriter):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield StoreTx(_PgSql(conn, self._domain_columns))
 
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection (autocommit), for the key store; errors in one line."""
+        with self._errors(), self._pool.connection() as conn:
+            yield conn
+
     def _read(self, fn: Callable[[StoreTx], T]) -> T:
         def once() -> T:
             with self.reading() as tx:

@@ -27,6 +27,12 @@ key_type = "rsa"                        # rsa | ed25519
 key_bits = 2048                         # rsa only: 2048, 3072 or 4096
 passphrase_env = "MAILAUTH_KEY_PASSPHRASE"  # encrypt private keys with this variable's value
 
+[registry]                              # a PostgreSQL registry shared by every host
+url = "postgresql://alice@db.example.com/mailauth"  # no password here: PGPASSWORD or ~/.pgpass
+admin_role = "mailauth_admin"           # the roles the migration creates (these defaults)
+reader_role = "mailauth_reader"
+signer_role = "mailauth_signer"
+
 [paths]                                 # defaults: the platform's user data directory
 data_dir = "~/.local/share/mailauth-tui"
 db = "~/.local/share/mailauth-tui/registry.sqlite3"
@@ -42,6 +48,7 @@ was not set; set it to your organisation's address.
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -49,6 +56,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from mailauth_tui.services.pg_url import check_url, has_password, is_postgres_url, redact
 
 APP_NAME = "mailauth-tui"
 CONFIG_FILE = "config.toml"
@@ -80,6 +89,14 @@ class SendingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrySettings:
+    url: str | None = None  # None: the SQLite file (paths.db)
+    admin_role: str = "mailauth_admin"
+    reader_role: str = "mailauth_reader"
+    signer_role: str = "mailauth_signer"
+
+
+@dataclass(frozen=True, slots=True)
 class DkimSettings:
     key_type: str = "rsa"
     key_bits: int = 2048
@@ -101,6 +118,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
     recheck_interval_hours: float = 48.0
     dmarc_rua: str | None = None
     admins: tuple[str, ...] = ()
@@ -125,7 +143,10 @@ class Settings:
         return self.maildir_path if self.maildir_path is not None else self.db.parent / "outbox"
 
     def with_db(self, db: Path) -> Settings:
-        return replace(self, db_path=db)
+        return replace(self, db_path=db, registry=replace(self.registry, url=None))
+
+    def with_url(self, url: str) -> Settings:
+        return replace(self, registry=replace(self.registry, url=url))
 
 
 def load_settings(path: Path | None = None, *, db: Path | None = None) -> Settings:
@@ -163,6 +184,7 @@ def settings_from_mapping(
     smtp = _smtp(r.table("smtp"))
     sending = _sending(r.table("sending"))
     dkim = _dkim(r.table("dkim"))
+    registry = _registry(r.table("registry"))
     paths = r.table("paths")
     data_dir = paths.path("data_dir") or default_data_dir()
     db_path, keys_path, maildir_path = paths.path("db"), paths.path("keys"), paths.path("maildir")
@@ -181,6 +203,7 @@ def settings_from_mapping(
         smtp=smtp,
         sending=sending,
         dkim=dkim,
+        registry=registry,
         recheck_interval_hours=interval,
         dmarc_rua=r.string("dmarc_rua"),
         admins=tuple(a.strip() for a in admins if a.strip()),
@@ -223,6 +246,39 @@ def _sending(r: _Reader) -> SendingSettings:
             raise SettingsError(f"{r.where}.ips: {ip!r} is not an IP address or network") from None
     r.done()
     return SendingSettings(include=include, ips=tuple(ips))
+
+
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _registry(r: _Reader) -> RegistrySettings:
+    url = r.string("url") or None
+    if url is not None:
+        if not is_postgres_url(url):
+            raise SettingsError(f"{r.where}.url must be a postgresql:// URL")
+        if has_password(url):
+            raise SettingsError(
+                f"{r.where}.url holds a password ({redact(url)}): remove it; put it in "
+                "~/.pgpass (mode 0600) or the PGPASSWORD variable"
+            )
+        try:
+            check_url(url)
+        except ValueError as exc:
+            raise SettingsError(f"{r.where}.url: {exc}") from None
+    roles = {}
+    for key, default in (
+        ("admin_role", "mailauth_admin"),
+        ("reader_role", "mailauth_reader"),
+        ("signer_role", "mailauth_signer"),
+    ):
+        name = r.string(key) or default
+        if not _ROLE.fullmatch(name):
+            raise SettingsError(
+                f"{r.where}.{key} {name!r} is not a role name: lower-case letters, digits, '_'"
+            )
+        roles[key] = name
+    r.done()
+    return RegistrySettings(url=url, **roles)
 
 
 def _dkim(r: _Reader) -> DkimSettings:
