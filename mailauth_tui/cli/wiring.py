@@ -108,7 +108,7 @@ def build_store(
     file upgrades it on opening). Raises StoreError."""
     url = settings.registry.url
     if url is not None:
-        return PgStore(url, migrate=create or migrate, roles=role_names(settings))
+        return PgStore(url, migrate=migrate, create=create, roles=role_names(settings))
     return Store(settings.db, create=create)
 
 

@@ -88,8 +88,10 @@ class PgStore(GroupWriter):
     """The registry in the database named by ``url``.
 
     ``migrate``: create the schema and the roles, or bring them up to date (``mailauth-tui
-    migrate`` and ``init``; only a member of the admin role, or on a new database a role that
-    may create roles, can). Otherwise a missing or older schema is refused with what to run.
+    migrate``; only a member of the admin role, or on a new database a role that may create
+    roles, can). ``create``: the same, but only when something is missing (``init``, ``add``:
+    nobody's role is checked on an up-to-date schema). Otherwise a missing or older schema is
+    refused with what to run.
     A schema newer than this code is always refused. Raises StoreError in one line."""
 
     def __init__(
@@ -97,6 +99,7 @@ class PgStore(GroupWriter):
         url: str,
         *,
         migrate: bool = False,
+        create: bool = False,
         roles: RoleNames | None = None,
         pool_size: int = 4,
         connect_timeout: float = CONNECT_TIMEOUT_S,
@@ -111,8 +114,8 @@ class PgStore(GroupWriter):
         self._timeout = connect_timeout
         self.migrated = 0
         with self._connect() as conn:
-            if migrate:
-                self.migrated = self._migrate(conn)
+            if migrate or create:
+                self.migrated = self._migrate(conn, check_role=migrate)
             self._inspect(conn)
         self._pool = ConnectionPool(
             self._url,
@@ -179,7 +182,7 @@ class PgStore(GroupWriter):
 
     # -- schema --------------------------------------------------------------------------
 
-    def _migrate(self, conn: psycopg.Connection[Any]) -> int:
+    def _migrate(self, conn: psycopg.Connection[Any], *, check_role: bool) -> int:
         """Apply what is missing in one transaction; the number of migrations applied."""
         latest = len(PG_MIGRATIONS)
         with self._errors(), conn.transaction():
@@ -194,6 +197,8 @@ class PgStore(GroupWriter):
                         sql.Identifier(SCHEMA), sql.Identifier(self.roles.admin)
                     )
                 )
+            elif not check_role and self._stored_version(conn) == latest:
+                return 0  # nothing to do: anyone's session may go on
             else:
                 self._require_admin_role(conn)
             # Everything is made by, so owned by, the admin role: its members migrate later.
@@ -212,6 +217,20 @@ class PgStore(GroupWriter):
             conn.execute("UPDATE schema_version SET version = %s", (latest,))
             grant(conn, self.roles)
         return latest - version
+
+    @staticmethod
+    def _stored_version(conn: psycopg.Connection[Any]) -> int | None:
+        row = conn.execute(
+            "SELECT to_regclass('mailauth.schema_version') IS NOT NULL AS present"
+        ).fetchone()
+        if row is None or not row["present"]:
+            return None
+        try:
+            with conn.transaction():  # a savepoint: a refusal must not end the transaction
+                version = conn.execute("SELECT version FROM mailauth.schema_version").fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            return None
+        return None if version is None else int(version["version"])
 
     def _require_admin_role(self, conn: psycopg.Connection[Any]) -> None:
         row = _one(
