@@ -331,6 +331,11 @@ class Registry:
     def _journal(self, tx: RegistryTx, now: datetime, name: str, event: str, detail: str) -> None:
         tx.add_journal(now, name, self._actor, event, detail)
 
+    def change_token(self) -> object:
+        """A value that changes when another process or host commits a change to the
+        registry (compare it with the previous one; cheap enough to poll twice a second)."""
+        return self._store.change_token()
+
     def list_domains(self) -> list[DomainRow]:
         now = self._now()
         return [to_row(rec, now) for rec in self._store.list_domains()]

@@ -58,6 +58,8 @@ EMPTY_ADMIN = "No domains yet. Press a to add your organisation email address."
 BULK_GROUP = "recheck"
 MAX_CHANGES_SHOWN = 4
 FLUSH_EVERY = 0.2  # seconds between two redraws of the table during a bulk re-check
+# Seconds between two looks for changes committed elsewhere: well within the 2 s promised.
+LIVE_POLL_S = 0.5
 
 
 def failure_text(error: BaseException | None) -> str:
@@ -105,6 +107,7 @@ class DomainsScreen(Screen[None]):
         self._answers: dict[str, DomainRow] = {}  # answers not yet drawn (see _flush_answers)
         self._flush_timer: Timer | None = None
         self._footer_states: tuple[bool | None, ...] = ()
+        self._seen_change: object = None  # the registry's change token at the last reload
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -146,6 +149,9 @@ class DomainsScreen(Screen[None]):
             self.call_after_refresh(self.run_due_recheck)
         # Relative times in the table ("in 47h") move on by themselves.
         self.set_interval(60, self._tick_times, name="times")
+        # Changes made by any other process or host show without a re-check.
+        self._seen_change = self.registry.change_token()
+        self.set_interval(LIVE_POLL_S, self._poll_changes, name="live")
         # The first DMARC check reads the Public Suffix List (a few hundred milliseconds of
         # parsing): do it now, off the event loop, rather than in the middle of a check.
         self.run_worker(_warm_up, thread=True, exit_on_error=False, name="warm-up")
@@ -169,6 +175,27 @@ class DomainsScreen(Screen[None]):
         rows = self.registry.list_domains()
         table = self.table
         table.load(rows)
+        self._after_change()
+
+    def _poll_changes(self) -> None:
+        """Reload when the registry says someone committed a change (SQLite's data_version,
+        PostgreSQL's NOTIFY): rows that changed are redrawn in place. Not while a bulk
+        re-check of this console runs (it redraws its own rows): after it."""
+        if self._bulk:
+            return
+        token = self.registry.change_token()
+        if token == self._seen_change:
+            return
+        self._seen_change = token
+        rows = self.registry.list_domains()
+        table = self.table
+        if {r.domain for r in rows} == set(table.domains):
+            table.put_many([r for r in rows if table.domains[r.domain] != r])
+        else:
+            table.load(rows)
+        was = self.registry.may_change
+        if self.registry.refresh_access().may_change != was:
+            self.sub_title = self._subtitle()
         self._after_change()
 
     def _after_change(self) -> None:
