@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -95,6 +97,9 @@ REGISTRY_EVENTS = ""  # the journal's "domain" of events about the registry itse
 DEFAULT_CONCURRENCY = 16
 # Names read at once by a re-check: enough to keep the checks fed, little for the loop to wait.
 RECHECK_PAGE = 256
+# Due domains leased at once by a `recheck --due` worker: small, so that workers on several
+# hosts share a round evenly, and a killed one holds few domains until its leases expire.
+LEASE_BATCH = 32
 
 OnResult = Callable[[VerifyOutcome], object | Awaitable[object]]
 
@@ -135,6 +140,7 @@ class Registry:
         test_environment: bool | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         dns_source: str | None = None,
+        lease: timedelta | None = None,
     ) -> None:
         if not actor:
             raise ValueError("the registry needs the actor's login name")
@@ -148,6 +154,9 @@ class Registry:
         self._test_env = settings.test_environment if test_environment is None else test_environment
         self._concurrency = max(1, concurrency)
         self._dns_source = dns_source
+        seconds = settings.recheck_lease_seconds
+        self._lease = lease if lease is not None else timedelta(seconds=seconds)
+        self._worker = f"{actor}:{os.getpid()}"
         self._access = self._read_access()
         self.notices: list[str] = []  # for the user, once: e.g. a settings key now ignored
         if settings.admins:
@@ -642,6 +651,7 @@ class Registry:
             rec, report, include=self._settings.sending.include, now=now, interval=interval
         )
         tx.update_domain(name, result.changes)
+        tx.release_lease(name)
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:
@@ -728,7 +738,14 @@ class Registry:
         self._fresh_dns()
         dry_run = not self.refresh_access().may_change
         now = self._now()
-        names = _RecheckNames(self._store, now, due_only)
+        names: _RecheckNames | _LeasedNames
+        if due_only and not dry_run:
+            # cron may start one on every host: they share the round through leases
+            # each walk leases under a name of its own: its leases are its domains in flight
+            walk = f"{self._worker}:{uuid.uuid4().hex[:8]}"
+            names = _LeasedNames(self._store, now, walk, self._lease, self._now)
+        else:
+            names = _RecheckNames(self._store, now, due_only)
         running: set[asyncio.Future[VerifyOutcome | None]] = set()
         done: set[asyncio.Future[VerifyOutcome | None]] = set()
         outcomes: list[VerifyOutcome] = []
@@ -739,7 +756,11 @@ class Registry:
                         asyncio.ensure_future(self._recheck_one(name, now, due_only, dry_run))
                     )
                 if not running:
-                    break
+                    pause = names.wait_for_others()
+                    if pause is None:
+                        break
+                    await asyncio.sleep(pause)
+                    continue
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     outcome = task.result()
@@ -751,6 +772,7 @@ class Registry:
                         if inspect.isawaitable(called):
                             await called
         finally:
+            names.close()
             for task in running:
                 task.cancel()
             # Collects the errors of tasks cancelled here, or finished beside one that raised.
@@ -817,6 +839,12 @@ class _RecheckNames:
         # re-scheduled it): it is checked once all the same.
         self._seen: set[str] = set()
 
+    def wait_for_others(self) -> float | None:
+        return None  # nobody else shares this walk
+
+    def close(self) -> None:
+        """Nothing is held."""
+
     def next(self) -> str | None:
         while not self._page and self._more:
             names, self._after = self._store.recheck_page(
@@ -829,6 +857,56 @@ class _RecheckNames:
         name = self._page.popleft()
         self._seen.add(name)
         return name
+
+
+class _LeasedNames:
+    """The due domains of a round shared by several workers: leased a batch at a time.
+
+    A worker that finds nothing left to lease while due domains are still leased by others
+    waits for the first of those leases to expire: when its holder was killed, the lease
+    runs out and this worker takes the domain over, so the round completes."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        now: datetime,
+        worker: str,
+        lease: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._now = now
+        self._worker = worker
+        self._lease = lease
+        self._clock = clock
+        self._page: deque[str] = deque()
+
+    def next(self) -> str | None:
+        if not self._page:
+            at = self._clock()
+            until = at + self._lease
+            self._page.extend(
+                self._store.claim_due(
+                    self._now, at=at, owner=self._worker, until=until, limit=LEASE_BATCH
+                )
+            )
+        return self._page.popleft() if self._page else None
+
+    def close(self) -> None:
+        """Hand back what this walk still holds (it was interrupted: the domains not
+        started, or cancelled in flight), so no worker waits for those leases to expire."""
+        self._page.clear()
+        with self._store.transaction() as tx:
+            tx.release_leases_of(self._worker)
+
+    def wait_for_others(self) -> float | None:
+        """Seconds to wait before trying to lease again; None when the round is over."""
+        at = self._clock()
+        first = self._store.leased_due(self._now, at=at)
+        if first is None:
+            return None
+        left = (first - at).total_seconds()
+        return min(max(left, 0.05), 1.0)
 
 
 def _already(rec: DomainRecord) -> str:

@@ -26,6 +26,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from mailauth_tui.services.migrations import RECHECK_LEASES
+
 SCHEMA = "mailauth"
 
 
@@ -141,7 +143,11 @@ def _v2_admins(conn: psycopg.Connection[Any], roles: RoleNames) -> None:
     )
 
 
-PG_MIGRATIONS: tuple[PgMigration, ...] = (_v1_initial, _v2_admins)
+def _v3_recheck_leases(conn: psycopg.Connection[Any], roles: RoleNames) -> None:
+    _run(conn, [RECHECK_LEASES])
+
+
+PG_MIGRATIONS: tuple[PgMigration, ...] = (_v1_initial, _v2_admins, _v3_recheck_leases)
 
 
 def create_roles(conn: psycopg.Connection[Any], roles: RoleNames) -> None:

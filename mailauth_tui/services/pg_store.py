@@ -374,6 +374,29 @@ class PgStore(GroupWriter):
     def admins(self) -> list[AdminRecord]:
         return self._read(lambda tx: tx.admins())
 
+    def claim_due(
+        self, now: datetime, *, at: datetime, owner: str, until: datetime, limit: int
+    ) -> list[str]:
+        """Not under the write lock: workers on several hosts claim at once, each passing
+        over the rows another is claiming (SKIP LOCKED)."""
+
+        def once() -> list[str]:
+            with self._errors(), self._pool.connection() as conn, conn.transaction():
+                tx = StoreTx(_PgSql(conn, self._domain_columns))
+                return tx.claim_due(
+                    now,
+                    at=at,
+                    owner=owner,
+                    until=until,
+                    limit=limit,
+                    lock="FOR UPDATE OF d SKIP LOCKED",
+                )
+
+        return self._with_retry(once)
+
+    def leased_due(self, now: datetime, *, at: datetime) -> datetime | None:
+        return self._read(lambda tx: tx.leased_due(now, at=at))
+
     # -- live updates --------------------------------------------------------------------
 
     def change_token(self) -> object:

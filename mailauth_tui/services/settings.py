@@ -7,6 +7,7 @@ database (no mail server needed), DKIM keys are RSA 2048, records are re-checked
 system_sender = "noreply@example.com"   # From of mail whose own domain is not verified
 organisation = "Example Ltd"            # named in the verification mail
 recheck_interval_hours = 48
+recheck_lease_seconds = 120             # a killed `recheck --due` worker's domains wait this long
 dmarc_rua = "mailto:dmarc@example.com"  # default: the domain's own registered address
 admins = ["alice", "bob"]               # login names; the registry's creator is always one
 test_environment = false                # accept special-use domains (.test) in addresses
@@ -120,6 +121,7 @@ class Settings:
     dkim: DkimSettings = field(default_factory=DkimSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     recheck_interval_hours: float = 48.0
+    recheck_lease_seconds: float = 120.0  # a re-check worker's hold on a batch of due domains
     dmarc_rua: str | None = None
     admins: tuple[str, ...] = ()
     test_environment: bool = False
@@ -196,6 +198,9 @@ def settings_from_mapping(
     interval = r.number("recheck_interval_hours", 48.0)
     if not 1 <= interval <= 24 * 365:
         raise SettingsError(f"{where}: recheck_interval_hours must be between 1 and 8760")
+    lease = r.number("recheck_lease_seconds", 120.0)
+    if not 1 <= lease <= 3600:
+        raise SettingsError(f"{where}: recheck_lease_seconds must be between 1 and 3600")
     admins = r.strings("admins")
     settings = Settings(
         system_sender=system_sender,
@@ -205,6 +210,7 @@ def settings_from_mapping(
         dkim=dkim,
         registry=registry,
         recheck_interval_hours=interval,
+        recheck_lease_seconds=lease,
         dmarc_rua=r.string("dmarc_rua"),
         admins=tuple(a.strip() for a in admins if a.strip()),
         test_environment=r.boolean("test_environment", False),

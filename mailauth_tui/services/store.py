@@ -348,6 +348,16 @@ class Store(GroupWriter):
         with self.reading() as tx:
             return tx.recheck_page(now, due_only=due_only, after=after, limit=limit)
 
+    def claim_due(
+        self, now: datetime, *, at: datetime, owner: str, until: datetime, limit: int
+    ) -> list[str]:
+        with self.transaction() as tx:  # BEGIN IMMEDIATE: claims of several workers queue
+            return tx.claim_due(now, at=at, owner=owner, until=until, limit=limit)
+
+    def leased_due(self, now: datetime, *, at: datetime) -> datetime | None:
+        with self.reading() as tx:
+            return tx.leased_due(now, at=at)
+
     def journal(self, domain: str | None = None, limit: int = 100) -> list[JournalRecord]:
         with self.reading() as tx:
             return tx.journal(domain, limit)

@@ -22,6 +22,7 @@ from mailauth_tui.services.store_api import (
     KeyRecord,
     PageKey,
     domain_from_row,
+    from_iso,
     key_from_row,
     required_time,
     sql_value,
@@ -50,6 +51,8 @@ class Connection(Protocol):
 _ALL = "TRUE"
 # In the re-check cycle (checked at least once) and due: the one definition, see is_due.
 _DUE = "last_check_at IS NOT NULL AND next_check_at IS NOT NULL AND next_check_at <= ?"
+# The same, on the domains table named ``d`` in a join.
+_DUE_D = "d.last_check_at IS NOT NULL AND d.next_check_at IS NOT NULL AND d.next_check_at <= ?"
 
 
 class StoreTx:
@@ -118,6 +121,57 @@ class StoreTx:
             keys = [("", str(r["domain"])) for r in rows]
         names = [k[1] for k in keys]
         return names, (keys[-1] if len(keys) == limit else None)
+
+    def claim_due(
+        self,
+        now: datetime,
+        *,
+        at: datetime,
+        owner: str,
+        until: datetime,
+        limit: int,
+        lock: str = "",
+    ) -> list[str]:
+        """Lease up to ``limit`` domains due at ``now`` (the round's start) that nobody holds
+        a live lease on at ``at`` (the time now), the most overdue first, to ``owner`` until
+        ``until``; their names. ``lock`` is PostgreSQL's
+        ``FOR UPDATE OF d SKIP LOCKED``: rows another worker is leasing now are passed over
+        instead of waited for (SQLite's writers take turns: no clause needed)."""
+        rows = self._conn.execute(
+            "SELECT d.domain FROM domains d LEFT JOIN recheck_leases l ON l.domain = d.domain "
+            f"WHERE {_DUE_D} "
+            "AND (l.until IS NULL OR l.until <= ?) "
+            f"ORDER BY d.next_check_at, d.domain LIMIT ? {lock}",
+            (to_iso(now), to_iso(at), max(1, limit)),
+        ).fetchall()
+        names = [str(r["domain"]) for r in rows]
+        for name in names:
+            self._conn.execute(
+                "INSERT INTO recheck_leases (domain, owner, until) VALUES (?, ?, ?) "
+                "ON CONFLICT (domain) DO UPDATE SET owner = excluded.owner, "
+                "until = excluded.until",
+                (name, owner, to_iso(until)),
+            )
+        return names
+
+    def leased_due(self, now: datetime, *, at: datetime) -> datetime | None:
+        """When the first lease live at ``at`` on a domain due at ``now`` expires (None: no
+        such lease): a worker that found nothing to claim waits for it, in case its holder
+        was killed."""
+        row = self._conn.execute(
+            "SELECT min(l.until) AS first FROM recheck_leases l JOIN domains d "
+            f"ON d.domain = l.domain WHERE {_DUE_D} "
+            "AND l.until > ?",
+            (to_iso(now), to_iso(at)),
+        ).fetchone()
+        return from_iso(row["first"]) if row is not None else None
+
+    def release_lease(self, domain: str) -> None:
+        self._conn.execute("DELETE FROM recheck_leases WHERE domain = ?", (domain,))
+
+    def release_leases_of(self, owner: str) -> None:
+        """Drop what ``owner`` still holds (an interrupted walk hands its domains back)."""
+        self._conn.execute("DELETE FROM recheck_leases WHERE owner = ?", (owner,))
 
     def insert_domain(
         self,

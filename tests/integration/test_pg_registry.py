@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from mailauth_tui.cli.main import main
+from mailauth_tui.services.migrations import MIGRATIONS
 from mailauth_tui.services.pg_keys import PgKeyStore
 from mailauth_tui.services.store import KeyRecord, StoreError
 from tests.fixtures.postgres import PgDatabase, _free_port
@@ -151,12 +152,22 @@ def test_only_the_admin_role_migrates_and_a_newer_schema_is_refused(
     bob = pg_database.login("bob", pg_database.roles.reader)
     code, _, err = _run(capsys, *_cli(bob, config, "migrate"))
     assert code == 1 and f"only the admin role {pg_database.roles.admin} may migrate" in err
+    latest = len(MIGRATIONS)
     code, out, _ = _run(capsys, *_cli(alice, config, "migrate"))
-    assert code == 0 and "is at schema 2" in out
+    assert code == 0 and f"is at schema {latest}" in out
+    # A registry left by the previous version: refused until an admin migrates it.
+    with pg_database.server.superuser(pg_database.name) as conn:
+        conn.execute("DROP TABLE mailauth.recheck_leases")
+        conn.execute("UPDATE mailauth.schema_version SET version = 2")
+    code, _, err = _run(capsys, *_cli(alice, config, "list"))
+    assert code == 1 and "has schema 2, older than" in err and "mailauth-tui migrate" in err
+    assert _run(capsys, *_cli(bob, config, "migrate"))[0] == 1
+    assert _run(capsys, *_cli(alice, config, "migrate"))[0] == 0
+    assert _run(capsys, *_cli(bob, config, "list"))[0] == 0
     with pg_database.server.superuser(pg_database.name) as conn:
         conn.execute("UPDATE mailauth.schema_version SET version = 99")
     code, _, err = _run(capsys, *_cli(alice, config, "list"))
-    assert code == 1 and "written by a newer mailauth-tui (schema 99, this one knows 2)" in err
+    assert code == 1 and f"by a newer mailauth-tui (schema 99, this one knows {latest})" in err
     assert len(err.strip().splitlines()) == 1
 
 
