@@ -9,17 +9,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from mailauth_tui.cli.main import main
+from mailauth_tui.registry.models import VerifyOutcome
 from mailauth_tui.services.migrations import MIGRATIONS
 from mailauth_tui.services.pg_keys import PgKeyStore
 from mailauth_tui.services.store import KeyRecord, StoreError
+from mailauth_tui.services.store_api import RegistryStore
+from mailauth_tui.services.zoneserver import Zone, ZoneServer
 from tests.fixtures.postgres import PgDatabase, _free_port
-from tests.fixtures.registry import REGISTRY_T0
+from tests.fixtures.registry import REGISTRY_T0, MakeRegistry, seed_verified
 
 ADDRESS = "admin@mail.example.org"
 DOMAIN = "mail.example.org"
@@ -218,3 +222,39 @@ def test_wrong_codes_from_several_hosts_lock_the_code_after_five_in_total(
     assert rec is not None and rec.ownership == "locked" and rec.code_attempts == 5
     assert events.count("code_wrong") == 4 and events.count("locked") == 1
     assert all(len(e.strip().splitlines()) == 1 and "Traceback" not in e for e in errors)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_connections_dropped_mid_recheck_are_reopened_and_the_round_completes(
+    pg_database: PgDatabase,
+    zone: Zone,
+    dns_server: ZoneServer,
+    registry_store: RegistryStore,
+    make_registry: MakeRegistry,
+) -> None:
+    """The server ends every session of alice's (a restart, a failover) while her re-check
+    runs: the store takes new connections, retries what was cut, and every domain is done."""
+    names = [f"d{i:02d}.example.org" for i in range(30)]
+    registry = make_registry("alice")
+    seed_verified(registry_store, zone, names, REGISTRY_T0 - timedelta(minutes=1))
+    dns_server.delay = 0.02
+    seen: list[str] = []
+
+    def cut_after_five(outcome: VerifyOutcome) -> None:
+        seen.append(outcome.domain.domain)
+        if len(seen) == 5:
+            with pg_database.server.superuser() as conn:
+                cut = conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE usename = 'alice'"
+                ).fetchone()
+                assert cut is not None and cut[0] >= 1
+
+    try:
+        outcomes = await registry.recheck(on_result=cut_after_five)
+    finally:
+        dns_server.delay = 0.0
+    assert sorted(o.domain.domain for o in outcomes) == names
+    with pg_database.store("alice") as store:
+        rows = store.list_domains()
+    assert all(r.last_check_at is not None and r.last_check_at >= REGISTRY_T0 for r in rows)
