@@ -296,6 +296,41 @@ class StoreTx:
             for r in rows
         ]
 
+    def all_meta(self) -> dict[str, str]:
+        return {str(r["key"]): str(r["value"]) for r in self._conn.execute("SELECT * FROM meta")}
+
+    def journal_in_order(self, after: int, limit: int) -> list[tuple[int, JournalRecord]]:
+        """Journal entries with ids above ``after``, oldest first (for copying a registry
+        a batch at a time)."""
+        rows = self._conn.execute(
+            "SELECT id, at, domain, actor, event, detail FROM journal WHERE id > ? "
+            "ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        return [
+            (
+                int(r["id"]),
+                JournalRecord(
+                    required_time(r["at"]), r["domain"], r["actor"], r["event"], r["detail"]
+                ),
+            )
+            for r in rows
+        ]
+
+    def is_empty(self) -> bool:
+        """No domain, journal entry or admin: a registry nothing was done with."""
+        row = self._conn.execute(
+            "SELECT (SELECT count(*) FROM domains) + (SELECT count(*) FROM journal) "
+            "+ (SELECT count(*) FROM admins) AS n"
+        ).fetchone()
+        return int(row["n"]) == 0
+
+    def put_private_key(self, key_ref: str, pem: bytes) -> None:
+        """PostgreSQL only (the private keys' table): a key copied from a SQLite registry."""
+        self._conn.execute(
+            "INSERT INTO dkim_private_keys (key_ref, pem) VALUES (?, ?)", (key_ref, pem)
+        )
+
     def get_meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row["value"])

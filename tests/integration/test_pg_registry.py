@@ -17,9 +17,10 @@ import pytest
 
 from mailauth_tui.cli.main import main
 from mailauth_tui.registry.models import VerifyOutcome
+from mailauth_tui.services.keys import FileKeyStore
 from mailauth_tui.services.migrations import MIGRATIONS
 from mailauth_tui.services.pg_keys import PgKeyStore
-from mailauth_tui.services.store import KeyRecord, StoreError
+from mailauth_tui.services.store import KeyRecord, Store, StoreError
 from mailauth_tui.services.store_api import RegistryStore
 from mailauth_tui.services.zoneserver import Zone, ZoneServer
 from tests.fixtures.postgres import PgDatabase, _free_port
@@ -258,3 +259,41 @@ async def test_connections_dropped_mid_recheck_are_reopened_and_the_round_comple
     with pg_database.store("alice") as store:
         rows = store.list_domains()
     assert all(r.last_check_at is not None and r.last_check_at >= REGISTRY_T0 for r in rows)
+
+
+def test_registry_copy_moves_a_sqlite_registry_in_one_go_and_refuses_a_non_empty_target(
+    pg_database: PgDatabase, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "old" / "registry.sqlite3"
+    local = ["--db", str(db), "--config", str(config)]
+    assert _run(capsys, "init", *local)[0] == 0
+    assert _run(capsys, "add", ADDRESS, *local)[0] == 0
+    assert _run(capsys, "code", DOMAIN, "ZZZZ-ZZZZ-ZZ", *local)[0] == 1  # one wrong try
+    keys = FileKeyStore(tmp_path / "old" / "keys")
+    made = keys.generate("other.example.org", "s1", key_type="ed25519")
+    with Store(db) as store, store.transaction() as tx:
+        tx.insert_domain(
+            domain="other.example.org",
+            domain_unicode="other.example.org",
+            address="admin@other.example.org",
+            added_by="alice",
+            added_at=REGISTRY_T0,
+            ownership="verified",
+        )
+        tx.add_key(
+            "other.example.org",
+            KeyRecord("s1", "ed25519", None, made.public_key, made.key_ref, REGISTRY_T0, True),
+        )
+        before = (tx.list_domains(), tx.journal(limit=1000), tx.admins())
+    target = pg_database.login("alice", pg_database.roles.admin)
+    code, out, err = _run(capsys, "registry", "copy", "--to", target, *local)
+    assert code == 0, err
+    assert "2 domains, 1 DKIM keys" in out
+    with pg_database.store("alice") as store, store.reading() as tx:
+        assert (tx.list_domains(), tx.journal(limit=1000), tx.admins()) == before
+    sam = pg_database.login("sam", pg_database.roles.signer)
+    with psycopg.connect(sam) as conn:
+        rows = conn.execute("SELECT pem FROM mailauth.signing_keys").fetchall()
+    assert [bytes(r[0]) for r in rows] == [keys.private_key_pem(made.key_ref)]
+    code, _, err = _run(capsys, "registry", "copy", "--to", target, *local)
+    assert code == 1 and "is not empty: copy into a new database; nothing was written" in err
