@@ -111,13 +111,15 @@ def _parallel(argvs: list[list[str]]) -> float:
         subprocess.Popen(
             [sys.executable, "-m", "mailauth_tui", *argv],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for argv in argvs
     ]
     for p in procs:
-        if p.wait() != 0:
-            raise RuntimeError(f"a worker failed: {p.args}")
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"a worker failed ({p.returncode}): {err[-2000:]}")
     return time.perf_counter() - start
 
 
@@ -247,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--memory", default="", help="sizes for the RSS run, e.g. 1000,100000")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args(argv)
     names = _names(args.domains)
     sizes = sorted(int(s) for s in args.memory.split(",") if s)
@@ -266,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         if sizes:
             results.update(bench_memory(sizes, ns, tmp))
         else:
-            results.update(bench_sender(tmp))
-            results.update(bench_sqlite(names, ns, args.runs, tmp))
+            if not args.no_sqlite:
+                results.update(bench_sender(tmp))
+                results.update(bench_sqlite(names, ns, args.runs, tmp))
             if not args.no_postgres:
                 bin_dir = _bin_dir()
                 if bin_dir is None or os.geteuid() != 0:
