@@ -309,22 +309,30 @@ async def _remove(registry: Registry, args: argparse.Namespace) -> int:
 
 
 async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
+    # Each outcome is written as it arrives and then dropped (a JSON array, item by item):
+    # memory stays flat however many domains are re-checked.
+    seen = 0
+    failing = False
+
     def show(outcome: VerifyOutcome) -> None:
+        nonlocal seen, failing
+        seen += 1
+        row = outcome.domain
+        failing = failing or RecordState.FAILING in (row.dkim_state, row.spf_state)
         if args.json:
-            return
-        for line in _outcome_lines(outcome):
-            _print(line)
+            item = json.dumps(_outcome_json(outcome), indent=2, ensure_ascii=True)
+            sys.stdout.write(("[\n" if seen == 1 else ",\n") + item)
+        else:
+            for line in _outcome_lines(outcome):
+                _print(line)
         sys.stdout.flush()
 
-    outcomes = await registry.recheck(due_only=not args.all, on_result=show)
+    await registry.recheck(due_only=not args.all, on_result=show, keep=False)
     if args.json:
-        _dump([_outcome_json(o) for o in outcomes])
-    elif not outcomes:
+        _print("\n]" if seen else "[]")
+    elif not seen:
         _err("no domain is due for a re-check" if not args.all else "no domain to check")
     _dry_run_note(registry)
-    failing = any(
-        RecordState.FAILING in (o.domain.dkim_state, o.domain.spf_state) for o in outcomes
-    )
     return EXIT_FAILED if failing else EXIT_OK
 
 

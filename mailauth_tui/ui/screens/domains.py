@@ -451,7 +451,7 @@ class DomainsScreen(Screen[None]):
         def on_result(outcome: VerifyOutcome) -> None:
             self.post_message(DomainChecked(outcome, manual=False))
 
-        await self.registry.recheck(due_only=due_only, on_result=on_result)
+        await self.registry.recheck(due_only=due_only, on_result=on_result, keep=False)
 
     def _bulk_answered(self, domain: str) -> None:
         self._bulk.discard(domain)
