@@ -4,8 +4,10 @@ each turns bad input into argparse's usage error (exit 2) with a plain message."
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mailauth_tui.services.dns import parse_nameserver
+from mailauth_tui.services.pg_url import check_url, is_postgres_url
 
 
 def positive_int(text: str) -> int:
@@ -34,3 +36,14 @@ def nameserver_arg(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def db_arg(text: str) -> Path | str:
+    """``--db``: a SQLite file's path, or a ``postgresql://`` URL (kept as text: a Path would
+    fold its ``//``). A password in the URL is accepted here but never shown."""
+    if not is_postgres_url(text):
+        return Path(text)
+    try:
+        return check_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -33,13 +33,14 @@ _GLOBAL_FLAGS = frozenset({"--demo"})
 
 def build_parser() -> argparse.ArgumentParser:
     """Every command: the console's options, ``check`` and the registry's subcommands."""
-    from mailauth_tui.cli import check_cmd, registry_cmds, tui_cmd
+    from mailauth_tui.cli import check_cmd, copy_cmd, registry_cmds, tui_cmd
 
     parser = _base_parser()
     tui_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     check_cmd.register(sub)
     registry_cmds.register(sub)
+    copy_cmd.register(sub)
     parser.set_defaults(func=tui_cmd.run)
     return parser
 

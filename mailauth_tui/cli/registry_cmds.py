@@ -141,6 +141,13 @@ async def _init(registry: Registry, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _migrate(registry: Registry, args: argparse.Namespace) -> int:
+    # Opening the store applied what was missing (build_registry with create): only the
+    # admin role may on PostgreSQL; on SQLite, whoever may write the file.
+    _print(f"the registry {safe(args.where)} is at schema {registry.schema_version}: up to date")
+    return EXIT_OK
+
+
 async def _admin(registry: Registry, args: argparse.Namespace) -> int:
     if args.action == "list":
         admins = registry.admin_list()
@@ -370,31 +377,38 @@ async def _remove(registry: Registry, args: argparse.Namespace) -> int:
 
 
 async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
+    # Each outcome is written as it arrives and then dropped (a JSON array, item by item):
+    # memory stays flat however many domains are re-checked; only counts are kept.
+    seen = failing = unanswered = verified = 0
+
     def show(outcome: VerifyOutcome) -> None:
+        nonlocal seen, failing, unanswered, verified
+        seen += 1
+        row = outcome.domain
+        failing += RecordState.FAILING in (row.dkim_state, row.spf_state)
+        unanswered += not _answered(outcome.report)
+        verified += row.verified
         if args.json:
-            return
-        for line in _outcome_lines(outcome):
-            _print(line)
+            item = json.dumps(_outcome_json(outcome), indent=2, ensure_ascii=True)
+            sys.stdout.write(("[\n" if seen == 1 else ",\n") + item)
+        else:
+            for line in _outcome_lines(outcome):
+                _print(line)
         sys.stdout.flush()
 
-    outcomes = await registry.recheck(due_only=not args.all, on_result=show)
+    await registry.recheck(due_only=not args.all, on_result=show, keep=False)
     if args.json:
-        _dump([_outcome_json(o) for o in outcomes])
-    elif not outcomes:
+        _print("\n]" if seen else "[]")
+    elif not seen:
         _err("no domain is due for a re-check" if not args.all else "no domain to check")
     _dry_run_note(registry)
-    if not outcomes:
+    if not seen:
         return EXIT_OK
-    failing = sum(
-        RecordState.FAILING in (o.domain.dkim_state, o.domain.spf_state) for o in outcomes
-    )
-    unanswered = sum(not _answered(o.report) for o in outcomes)
-    verified = sum(o.domain.verified for o in outcomes)
     _err(
-        f"re-checked {_count(len(outcomes), 'domain')}: {verified} verified, {failing} "
+        f"re-checked {_count(seen, 'domain')}: {verified} verified, {failing} "
         f"failing, {unanswered} without any DNS answer"
     )
-    if unanswered == len(outcomes):
+    if unanswered == seen:
         _err(
             "no DNS look-up got an answer (timeouts, SERVFAIL or REFUSED): is DNS reachable "
             "from here? Nothing was demoted"
@@ -578,11 +592,13 @@ async def _run(command: Command, args: argparse.Namespace) -> int:
         _err(f"mailauth-tui: {safe(refusal)}")
         return EXIT_FAILED
     try:
-        registry = build_registry(args, create=args.command in _CREATING)
+        registry = build_registry(
+            args, create=args.command in _CREATING, migrate=args.command == "migrate"
+        )
     except WiringError as exc:
         _err(f"mailauth-tui: {safe(exc)}")
         return exc.exit_code
-    args.where = registry.settings.db
+    args.where = registry.where
     try:
         for notice in registry.notices:
             _err(f"mailauth-tui: {safe(notice)}")
@@ -608,6 +624,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = command("init", _init, "create a registry; you become its first admin")
     p.add_argument("--json", action="store_true", help="as JSON")
+    command(
+        "migrate",
+        _migrate,
+        "create or upgrade the registry's schema (PostgreSQL: its roles too; admin role only)",
+    )
 
     p = command("admin", _admin, "list, add or remove the registry's admins")
     p.add_argument("action", choices=("list", "add", "remove"))

@@ -7,15 +7,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mailauth_tui.cli.argtypes import seconds_arg
+from mailauth_tui.cli.argtypes import db_arg, seconds_arg
 from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.authoritative import DirectDns, ZoneLookupError
 from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.dnsupdate import Rfc2136Updater
 from mailauth_tui.services.identity import os_login
-from mailauth_tui.services.keys import FileKeyStore
+from mailauth_tui.services.keys import FileKeyStore, KeyStore
 from mailauth_tui.services.mailer import mailer_from_settings
+from mailauth_tui.services.pg_keys import PgKeyStore
+from mailauth_tui.services.pg_migrations import RoleNames
+from mailauth_tui.services.pg_store import PgStore
 from mailauth_tui.services.settings import (
     Settings,
     SettingsError,
@@ -24,6 +27,7 @@ from mailauth_tui.services.settings import (
 )
 from mailauth_tui.services.split import SplitResolver, make_resolver
 from mailauth_tui.services.store import Store, StoreError
+from mailauth_tui.services.store_api import RegistryStore
 
 DEFAULT_TIMEOUT = 3.0
 
@@ -50,10 +54,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = 
     group = parser.add_argument_group("registry options")
     group.add_argument(
         "--db",
-        type=Path,
-        metavar="PATH",
+        type=db_arg,
+        metavar="PATH|URL",
         default=default(None),
-        help="the registry database (default: registry.sqlite3 in your data directory)",
+        help="the registry: a SQLite file, or postgresql://USER@HOST/DB (default: [registry] "
+        "url in the settings, else registry.sqlite3 in your data directory)",
     )
     group.add_argument(
         "--config",
@@ -82,13 +87,40 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = 
 
 def build_settings(args: argparse.Namespace) -> Settings:
     config: Path | None = getattr(args, "config", None)
-    db: Path | None = getattr(args, "db", None)
+    db: Path | str | None = getattr(args, "db", None)
     if config is not None and not config.is_file():
         raise WiringError(f"no settings file at {config}", exit_code=2)
     try:
-        return load_settings(config, db=db)
+        settings = load_settings(config, db=db if isinstance(db, Path) else None)
     except SettingsError as exc:
         raise WiringError(str(exc)) from None
+    return settings.with_url(db) if isinstance(db, str) else settings
+
+
+def role_names(settings: Settings) -> RoleNames:
+    r = settings.registry
+    return RoleNames(admin=r.admin_role, reader=r.reader_role, signer=r.signer_role)
+
+
+def build_store(
+    settings: Settings, *, create: bool = False, migrate: bool = False
+) -> RegistryStore:
+    """The registry's store: PostgreSQL when the settings (or ``--db``) give a URL, else the
+    SQLite file. ``create``: make the SQLite file, or the schema and roles on PostgreSQL;
+    ``migrate``: upgrade PostgreSQL's schema (only the admin role may; a writer of a SQLite
+    file upgrades it on opening). Raises StoreError."""
+    url = settings.registry.url
+    if url is not None:
+        return PgStore(url, migrate=migrate, create=create, roles=role_names(settings))
+    return Store(settings.db, create=create)
+
+
+def build_keys(settings: Settings, store: RegistryStore) -> KeyStore:
+    """Private keys live with the registry: in the database on PostgreSQL (every host that
+    signs reads the same ones), in owner-only files beside the SQLite file otherwise."""
+    if isinstance(store, PgStore):
+        return PgKeyStore(store)
+    return FileKeyStore(settings.keys_dir)
 
 
 def resolver_timeout(args: argparse.Namespace) -> float:
@@ -105,7 +137,9 @@ def build_resolver(args: argparse.Namespace) -> DnsResolver | SplitResolver:
         raise WiringError(f"bad --nameserver or --timeout: {exc}", exit_code=2) from None
 
 
-def build_registry(args: argparse.Namespace, *, create: bool = False) -> Registry:
+def build_registry(
+    args: argparse.Namespace, *, create: bool = False, migrate: bool = False
+) -> Registry:
     """Everything the registry needs, from parsed arguments. Raises WiringError.
 
     The actor is the OS login of this process (:func:`os_login`), never an environment
@@ -124,7 +158,7 @@ def build_registry(args: argparse.Namespace, *, create: bool = False) -> Registr
         raise WiringError(f"bad [smtp] settings: {exc}") from None
     resolver = build_resolver(args)
     try:
-        store = Store(settings.db, create=create)
+        store = build_store(settings, create=create, migrate=migrate)
     except StoreError as exc:
         resolver.close()
         raise WiringError(str(exc)) from None
@@ -139,9 +173,10 @@ def build_registry(args: argparse.Namespace, *, create: bool = False) -> Registr
             store,
             settings,
             mailer,
-            FileKeyStore(settings.keys_dir),
+            build_keys(settings, store),
             resolver,
-            actor=os_login(),
+            # On PostgreSQL the session's role, which the server authenticated; else the OS.
+            actor=store.session_role or os_login(),
             dns_source=f"--nameserver {' '.join(nameservers)}" if nameservers else None,
             authoritative=authoritative,
             updater=Rfc2136Updater(),

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -90,12 +92,12 @@ from mailauth_tui.services.mailer import Mailer, MailError
 from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.signer_export import ExportKey
-from mailauth_tui.services.store import (
+from mailauth_tui.services.store_api import (
     DomainRecord,
     PageKey,
-    Store,
+    RegistryStore,
+    RegistryTx,
     StoreError,
-    StoreTx,
     is_due,
 )
 
@@ -105,6 +107,9 @@ REGISTRY_EVENTS = ""  # the journal's "domain" of events about the registry itse
 DEFAULT_CONCURRENCY = 16
 # Names read at once by a re-check: enough to keep the checks fed, little for the loop to wait.
 RECHECK_PAGE = 256
+# Due domains leased at once by a `recheck --due` worker: small, so that workers on several
+# hosts share a round evenly, and a killed one holds few domains until its leases expire.
+LEASE_BATCH = 32
 
 OnResult = Callable[[VerifyOutcome], object | Awaitable[object]]
 
@@ -134,7 +139,7 @@ class Registry:
 
     def __init__(
         self,
-        store: Store,
+        store: RegistryStore,
         settings: Settings,
         mailer: Mailer,
         keys: KeyStore,
@@ -147,6 +152,7 @@ class Registry:
         dns_source: str | None = None,
         authoritative: AuthoritativeDns | None = None,
         updater: ZoneUpdater | None = None,
+        lease: timedelta | None = None,
     ) -> None:
         if not actor:
             raise ValueError("the registry needs the actor's login name")
@@ -162,6 +168,9 @@ class Registry:
         self._dns_source = dns_source
         self._authoritative = authoritative  # the zone's own nameservers (propagation)
         self._updater = updater  # RFC 2136 updates (publish)
+        seconds = settings.recheck_lease_seconds
+        self._lease = lease if lease is not None else timedelta(seconds=seconds)
+        self._worker = f"{actor}:{os.getpid()}"
         self._access = self._read_access()
         self.notices: list[str] = []  # for the user, once: e.g. a settings key now ignored
         notice = self._legacy_admins(settings.admins)
@@ -177,6 +186,15 @@ class Registry:
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    @property
+    def where(self) -> str:
+        """The registry's path or URL (without its password), for messages."""
+        return self._store.where
+
+    @property
+    def schema_version(self) -> int:
+        return self._store.schema_version
 
     @property
     def creator(self) -> str | None:
@@ -201,7 +219,7 @@ class Registry:
 
     def _read_access(self) -> Access:
         admins = frozenset(a.login for a in self._store.admins())
-        return Access(self._actor, admins, self._store.writable, str(self._store.path))
+        return Access(self._actor, admins, self._store.writable, self._store.where)
 
     def refresh_access(self) -> Access:
         """Read the admins again (another admin may have changed them). When the store cannot
@@ -221,14 +239,14 @@ class Registry:
         self.refresh_access().require(action)
 
     @contextmanager
-    def _changing(self, action: str) -> Iterator[StoreTx]:
+    def _changing(self, action: str) -> Iterator[RegistryTx]:
         """A write transaction that checks again, inside it, that the actor is an admin: the
         slow work before it (a code's hash, a key, mail) may have outlasted its rights."""
         with self._store.transaction() as tx:
             self._still_admin(tx, action)
             yield tx
 
-    def _still_admin(self, tx: StoreTx, action: str) -> None:
+    def _still_admin(self, tx: RegistryTx, action: str) -> None:
         if self._actor not in {a.login for a in tx.admins()}:
             raise PermissionDenied(
                 f"only admins can {action}; you ({self._actor}) are no longer one"
@@ -243,7 +261,7 @@ class Registry:
             return False
         if not self._store.writable:
             raise PermissionDenied(
-                f"cannot create the registry at {self._store.path}: no write permission"
+                f"cannot create the registry at {self._store.where}: no write permission"
             )
         now = self._now()
         with self._store.transaction() as tx:
@@ -357,14 +375,19 @@ class Registry:
         return rec
 
     @staticmethod
-    def _tx_record(tx: StoreTx, name: str) -> DomainRecord:
+    def _tx_record(tx: RegistryTx, name: str) -> DomainRecord:
         rec = tx.get_domain(name)
         if rec is None:
             raise NotFound(f"{name} is not in the registry (it was removed)")
         return rec
 
-    def _journal(self, tx: StoreTx, now: datetime, name: str, event: str, detail: str) -> None:
+    def _journal(self, tx: RegistryTx, now: datetime, name: str, event: str, detail: str) -> None:
         tx.add_journal(now, name, self._actor, event, detail)
+
+    def change_token(self) -> object:
+        """A value that changes when another process or host commits a change to the
+        registry (compare it with the previous one; cheap enough to poll twice a second)."""
+        return self._store.change_token()
 
     def list_domains(self) -> list[DomainRow]:
         now = self._now()
@@ -694,7 +717,7 @@ class Registry:
 
     def _apply_check(
         self,
-        tx: StoreTx,
+        tx: RegistryTx,
         name: str,
         report: DomainReport,
         now: datetime,
@@ -708,6 +731,7 @@ class Registry:
             return None
         result = self._assess(rec, report, now, tests)
         tx.update_domain(name, result.changes)
+        tx.release_lease(name)
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:
@@ -801,7 +825,7 @@ class Registry:
         return replace(outcome, propagation=report.summary())
 
     async def recheck(
-        self, due_only: bool = True, on_result: OnResult | None = None
+        self, due_only: bool = True, on_result: OnResult | None = None, *, keep: bool = True
     ) -> list[VerifyOutcome]:
         """Check every due domain (or all), at most ``concurrency`` at once. Each result is
         committed as soon as it arrives, before ``on_result`` hears of it, so an interrupted
@@ -811,11 +835,21 @@ class Registry:
         the start costs one small read however many domains there are, and a domain removed
         meanwhile, or re-checked meanwhile by another process (no longer due), is skipped.
         ``on_result`` is called from here, one result at a time, in the order they arrive.
-        For an actor who may not change the registry every outcome is a dry run."""
+        For an actor who may not change the registry every outcome is a dry run.
+
+        ``keep=False``: the outcomes are handed to ``on_result`` only and an empty list is
+        returned, so memory stays flat however many domains there are (~15 KiB an outcome)."""
         self._fresh_dns()
         dry_run = not self.refresh_access().may_change
         now = self._now()
-        names = _RecheckNames(self._store, now, due_only)
+        names: _RecheckNames | _LeasedNames
+        if due_only and not dry_run:
+            # cron may start one on every host: they share the round through leases
+            # each walk leases under a name of its own: its leases are its domains in flight
+            walk = f"{self._worker}:{uuid.uuid4().hex[:8]}"
+            names = _LeasedNames(self._store, now, walk, self._lease, self._now)
+        else:
+            names = _RecheckNames(self._store, now, due_only)
         running: set[asyncio.Future[VerifyOutcome | None]] = set()
         done: set[asyncio.Future[VerifyOutcome | None]] = set()
         outcomes: list[VerifyOutcome] = []
@@ -826,18 +860,24 @@ class Registry:
                         asyncio.ensure_future(self._recheck_one(name, now, due_only, dry_run))
                     )
                 if not running:
-                    break
+                    pause = names.wait_for_others()
+                    if pause is None:
+                        break
+                    await asyncio.sleep(pause)
+                    continue
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     outcome = task.result()
                     if outcome is None:
                         continue
-                    outcomes.append(outcome)
+                    if keep:
+                        outcomes.append(outcome)
                     if on_result is not None:
                         called = on_result(outcome)
                         if inspect.isawaitable(called):
                             await called
         finally:
+            names.close()
             for task in running:
                 task.cancel()
             # Collects the errors of tasks cancelled here, or finished beside one that raised.
@@ -1008,7 +1048,7 @@ class Registry:
 class _RecheckNames:
     """The names a re-check goes through, read from the store a page at a time."""
 
-    def __init__(self, store: Store, now: datetime, due_only: bool) -> None:
+    def __init__(self, store: RegistryStore, now: datetime, due_only: bool) -> None:
         self._store = store
         self._now = now
         self._due_only = due_only
@@ -1018,6 +1058,12 @@ class _RecheckNames:
         # A row can move behind the read position while the re-check runs (another process
         # re-scheduled it): it is checked once all the same.
         self._seen: set[str] = set()
+
+    def wait_for_others(self) -> float | None:
+        return None  # nobody else shares this walk
+
+    def close(self) -> None:
+        """Nothing is held."""
 
     def next(self) -> str | None:
         while not self._page and self._more:
@@ -1031,6 +1077,57 @@ class _RecheckNames:
         name = self._page.popleft()
         self._seen.add(name)
         return name
+
+
+class _LeasedNames:
+    """The due domains of a round shared by several workers: leased a batch at a time.
+
+    A worker that finds nothing left to lease while due domains are still leased by others
+    waits for the first of those leases to expire: when its holder was killed, the lease
+    runs out and this worker takes the domain over, so the round completes."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        now: datetime,
+        worker: str,
+        lease: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._now = now
+        self._worker = worker
+        self._lease = lease
+        self._clock = clock
+        self._page: deque[str] = deque()
+
+    def next(self) -> str | None:
+        if not self._page:
+            at = self._clock()
+            until = at + self._lease
+            self._page.extend(
+                self._store.claim_due(
+                    self._now, at=at, owner=self._worker, until=until, limit=LEASE_BATCH
+                )
+            )
+        return self._page.popleft() if self._page else None
+
+    def close(self) -> None:
+        """Hand back what this walk still holds (it was interrupted: the domains not
+        started, or cancelled in flight), so no worker waits for those leases to expire."""
+        self._page.clear()
+        with self._store.transaction() as tx:
+            tx.release_leases_of(self._worker)
+
+    def wait_for_others(self) -> float | None:
+        """Seconds to wait before trying to lease again; None when the round is over."""
+        at = self._clock()
+        first = self._store.leased_due(self._now, at=at)
+        if first is None:
+            return None
+        left = (first - at).total_seconds()
+        # Short: the others usually finish (and release) long before their leases expire.
+        return min(max(left, 0.05), 0.2)
 
 
 def _already(rec: DomainRecord) -> str:

@@ -95,6 +95,60 @@ def _new_key(key_type: str, bits: int) -> rsa.RSAPrivateKey | ed25519.Ed25519Pri
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
+def key_ref_for(domain: str, selector: str) -> str:
+    """The reference of a key: ``<ascii domain>+<selector>.pem``. Raises ValueError."""
+    return f"{normalize_domain(domain).ascii}+{_check_selector(selector)}.pem"
+
+
+def new_private_key(
+    key_ref: str, key_type: str, bits: int, passphrase: bytes | None
+) -> tuple[bytes, GeneratedKey]:
+    """A new key as PKCS#8 PEM (encrypted with ``passphrase`` when given) and what the
+    registry keeps of it. CPU-bound. Raises ValueError for a bad type, size or passphrase."""
+    kind = key_type.strip().lower()
+    if kind not in KEY_TYPES:
+        raise ValueError(f"unsupported DKIM key type {key_type!r}: use rsa or ed25519")
+    if passphrase is not None and not passphrase:
+        raise ValueError("the passphrase is empty: give one or none")
+    key = _new_key(kind, bits)
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
+    return pem, GeneratedKey(
+        key_ref=key_ref,
+        key_type=kind,
+        key_bits=bits if kind == "rsa" else None,
+        public_key=public_key_value(key),
+    )
+
+
+def unencrypted_pem(key_ref: str, data: bytes, passphrase: bytes | None) -> bytes:
+    """A stored key as unencrypted PKCS#8 PEM, for a signer. Raises ValueError for a wrong
+    or missing passphrase or damaged data."""
+    try:
+        key = serialization.load_pem_private_key(data, password=passphrase or None)
+    except TypeError:
+        # cryptography says TypeError for "encrypted but no password" and the reverse.
+        need = "needs a passphrase" if not passphrase else "is not encrypted"
+        raise ValueError(f"the private key {key_ref!r} {need}") from None
+    except ValueError:
+        raise ValueError(
+            f"cannot read the private key {key_ref!r}: wrong passphrase or damaged file"
+        ) from None
+    if not passphrase:
+        return data
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def _write_new(path: Path, data: bytes) -> None:
     """Create ``path`` owner-only and write ``data``; refuse to overwrite anything.
 
@@ -171,25 +225,11 @@ class FileKeyStore:
         from a thread. Raises ValueError for a bad name, type, size or an existing key."""
         ascii_domain = normalize_domain(domain).ascii
         name = _check_selector(selector)
-        kind = key_type.strip().lower()
-        if kind not in KEY_TYPES:
-            raise ValueError(f"unsupported DKIM key type {key_type!r}: use rsa or ed25519")
-        if passphrase is not None and not passphrase:
-            raise ValueError("the passphrase is empty: give one or none")
         key_ref = f"{ascii_domain}+{name}.pem"
         path = self._path(key_ref)
         if path.exists():  # checked before the slow part; O_EXCL below is the real guard
             raise ValueError(f"a key for selector {name!r} of {ascii_domain} already exists")
-
-        key = _new_key(kind, bits)
-        encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(passphrase)
-            if passphrase
-            else serialization.NoEncryption()
-        )
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-        )
+        pem, made = new_private_key(key_ref, key_type, bits, passphrase)
         self._ensure_dir()
         try:
             _write_new(path, pem)
@@ -198,12 +238,7 @@ class FileKeyStore:
                 f"a key for selector {name!r} of {ascii_domain} already exists"
             ) from None
         fsync_dir(self._dir)
-        return GeneratedKey(
-            key_ref=key_ref,
-            key_type=kind,
-            key_bits=bits if kind == "rsa" else None,
-            public_key=public_key_value(key),
-        )
+        return made
 
     def private_key_pem(self, key_ref: str, passphrase: bytes | None = None) -> bytes:
         """The key as unencrypted PKCS#8 PEM, for a signer. Handle the result with care.
@@ -215,23 +250,7 @@ class FileKeyStore:
             data = path.read_bytes()
         except FileNotFoundError:
             raise ValueError(f"no private key {key_ref!r} in {self._dir}") from None
-        try:
-            key = serialization.load_pem_private_key(data, password=passphrase or None)
-        except TypeError:
-            # cryptography says TypeError for "encrypted but no password" and the reverse.
-            need = "needs a passphrase" if not passphrase else "is not encrypted"
-            raise ValueError(f"the private key {key_ref!r} {need}") from None
-        except ValueError:
-            raise ValueError(
-                f"cannot read the private key {key_ref!r}: wrong passphrase or damaged file"
-            ) from None
-        if not passphrase:
-            return data
-        return key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        return unencrypted_pem(key_ref, data, passphrase)
 
     def delete(self, key_ref: str) -> None:
         """Remove the key file; a key already gone is not an error (deletion is retried)."""

@@ -113,4 +113,23 @@ def _v3_retired_keys(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE dkim_keys ADD COLUMN remove_after TEXT")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_admins, _v3_retired_keys)
+def _v4_recheck_leases(conn: sqlite3.Connection) -> None:
+    """Re-checks started on several hosts share the due domains: a worker leases a batch
+    before checking it; a lease that was not released (a killed worker) expires."""
+    conn.execute(RECHECK_LEASES)
+
+
+RECHECK_LEASES = """
+    CREATE TABLE recheck_leases (
+        domain TEXT PRIMARY KEY REFERENCES domains (domain) ON DELETE CASCADE,
+        owner  TEXT NOT NULL,   -- host:pid:random of the worker
+        until  TEXT NOT NULL    -- ISO time: after it, any worker may take the domain
+    )
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_initial,
+    _v2_admins,
+    _v3_retired_keys,
+    _v4_recheck_leases,
+)

@@ -7,6 +7,7 @@ database (no mail server needed), DKIM keys are RSA 2048, records are re-checked
 system_sender = "noreply@example.com"   # From of mail whose own domain is not verified
 organisation = "Example Ltd"            # named in the verification mail
 recheck_interval_hours = 48
+recheck_lease_seconds = 120             # a killed `recheck --due` worker's domains wait this long
 dmarc_rua = "mailto:dmarc@example.com"  # default: the domain's own registered address
 admins = ["alice"]                      # no longer grants anything: admins are kept in the
                                         # registry (imported once from an older registry)
@@ -37,6 +38,12 @@ secret_file = "/etc/mailauth-tui/example.com.key"  # 0600: the base64 secret or 
 # secret_env = "MAILAUTH_TSIG_SECRET"   # or the secret in this variable; never in this file
 ttl = 3600
 
+[registry]                              # a PostgreSQL registry shared by every host
+url = "postgresql://alice@db.example.com/mailauth"  # no password here: PGPASSWORD or ~/.pgpass
+admin_role = "mailauth_admin"           # the roles the migration creates (these defaults)
+reader_role = "mailauth_reader"
+signer_role = "mailauth_signer"
+
 [paths]                                 # defaults: the platform's user data directory
 data_dir = "~/.local/share/mailauth-tui"
 db = "~/.local/share/mailauth-tui/registry.sqlite3"
@@ -52,6 +59,7 @@ was not set; set it to your organisation's address.
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -61,6 +69,7 @@ from typing import Any
 import platformdirs
 
 from mailauth_tui.services.dnsupdate import ALGORITHMS
+from mailauth_tui.services.pg_url import check_url, has_password, is_postgres_url, redact
 from mailauth_tui.services.tsig_secret import ZonePublish
 
 APP_NAME = "mailauth-tui"
@@ -94,6 +103,14 @@ class SendingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrySettings:
+    url: str | None = None  # None: the SQLite file (paths.db)
+    admin_role: str = "mailauth_admin"
+    reader_role: str = "mailauth_reader"
+    signer_role: str = "mailauth_signer"
+
+
+@dataclass(frozen=True, slots=True)
 class DkimSettings:
     key_type: str = "rsa"
     key_bits: int = 2048
@@ -116,7 +133,9 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
     recheck_interval_hours: float = 48.0
+    recheck_lease_seconds: float = 120.0  # a re-check worker's hold on a batch of due domains
     dmarc_rua: str | None = None
     admins: tuple[str, ...] = ()
     test_environment: bool = False
@@ -141,7 +160,10 @@ class Settings:
         return self.maildir_path if self.maildir_path is not None else self.db.parent / "outbox"
 
     def with_db(self, db: Path) -> Settings:
-        return replace(self, db_path=db)
+        return replace(self, db_path=db, registry=replace(self.registry, url=None))
+
+    def with_url(self, url: str) -> Settings:
+        return replace(self, registry=replace(self.registry, url=url))
 
 
 def load_settings(path: Path | None = None, *, db: Path | None = None) -> Settings:
@@ -184,6 +206,7 @@ def settings_from_mapping(
     sending = _sending(r.table("sending"))
     dkim = _dkim(r.table("dkim"))
     publish = _publish(r.table("publish"))
+    registry = _registry(r.table("registry"))
     paths = r.table("paths")
     data_dir = paths.path("data_dir") or default_data_dir()
     db_path, keys_path, maildir_path = paths.path("db"), paths.path("keys"), paths.path("maildir")
@@ -195,6 +218,9 @@ def settings_from_mapping(
     interval = r.number("recheck_interval_hours", 48.0)
     if not 1 <= interval <= 24 * 365:
         raise SettingsError(f"{where}: recheck_interval_hours must be between 1 and 8760")
+    lease = r.number("recheck_lease_seconds", 120.0)
+    if not 1 <= lease <= 3600:
+        raise SettingsError(f"{where}: recheck_lease_seconds must be between 1 and 3600")
     admins = r.strings("admins")
     settings = Settings(
         system_sender=system_sender,
@@ -202,7 +228,9 @@ def settings_from_mapping(
         smtp=smtp,
         sending=sending,
         dkim=dkim,
+        registry=registry,
         recheck_interval_hours=interval,
+        recheck_lease_seconds=lease,
         dmarc_rua=r.string("dmarc_rua"),
         admins=tuple(a.strip() for a in admins if a.strip()),
         test_environment=r.boolean("test_environment", False),
@@ -245,6 +273,39 @@ def _sending(r: _Reader) -> SendingSettings:
             raise SettingsError(f"{r.where}.ips: {ip!r} is not an IP address or network") from None
     r.done()
     return SendingSettings(include=include, ips=tuple(ips))
+
+
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _registry(r: _Reader) -> RegistrySettings:
+    url = r.string("url") or None
+    if url is not None:
+        if not is_postgres_url(url):
+            raise SettingsError(f"{r.where}.url must be a postgresql:// URL")
+        if has_password(url):
+            raise SettingsError(
+                f"{r.where}.url holds a password ({redact(url)}): remove it; put it in "
+                "~/.pgpass (mode 0600) or the PGPASSWORD variable"
+            )
+        try:
+            check_url(url)
+        except ValueError as exc:
+            raise SettingsError(f"{r.where}.url: {exc}") from None
+    roles = {}
+    for key, default in (
+        ("admin_role", "mailauth_admin"),
+        ("reader_role", "mailauth_reader"),
+        ("signer_role", "mailauth_signer"),
+    ):
+        name = r.string(key) or default
+        if not _ROLE.fullmatch(name):
+            raise SettingsError(
+                f"{r.where}.{key} {name!r} is not a role name: lower-case letters, digits, '_'"
+            )
+        roles[key] = name
+    r.done()
+    return RegistrySettings(url=url, **roles)
 
 
 def _dkim(r: _Reader) -> DkimSettings:

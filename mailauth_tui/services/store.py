@@ -23,16 +23,28 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import Enum
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 from mailauth_tui.services.migrations import MIGRATIONS
+from mailauth_tui.services.store_api import (
+    DOMAIN_COLUMNS,
+    AdminRecord,
+    DomainRecord,
+    DuplicateDomain,
+    JournalRecord,
+    KeyRecord,
+    NoRegistry,
+    PageKey,
+    RegistryDamaged,
+    StoreError,
+    from_iso,
+    is_due,
+    to_iso,
+)
 from mailauth_tui.services.store_files import (
     can_write,
     connect_read_only,
@@ -40,6 +52,26 @@ from mailauth_tui.services.store_files import (
     unreadable,
     wal_exists,
 )
+from mailauth_tui.services.store_sql import StoreTx
+from mailauth_tui.services.store_writer import MAX_GROUP, GroupWriter
+
+__all__ = [
+    "MAX_GROUP",
+    "AdminRecord",
+    "DomainRecord",
+    "DuplicateDomain",
+    "JournalRecord",
+    "KeyRecord",
+    "NoRegistry",
+    "PageKey",
+    "RegistryDamaged",
+    "Store",
+    "StoreError",
+    "StoreTx",
+    "from_iso",
+    "is_due",
+    "to_iso",
+]
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -48,455 +80,19 @@ BUSY_TIMEOUT_S = 30.0
 # what the syncs cost, never for a registry anyone relies on.
 Synchronous = Literal["FULL", "NORMAL", "OFF"]
 
-T = TypeVar("T")
 
-# Most writes committed together by the writer thread: a group holds SQLite's write lock,
-# which other processes wait for, so it stays short.
-MAX_GROUP = 64
+class _Sql:
+    """A SQLite connection as :class:`StoreTx` uses it."""
 
-# Where a page of names to re-check ends: pass it back to get the next page. Opaque to callers.
-PageKey = tuple[str, str]
-
-
-class StoreError(Exception):
-    """The database cannot be opened or used; the message says which file and why."""
-
-
-class NoRegistry(StoreError):
-    """No registry at the path, and the caller did not ask to create one."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            f"no registry at {path}: create one with: mailauth-tui init --db {path} "
-            "(or give the --db of an existing one)"
-        )
-        self.path = path
-
-
-class RegistryDamaged(StoreError):
-    """The file is not a registry this version can read (corrupt, another program's database,
-    an unreadable schema); nothing was changed."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    selector: str
-    key_type: str
-    key_bits: int | None
-    public_key: str
-    key_ref: str
-    created_at: datetime
-    active: bool
-    retired_at: datetime | None = None  # when a newer key took over
-    remove_after: datetime | None = None  # its DNS record may be removed after this
-
-
-@dataclass(frozen=True, slots=True)
-class DomainRecord:
-    """One row of ``domains`` with its keys. States are the stored strings: the registry
-    turns them into its enums (services do not import the registry)."""
-
-    domain: str
-    domain_unicode: str
-    address: str
-    added_by: str
-    added_at: datetime
-    ownership: str
-    code_hash: str | None
-    code_expires_at: datetime | None
-    code_attempts: int
-    code_sent_at: datetime | None
-    dkim_state: str
-    spf_state: str
-    dmarc_state: str
-    dmarc_policy: str | None
-    last_check_at: datetime | None
-    next_check_at: datetime | None
-    evidence: str
-    # consecutive looks that found a verified record gone or different
-    dkim_streak: int
-    spf_streak: int
-    dmarc_streak: int
-    keys: tuple[KeyRecord, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class JournalRecord:
-    at: datetime
-    domain: str
-    actor: str
-    event: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class AdminRecord:
-    login: str
-    added_by: str
-    added_at: datetime
-
-
-def to_iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the store: times must be aware (UTC)")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def from_iso(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _required_time(value: str) -> datetime:
-    parsed = from_iso(value)
-    assert parsed is not None
-    return parsed
-
-
-# Columns the registry may change with update_domain, and nothing else.
-_UPDATABLE = frozenset(
-    {
-        "address",
-        "ownership",
-        "code_hash",
-        "code_expires_at",
-        "code_attempts",
-        "code_sent_at",
-        "dkim_state",
-        "spf_state",
-        "dmarc_state",
-        "dmarc_policy",
-        "last_check_at",
-        "next_check_at",
-        "evidence",
-        "dkim_streak",
-        "spf_streak",
-        "dmarc_streak",
-    }
-)
-
-_DOMAIN_COLUMNS = (
-    "domain, domain_unicode, address, added_by, added_at, ownership, code_hash, "
-    "code_expires_at, code_attempts, code_sent_at, dkim_state, spf_state, dmarc_state, "
-    "dmarc_policy, last_check_at, next_check_at, evidence, dkim_streak, spf_streak, dmarc_streak"
-)
-_KEY_COLUMNS = (
-    "domain, selector, key_type, key_bits, public_key, key_ref, created_at, active, "
-    "retired_at, remove_after"
-)
-
-
-_ALL = "1"
-# In the re-check cycle (checked at least once) and due: the one definition, see is_due.
-_DUE = "last_check_at IS NOT NULL AND next_check_at IS NOT NULL AND next_check_at <= ?"
-
-
-def is_due(rec: DomainRecord, now: datetime) -> bool:
-    """What the ``_DUE`` condition says, for a row already read."""
-    return (
-        rec.last_check_at is not None and rec.next_check_at is not None and rec.next_check_at <= now
-    )
-
-
-def _sql_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return to_iso(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, bool):
-        return int(value)
-    if value is None or isinstance(value, int | str):
-        return value
-    raise TypeError(f"the store cannot hold a {type(value).__name__}")
-
-
-def _key(row: sqlite3.Row) -> KeyRecord:
-    return KeyRecord(
-        selector=row["selector"],
-        key_type=row["key_type"],
-        key_bits=row["key_bits"],
-        public_key=row["public_key"],
-        key_ref=row["key_ref"],
-        created_at=_required_time(row["created_at"]),
-        active=bool(row["active"]),
-        retired_at=from_iso(row["retired_at"]),
-        remove_after=from_iso(row["remove_after"]),
-    )
-
-
-def _domain(row: sqlite3.Row, keys: tuple[KeyRecord, ...]) -> DomainRecord:
-    return DomainRecord(
-        domain=row["domain"],
-        domain_unicode=row["domain_unicode"],
-        address=row["address"],
-        added_by=row["added_by"],
-        added_at=_required_time(row["added_at"]),
-        ownership=row["ownership"],
-        code_hash=row["code_hash"],
-        code_expires_at=from_iso(row["code_expires_at"]),
-        code_attempts=row["code_attempts"],
-        code_sent_at=from_iso(row["code_sent_at"]),
-        dkim_state=row["dkim_state"],
-        spf_state=row["spf_state"],
-        dmarc_state=row["dmarc_state"],
-        dmarc_policy=row["dmarc_policy"],
-        last_check_at=from_iso(row["last_check_at"]),
-        next_check_at=from_iso(row["next_check_at"]),
-        evidence=row["evidence"],
-        dkim_streak=row["dkim_streak"],
-        spf_streak=row["spf_streak"],
-        dmarc_streak=row["dmarc_streak"],
-        keys=keys,
-    )
-
-
-class StoreTx:
-    """Reads and writes inside one open transaction (see :meth:`Store.transaction`)."""
+    __slots__ = ("_conn",)
+    domain_columns = DOMAIN_COLUMNS
+    integrity_errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    # -- domains -------------------------------------------------------------------------
-
-    def get_domain(self, domain: str) -> DomainRecord | None:
-        row = self._conn.execute(
-            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE domain = ?", (domain,)
-        ).fetchone()
-        if row is None:
-            return None
-        return _domain(row, self._keys(domain))
-
-    def _with_keys(self, where: str, args: tuple[object, ...], order: str) -> list[DomainRecord]:
-        """The domains matching ``where`` with their keys, in two queries (not one per row)."""
-        keys: dict[str, list[KeyRecord]] = {}
-        of = "" if where == _ALL else f"WHERE domain IN (SELECT domain FROM domains WHERE {where})"
-        for row in self._conn.execute(
-            f"SELECT {_KEY_COLUMNS} FROM dkim_keys {of} ORDER BY created_at, id",
-            args,
-        ):
-            keys.setdefault(row["domain"], []).append(_key(row))
-        rows = self._conn.execute(
-            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE {where} ORDER BY {order}", args
-        )
-        return [_domain(r, tuple(keys.get(r["domain"], ()))) for r in rows]
-
-    def list_domains(self) -> list[DomainRecord]:
-        return self._with_keys(_ALL, (), "domain")
-
-    def due_domains(self, now: datetime) -> list[DomainRecord]:
-        """Domains in the re-check cycle (checked at least once) whose next check is due."""
-        return self._with_keys(_DUE, (to_iso(now),), "next_check_at, domain")
-
-    def recheck_page(
-        self, now: datetime, *, due_only: bool, after: PageKey | None, limit: int
-    ) -> tuple[list[str], PageKey | None]:
-        """One page of the names a re-check goes through: the due ones, most overdue first
-        (as :meth:`due_domains`), or all by name. Returns the names and the key to pass as
-        ``after`` for the next page (None after the last page).
-
-        Paging by key, not by offset: a domain checked meanwhile leaves the due set without
-        shifting the pages, and a re-check never reads its whole list in one step."""
-        limit = max(1, limit)
-        if due_only:
-            where, args = _DUE, [to_iso(now)]
-            if after is not None:
-                where += " AND (next_check_at, domain) > (?, ?)"
-                args += after
-            rows = self._conn.execute(
-                f"SELECT next_check_at, domain FROM domains WHERE {where} "
-                "ORDER BY next_check_at, domain LIMIT ?",
-                (*args, limit),
-            ).fetchall()
-            keys = [(str(r[0]), str(r[1])) for r in rows]
-        else:
-            rows = self._conn.execute(
-                "SELECT domain FROM domains WHERE domain > ? ORDER BY domain LIMIT ?",
-                ("" if after is None else after[1], limit),
-            ).fetchall()
-            keys = [("", str(r[0])) for r in rows]
-        names = [k[1] for k in keys]
-        return names, (keys[-1] if len(keys) == limit else None)
-
-    def insert_domain(
-        self,
-        *,
-        domain: str,
-        domain_unicode: str,
-        address: str,
-        added_by: str,
-        added_at: datetime,
-        ownership: str,
-        code_hash: str | None = None,
-        code_expires_at: datetime | None = None,
-        code_sent_at: datetime | None = None,
-    ) -> None:
-        """A new domain row. The code columns stay empty for a row whose ownership is already
-        settled (a verified row written straight to the store by tests and benchmarks)."""
-        try:
-            self._conn.execute(
-                "INSERT INTO domains (domain, domain_unicode, address, added_by, added_at, "
-                "ownership, code_hash, code_expires_at, code_sent_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    domain,
-                    domain_unicode,
-                    address,
-                    added_by,
-                    to_iso(added_at),
-                    _sql_value(ownership),
-                    code_hash,
-                    None if code_expires_at is None else to_iso(code_expires_at),
-                    None if code_sent_at is None else to_iso(code_sent_at),
-                ),
-            )
-        except sqlite3.IntegrityError:
-            raise DuplicateDomain(domain) from None
-
-    def update_domain(self, domain: str, changes: Mapping[str, object]) -> None:
-        unknown = set(changes) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
-        if not changes:
-            return
-        columns = list(changes)
-        assignments = ", ".join(f"{c} = ?" for c in columns)
-        values = [_sql_value(changes[c]) for c in columns]
-        self._conn.execute(f"UPDATE domains SET {assignments} WHERE domain = ?", (*values, domain))
-
-    def delete_domain(self, domain: str) -> bool:
-        cur = self._conn.execute("DELETE FROM domains WHERE domain = ?", (domain,))
-        return cur.rowcount > 0
-
-    # -- DKIM keys -----------------------------------------------------------------------
-
-    def _keys(self, domain: str) -> tuple[KeyRecord, ...]:
-        rows = self._conn.execute(
-            f"SELECT {_KEY_COLUMNS} FROM dkim_keys WHERE domain = ? ORDER BY created_at, id",
-            (domain,),
-        )
-        return tuple(_key(r) for r in rows)
-
-    def add_key(self, domain: str, key: KeyRecord) -> None:
-        self._conn.execute(
-            f"INSERT INTO dkim_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                domain,
-                key.selector,
-                key.key_type,
-                key.key_bits,
-                key.public_key,
-                key.key_ref,
-                to_iso(key.created_at),
-                int(key.active),
-                to_iso(key.retired_at) if key.retired_at else None,
-                to_iso(key.remove_after) if key.remove_after else None,
-            ),
-        )
-
-    def retire_key(self, domain: str, selector: str, at: datetime, remove_after: datetime) -> None:
-        """The key stops signing at ``at``; its record must stay published until
-        ``remove_after``."""
-        self._conn.execute(
-            "UPDATE dkim_keys SET active = 0, retired_at = ?, remove_after = ? "
-            "WHERE domain = ? AND selector = ?",
-            (to_iso(at), to_iso(remove_after), domain, selector),
-        )
-
-    def set_key_active(self, domain: str, selector: str, active: bool) -> None:
-        self._conn.execute(
-            "UPDATE dkim_keys SET active = ? WHERE domain = ? AND selector = ?",
-            (int(active), domain, selector),
-        )
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Undo what the block wrote if it raises; the transaction goes on."""
-        self._conn.execute("SAVEPOINT one_change")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK TO one_change")
-            self._conn.execute("RELEASE one_change")
-            raise
-        self._conn.execute("RELEASE one_change")
-
-    # -- journal and meta ----------------------------------------------------------------
-
-    def add_journal(self, at: datetime, domain: str, actor: str, event: str, detail: str) -> None:
-        self._conn.execute(
-            "INSERT INTO journal (at, domain, actor, event, detail) VALUES (?, ?, ?, ?, ?)",
-            (to_iso(at), domain, actor, event, detail),
-        )
-
-    def journal(self, domain: str | None = None, limit: int = 100) -> list[JournalRecord]:
-        if domain is None:
-            rows = self._conn.execute(
-                "SELECT at, domain, actor, event, detail FROM journal ORDER BY id DESC LIMIT ?",
-                (limit,),
-            )
-        else:
-            rows = self._conn.execute(
-                "SELECT at, domain, actor, event, detail FROM journal WHERE domain = ? "
-                "ORDER BY id DESC LIMIT ?",
-                (domain, limit),
-            )
-        return [
-            JournalRecord(
-                at=_required_time(r["at"]),
-                domain=r["domain"],
-                actor=r["actor"],
-                event=r["event"],
-                detail=r["detail"],
-            )
-            for r in rows
-        ]
-
-    def get_meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_meta(self, key: str, value: str) -> None:
-        self._conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
-
-    def delete_meta(self, key: str) -> None:
-        self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-
-    # -- admins --------------------------------------------------------------------------
-
-    def admins(self) -> list[AdminRecord]:
-        rows = self._conn.execute("SELECT login, added_by, added_at FROM admins ORDER BY login")
-        return [AdminRecord(r["login"], r["added_by"], _required_time(r["added_at"])) for r in rows]
-
-    def add_admin(self, login: str, added_by: str, added_at: datetime) -> bool:
-        """False when ``login`` was an admin already."""
-        cur = self._conn.execute(
-            "INSERT OR IGNORE INTO admins (login, added_by, added_at) VALUES (?, ?, ?)",
-            (login, added_by, to_iso(added_at)),
-        )
-        return cur.rowcount > 0
-
-    def remove_admin(self, login: str) -> bool:
-        cur = self._conn.execute("DELETE FROM admins WHERE login = ?", (login,))
-        return cur.rowcount > 0
-
-    def setdefault_meta(self, key: str, value: str) -> str:
-        """Store ``value`` unless the key is set; return what the key holds afterwards."""
-        self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
-        current = self.get_meta(key)
-        assert current is not None
-        return current
-
-
-class DuplicateDomain(StoreError):
-    def __init__(self, domain: str) -> None:
-        super().__init__(f"{domain} is already in the registry")
-        self.domain = domain
+    def execute(self, query: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(query, params)
 
 
 class _Handle:
@@ -514,7 +110,7 @@ class _Handle:
         self.closed = False
 
 
-class Store:
+class Store(GroupWriter):
     """The registry database at ``path``.
 
     ``create``: make the registry (owner-only, see :mod:`store_files`) when the file is
@@ -547,12 +143,7 @@ class Store:
         # Writers of this process take turns here (a prompt hand-over) rather than in
         # SQLite's busy handler; other processes are still kept out by SQLite's own lock.
         self._write_lock = threading.RLock()
-        self._writer: ThreadPoolExecutor | None = None
-        self._writer_pid = 0
-        self._writer_lock = threading.Lock()
-        self._group: list[tuple[Callable[[StoreTx], Any], Future[Any]]] = []
-        self._group_lock = threading.Lock()
-        self._draining = False
+        GroupWriter.__init__(self)
         self._connection()  # open now: a bad path or a newer schema fails at start-up
 
     def _prepare_file(self, create: bool) -> bool:
@@ -686,11 +277,7 @@ class Store:
     def close(self) -> None:
         """Let the writer thread finish what it was given, then close every connection. The
         store opens new ones if it is used again."""
-        with self._writer_lock:
-            writer, self._writer = self._writer, None
-        if writer is not None and self._writer_pid == os.getpid():
-            # From the writer thread itself, waiting would wait for this very call.
-            writer.shutdown(wait=not getattr(self._local, "writer", False))
+        self.stop_writer()
         with self._handles_lock:
             handles, self._handles = self._handles, []
         for handle in handles:
@@ -703,81 +290,23 @@ class Store:
         self.close()
 
     @property
+    def where(self) -> str:
+        return str(self.path)
+
+    @property
+    def session_role(self) -> str | None:
+        return None  # the OS login of the process is the actor
+
+    def change_token(self) -> object:
+        """Changes when another connection commits (``PRAGMA data_version``, per connection:
+        each thread polls with its own), for a console that shows others' changes live."""
+        with self._use() as conn:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    @property
     def schema_version(self) -> int:
         with self._use() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-    # -- the writer thread ---------------------------------------------------------------
-
-    def write_soon(self, fn: Callable[[StoreTx], T]) -> Future[T]:
-        """Run ``fn(tx)`` in the store's writer thread, inside a write transaction; the future
-        is resolved once that transaction is committed (on disk, with synchronous=FULL).
-
-        For an event loop (``await asyncio.wrap_future(store.write_soon(fn))``): the commit
-        waits for its fsync in the writer thread, not on the loop. Writes handed over while one
-        commits are committed together after it (a group commit: one fsync for the group, up
-        to MAX_GROUP); each ``fn`` runs in a savepoint of its own, so one that raises is undone
-        alone and only its future gets the error. A future cancelled before its turn is not
-        run. :meth:`close` waits for what was handed over."""
-        fut: Future[T] = Future()
-        with self._group_lock:
-            self._group.append((fn, fut))
-            if self._draining:
-                return fut
-            self._draining = True
-        try:
-            self._submit(self._drain)
-        except BaseException:
-            with self._group_lock:
-                self._draining = False
-            raise
-        return fut
-
-    def _drain(self) -> None:
-        while True:
-            with self._group_lock:
-                group, self._group = self._group[:MAX_GROUP], self._group[MAX_GROUP:]
-                if not group:
-                    self._draining = False
-                    return
-            self._commit_group(
-                [(fn, fut) for fn, fut in group if fut.set_running_or_notify_cancel()]
-            )
-
-    def _commit_group(self, group: list[tuple[Callable[[StoreTx], Any], Future[Any]]]) -> None:
-        if not group:
-            return
-        done: list[tuple[Future[Any], Any, BaseException | None]] = []
-        try:
-            with self.transaction() as tx:
-                for fn, fut in group:
-                    try:
-                        with tx.savepoint():
-                            done.append((fut, fn(tx), None))
-                    except Exception as exc:  # handed to its caller, who raises it
-                        done.append((fut, None, exc))
-        except BaseException as exc:  # no transaction, or no commit: none of it was written
-            # Each caller gets the error (and raises it): the writer thread goes on.
-            for _, fut in group:
-                fut.set_exception(exc)
-            return
-        for fut, value, error in done:
-            if error is None:
-                fut.set_result(value)
-            else:
-                fut.set_exception(error)
-
-    def _submit(self, fn: Callable[[], None]) -> None:
-        with self._writer_lock:
-            if self._writer is None or self._writer_pid != os.getpid():
-                self._writer = ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix=_WRITER_NAME, initializer=self._mark_writer
-                )
-                self._writer_pid = os.getpid()
-            self._writer.submit(fn)
-
-    def _mark_writer(self) -> None:
-        self._local.writer = True
 
     # -- transactions --------------------------------------------------------------------
 
@@ -795,7 +324,7 @@ class Store:
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"the registry {self.path} is busy: {exc}") from None
             try:
-                yield StoreTx(conn)
+                yield StoreTx(_Sql(conn))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -813,7 +342,7 @@ class Store:
             with self._use() as conn:
                 conn.execute("BEGIN")
                 try:
-                    yield StoreTx(conn)
+                    yield StoreTx(_Sql(conn))
                 finally:
                     conn.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
@@ -850,6 +379,16 @@ class Store:
         with self.reading() as tx:
             return tx.recheck_page(now, due_only=due_only, after=after, limit=limit)
 
+    def claim_due(
+        self, now: datetime, *, at: datetime, owner: str, until: datetime, limit: int
+    ) -> list[str]:
+        with self.transaction() as tx:  # BEGIN IMMEDIATE: claims of several workers queue
+            return tx.claim_due(now, at=at, owner=owner, until=until, limit=limit)
+
+    def leased_due(self, now: datetime, *, at: datetime) -> datetime | None:
+        with self.reading() as tx:
+            return tx.leased_due(now, at=at)
+
     def journal(self, domain: str | None = None, limit: int = 100) -> list[JournalRecord]:
         with self.reading() as tx:
             return tx.journal(domain, limit)
@@ -863,7 +402,6 @@ class Store:
             return tx.admins()
 
 
-_WRITER_NAME = "registry-store-writer"
 # SQLite's words for a schema or a value that is not what mailauth-tui wrote.
 _DAMAGE = re.compile(r"no such (table|column)|could not decode|malformed", re.IGNORECASE)
 

@@ -98,7 +98,7 @@ class RecheckController:
             self._host.post_message(DomainChecked(outcome, manual=False))
 
         try:
-            await self._registry.recheck(due_only=due_only, on_result=on_result)
+            await self._registry.recheck(due_only=due_only, on_result=on_result, keep=False)
         except asyncio.CancelledError:
             self._host.post_message(RecheckFinished("re-check cancelled"))
             raise

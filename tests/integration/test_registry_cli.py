@@ -38,6 +38,7 @@ ADDRESS = f"admin@{DOMAIN}"
 CONFIG = f"""
 system_sender = "noreply@corp.example"
 test_environment = true
+recheck_lease_seconds = 2   # a killed re-check's domains are taken over after 2 s
 
 [sending]
 include = "{SENDING_INCLUDE}"
@@ -382,7 +383,7 @@ def test_a_recheck_killed_midway_keeps_what_it_committed(
     for row in rows:
         assert (row.dkim_state, row.ownership) == ("verified", "verified")
 
-    # the next run finishes the rest
+    # the next run finishes the rest, once the killed one's leases expired (2 s)
     slow_dns.delay = 0.0
     [(code, out, err)] = _wait_all([cli.spawn("recheck", "--due", "--json")])
     assert code == 0, err

@@ -292,6 +292,7 @@ async def test_only_admins_change_things(make_registry: MakeRegistry) -> None:
     assert bob.report()
 
 
+@pytest.mark.sqlite_only  # a second, new registry file (PostgreSQL: tests/integration/test_pg_*)
 async def test_the_creator_of_a_new_registry_is_its_first_admin(
     make_registry: MakeRegistry, registry_settings: Settings, tmp_path: Path
 ) -> None:

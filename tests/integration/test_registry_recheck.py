@@ -5,11 +5,9 @@ off the event loop, and domains removed or re-checked meanwhile skipped."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ from mailauth_tui.services.keys import FileKeyStore
 from mailauth_tui.services.mailer import MaildirMailer
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.store import DomainRecord, Store, StoreTx
-from tests.fixtures.registry import FakeClock, seed_verified
+from tests.fixtures.registry import FakeClock, OpenStore, seed_verified
 
 SELECTOR = "mt202503"
 
@@ -58,19 +56,27 @@ NAMES = [f"d{i:02d}.example.org" for i in range(12)]
 
 
 @pytest.fixture
-def seeded(registry_store: Store, zone: Zone, fake_clock: FakeClock) -> list[str]:
-    seed_verified(registry_store, zone, NAMES, fake_clock.now, SELECTOR)
+def seeded(
+    registry_store: Store, registry_settings: Settings, zone: Zone, fake_clock: FakeClock
+) -> list[str]:
+    seed_verified(registry_store, zone, NAMES, fake_clock.now, SELECTOR, registry_settings.keys_dir)
     return NAMES
 
 
-def _last_check_on_disk(path: Path, name: str) -> str | None:
-    """What another process reads now."""
-    conn = sqlite3.connect(path)
-    try:
-        row = conn.execute("SELECT last_check_at FROM domains WHERE domain = ?", (name,)).fetchone()
-    finally:
-        conn.close()
-    return None if row is None else row[0]
+LastCheck = Callable[[str], datetime | None]
+
+
+@pytest.fixture
+def last_check_elsewhere(open_store: OpenStore, registry_settings: Settings) -> Iterator[LastCheck]:
+    """What another process reads now: a store of its own (new connections)."""
+    other = open_store("alice", registry_settings)
+
+    def read(name: str) -> datetime | None:
+        rec = other.get_domain(name)
+        return None if rec is None else rec.last_check_at
+
+    yield read
+    other.close()
 
 
 async def test_a_bounded_number_of_checks_and_tasks_at_once(
@@ -107,7 +113,7 @@ async def test_a_bounded_number_of_checks_and_tasks_at_once(
 
 
 async def test_each_result_is_on_disk_before_it_is_reported(
-    make: Make, seeded: list[str], registry_settings: Settings
+    make: Make, seeded: list[str], last_check_elsewhere: LastCheck
 ) -> None:
     registry = make(4)
     seen: list[str] = []
@@ -115,8 +121,7 @@ async def test_each_result_is_on_disk_before_it_is_reported(
     async def on_result(outcome: VerifyOutcome) -> None:
         checked = outcome.domain.last_check_at
         assert checked is not None
-        stored = _last_check_on_disk(registry_settings.db, outcome.domain.domain)
-        assert stored is not None and datetime.fromisoformat(stored) == checked
+        assert last_check_elsewhere(outcome.domain.domain) == checked
         seen.append(outcome.domain.domain)
 
     outcomes = await registry.recheck(due_only=False, on_result=on_result)
@@ -179,10 +184,10 @@ async def test_a_domain_rechecked_or_removed_meanwhile_is_skipped(
 
 
 async def test_an_error_in_on_result_stops_the_recheck_and_keeps_what_was_committed(
-    make: Make, seeded: list[str], registry_settings: Settings, registry_store: Store
+    make: Make, seeded: list[str], registry_store: Store, last_check_elsewhere: LastCheck
 ) -> None:
     registry = make(4)
-    before = {name: _last_check_on_disk(registry_settings.db, name) for name in seeded}
+    before = {name: last_check_elsewhere(name) for name in seeded}
     reported: list[str] = []
 
     def on_result(outcome: VerifyOutcome) -> None:
@@ -195,7 +200,7 @@ async def test_an_error_in_on_result_stops_the_recheck_and_keeps_what_was_commit
     # A commit already in the writer thread when the rest was cancelled still completes:
     # wait for it (the writer runs what it is given in order).
     await asyncio.wrap_future(registry_store.write_soon(lambda tx: None))
-    committed = {n for n in seeded if _last_check_on_disk(registry_settings.db, n) != before[n]}
+    committed = {n for n in seeded if last_check_elsewhere(n) != before[n]}
     assert set(reported) <= committed
     assert len(committed) <= len(reported) + 4  # at most the ones in flight besides
     rest = await registry.recheck()

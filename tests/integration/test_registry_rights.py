@@ -102,6 +102,8 @@ def _version_1_registry(path: Path, creator: str) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only  # a registry made by version 1, which only SQLite had
+@pytest.mark.sqlite_only
 async def test_settings_admins_are_imported_once_by_an_admin(
     make_registry: MakeRegistry, registry_settings: Settings, tmp_path: Path
 ) -> None:
@@ -119,6 +121,7 @@ async def test_settings_admins_are_imported_once_by_an_admin(
     assert later.admins == {"zoe", "yann", "mallory"} and "is ignored" in later.notices[0]
 
 
+@pytest.mark.sqlite_only
 async def test_an_admins_first_run_without_the_key_ends_the_import(
     make_registry: MakeRegistry, registry_settings: Settings, tmp_path: Path
 ) -> None:
@@ -132,10 +135,14 @@ async def test_an_admins_first_run_without_the_key_ends_the_import(
 
 
 async def test_a_non_admin_recheck_is_a_dry_run_and_demotes_nothing(
-    make_registry: MakeRegistry, registry_store: Store, zone: Zone, fake_clock: FakeClock
+    make_registry: MakeRegistry,
+    registry_store: Store,
+    registry_settings: Settings,
+    zone: Zone,
+    fake_clock: FakeClock,
 ) -> None:
     due = REGISTRY_T0 - timedelta(minutes=1)
-    seed_verified(registry_store, zone, NAMES, due)
+    seed_verified(registry_store, zone, NAMES, due, keys_dir=registry_settings.keys_dir)
     zone.clear()  # pointed at an empty zone: every record looks gone
     bob = make_registry("bob")
     before = bob.list_domains()
@@ -154,9 +161,9 @@ async def test_a_non_admin_recheck_is_a_dry_run_and_demotes_nothing(
 
 
 async def test_a_verdict_from_an_override_server_says_so_in_the_journal(
-    make_registry: MakeRegistry, registry_store: Store, zone: Zone
+    make_registry: MakeRegistry, registry_store: Store, registry_settings: Settings, zone: Zone
 ) -> None:
-    seed_verified(registry_store, zone, NAMES[:1], REGISTRY_T0)
+    seed_verified(registry_store, zone, NAMES[:1], REGISTRY_T0, keys_dir=registry_settings.keys_dir)
     plain = make_registry("alice")
     await plain.verify(NAMES[0])
     [entry] = [e for e in plain.journal(NAMES[0]) if e.event == "check"]

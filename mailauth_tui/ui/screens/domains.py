@@ -52,6 +52,8 @@ _KEYS: dict[str, ActionInfo] = {
 }
 EMPTY_ADMIN = "No domains yet. Press a to add your organisation email address."
 RIGHTS_EVERY = 2.0  # seconds between two reads of the actor's rights
+# Seconds between two looks for changes committed elsewhere: well within the 2 s promised.
+LIVE_POLL_S = 0.5
 
 
 def _warm_up() -> None:
@@ -86,6 +88,7 @@ class DomainsScreen(Screen[None]):
         self._footer_states: tuple[bool | None, ...] = ()
         self.recheck = RecheckController(self, registry)
         self.flows = StepFlows(self)
+        self._seen_change: object = None  # the registry's change token at the last reload
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -129,6 +132,9 @@ class DomainsScreen(Screen[None]):
         self.set_interval(60, self._tick_times, name="times")
         # Admins change while the console is open (another admin's `admin add/remove`).
         self.set_interval(RIGHTS_EVERY, self.refresh_rights, name="rights")
+        # Changes made by any other process or host show without a re-check.
+        self._seen_change = self.registry.change_token()
+        self.set_interval(LIVE_POLL_S, self._poll_changes, name="live")
         # The first DMARC check reads the Public Suffix List (a few hundred milliseconds of
         # parsing): do it now, off the event loop, rather than in the middle of a check.
         self.run_worker(_warm_up, thread=True, exit_on_error=False, name="warm-up")
@@ -159,6 +165,25 @@ class DomainsScreen(Screen[None]):
         rows = self.registry.list_domains()
         table = self.table
         table.load(rows)
+        self.after_change()
+
+    def _poll_changes(self) -> None:
+        """Reload when the registry says someone committed a change (SQLite's data_version,
+        PostgreSQL's NOTIFY): rows that changed are redrawn in place. Not while a bulk
+        re-check of this console runs (it redraws its own rows): after it."""
+        if self.recheck.running:
+            return
+        token = self.registry.change_token()
+        if token == self._seen_change:
+            return
+        self._seen_change = token
+        rows = self.registry.list_domains()
+        table = self.table
+        if {r.domain for r in rows} == set(table.domains):
+            table.put_many([r for r in rows if table.domains[r.domain] != r])
+        else:
+            table.load(rows)
+        self.refresh_rights()
         self.after_change()
 
     def after_change(self) -> None:
