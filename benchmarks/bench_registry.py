@@ -21,6 +21,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -303,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         proc.join(timeout=10)
         if server is not None:
             server.stop()
+            shutil.rmtree(server.root, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(results, indent=2)
     (RESULTS / ("registry_memory.json" if sizes else "registry_latest.json")).write_text(text)
