@@ -110,6 +110,9 @@ RECHECK_PAGE = 256
 # Due domains leased at once by a `recheck --due` worker: small, so that workers on several
 # hosts share a round evenly, and a killed one holds few domains until its leases expire.
 LEASE_BATCH = 32
+# Domains started between two clearings of the resolver's answers during a re-check: the
+# cache would otherwise hold every answer of the round (memory growing with the registry).
+FORGET_EVERY = 1024
 
 OnResult = Callable[[VerifyOutcome], object | Awaitable[object]]
 
@@ -853,9 +856,13 @@ class Registry:
         running: set[asyncio.Future[VerifyOutcome | None]] = set()
         done: set[asyncio.Future[VerifyOutcome | None]] = set()
         outcomes: list[VerifyOutcome] = []
+        started = 0
         try:
             while True:
                 while len(running) < self._concurrency and (name := names.next()) is not None:
+                    started += 1
+                    if started % FORGET_EVERY == 0:
+                        self._fresh_dns()
                     running.add(
                         asyncio.ensure_future(self._recheck_one(name, now, due_only, dry_run))
                     )

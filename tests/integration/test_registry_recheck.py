@@ -205,3 +205,23 @@ async def test_an_error_in_on_result_stops_the_recheck_and_keeps_what_was_commit
     assert len(committed) <= len(reported) + 4  # at most the ones in flight besides
     rest = await registry.recheck()
     assert sorted(o.domain.domain for o in rest) == sorted(set(seeded) - committed)
+
+
+async def test_a_long_recheck_forgets_dns_answers_as_it_goes(
+    make: Make, seeded: list[str], resolver: DnsResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resolver's cache is cleared every FORGET_EVERY domains started: a round over a
+    large registry does not hold every answer it got (memory flat in the number of domains)."""
+    monkeypatch.setattr(service, "FORGET_EVERY", 5)
+    cleared = 0
+    real = resolver.clear_cache
+
+    def counted() -> None:
+        nonlocal cleared
+        cleared += 1
+        real()
+
+    monkeypatch.setattr(resolver, "clear_cache", counted)
+    outcomes = await make(4).recheck(keep=False, on_result=lambda o: None)
+    assert outcomes == []  # keep=False: nothing held
+    assert cleared == 1 + len(seeded) // 5  # at the start, then every 5 domains
