@@ -47,21 +47,30 @@ INCLUDE = "_spf.esp.example"
 
 
 class NoKeys:
-    """The benchmark never makes a key: every domain gets one written straight to the store."""
+    """The benchmark never makes a key: every domain gets one written straight to the store,
+    derived from its name, so that a check's DKIM self-test signs with the key DNS publishes."""
 
     def generate(self, *args: object, **kwargs: object) -> GeneratedKey:
         raise RuntimeError("not used by the benchmark")
 
     def private_key_pem(self, key_ref: str, passphrase: bytes | None = None) -> bytes:
-        raise RuntimeError("not used by the benchmark")
+        return _private_key(key_ref.split("+", 1)[0]).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
 
     def delete(self, key_ref: str) -> None:
         return None
 
 
+def _private_key(name: str) -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(name.encode()).digest())
+
+
 def _public_key(name: str) -> str:
-    key = ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(name.encode()).digest())
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    pub = _private_key(name).public_key()
+    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode("ascii")
 
 
