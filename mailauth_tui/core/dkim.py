@@ -256,12 +256,16 @@ def _evaluate(
                 )
             )
     elif key_type not in ("rsa", "ed25519"):
+        # RFC 6376 3.6.1 / 6.1.2: a verifier ignores a key record of an unknown type, so no
+        # signature made with this selector verifies: the record is unusable.
+        status = Status.INVALID
         problems.append(
             _problem(
                 "unknown_key_type",
-                Severity.WARNING,
-                f"k={rec.k} is not a key type receivers know (rsa, ed25519): they cannot verify",
-                "publish an rsa (or ed25519) key",
+                Severity.ERROR,
+                f"k={rec.k} is not a key type receivers know (rsa, ed25519): they ignore this "
+                "key record, so no signature made with it verifies (RFC 6376 3.6.1)",
+                "publish an rsa (or ed25519) key: v=DKIM1; k=rsa; p=<base64 public key>",
             )
         )
     if not ({"email", "*"} & set(rec.s)):
