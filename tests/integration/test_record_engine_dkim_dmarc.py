@@ -3,11 +3,10 @@ loopback zone server (issue 16, record engine)."""
 
 from __future__ import annotations
 
-from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dkim import check_dkim
 from mailauth_tui.core.dmarc import check_dmarc
 from mailauth_tui.core.results import Severity, Status
-from mailauth_tui.demo.zoneserver import Zone, ZoneServer
+from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.services.dns import DnsResolver
 
 
@@ -38,3 +37,31 @@ async def test_dkim_rsa_and_ed25519_stay_valid(
     rsa = await check_dkim(resolver, "example.com", "s1")
     ed = await check_dkim(resolver, "example.com", "s2")
     assert (rsa.status, ed.status) == (Status.VALID, Status.VALID)
+
+
+async def test_dmarc_with_text_before_the_version_is_a_lookalike(
+    zone: Zone, resolver: DnsResolver
+) -> None:
+    # RFC 7489 6.6.3 step 3, RFC 9989 4.10: receivers discard a record that does not start
+    # with v=DMARC1, leading white space included.
+    zone.add("_dmarc.space.example", "TXT", " v=DMARC1; p=reject; rua=mailto:d@space.example")
+    zone.add("_dmarc.text.example", "TXT", "dmarc v=DMARC1; p=quarantine")
+    space = await check_dmarc(resolver, "space.example")
+    text = await check_dmarc(resolver, "text.example")
+    for result, trimmed in (
+        (space, "v=DMARC1; p=reject; rua=mailto:d@space.example"),
+        (text, "v=DMARC1; p=quarantine"),
+    ):
+        assert result.status is Status.MISSING, result
+        assert result.effective_policy is None
+        (problem,) = [p for p in result.problems if p.code == "dmarc.text_before_version"]
+        assert problem.severity is Severity.ERROR
+        assert problem.fix.endswith(f": {trimmed}"), problem.fix
+
+
+async def test_dmarc_record_starting_with_the_version_stays_valid(
+    zone: Zone, resolver: DnsResolver
+) -> None:
+    zone.add("_dmarc.ok.example", "TXT", "v = DMARC1 ; p=reject")
+    result = await check_dmarc(resolver, "ok.example")
+    assert (result.status, result.effective_policy) == (Status.VALID, "reject")
