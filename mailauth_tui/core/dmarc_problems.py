@@ -339,6 +339,17 @@ def destination_unknown(dest: str, policy_domain: str, name: str, status: str) -
     )
 
 
+def too_many_destinations(count: int, limit: int, own_org: str) -> Problem:
+    return problem(
+        "too_many_destinations",
+        WARN,
+        f"the record names {count} report destinations outside {own_org}; receivers may use "
+        f"only the first few (RFC 7489 6.2), and this check asked the first {limit}: "
+        f"{count - limit} were not checked",
+        "name no more than two report destinations in rua= and in ruf=",
+    )
+
+
 def destination_unauthorized(dest: str, own_org: str, name: str) -> Problem:
     return problem(
         "external_destination_unauthorized",

@@ -4,9 +4,9 @@ loopback zone server (issue 16, record engine)."""
 from __future__ import annotations
 
 from mailauth_tui.core.dkim import check_dkim
-from mailauth_tui.core.dmarc import check_dmarc
+from mailauth_tui.core.dmarc import MAX_EXTERNAL_DESTINATIONS, check_dmarc
 from mailauth_tui.core.results import Severity, Status
-from mailauth_tui.demo.zoneserver import Zone
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.dns import DnsResolver
 
 
@@ -65,3 +65,23 @@ async def test_dmarc_record_starting_with_the_version_stays_valid(
     zone.add("_dmarc.ok.example", "TXT", "v = DMARC1 ; p=reject")
     result = await check_dmarc(resolver, "ok.example")
     assert (result.status, result.effective_policy) == (Status.VALID, "reject")
+
+
+async def test_external_report_destinations_are_asked_within_a_bound(
+    zone: Zone, dns_server: ZoneServer, resolver: DnsResolver
+) -> None:
+    # RFC 7489 6.2 lets receivers limit the destinations; the check asks at most
+    # MAX_EXTERNAL_DESTINATIONS authorisation names and says what it left out.
+    rua = ",".join(f"mailto:d@r{i}.example" for i in range(1000))
+    zone.add("_dmarc.example.com", "TXT", f"v=DMARC1; p=none; rua={rua}")
+    for i in range(3):
+        zone.add(f"example.com._report._dmarc.r{i}.example", "TXT", "v=DMARC1")
+    dns_server.reset_counts()
+    result = await check_dmarc(resolver, "example.com")
+    assert result.status is Status.VALID
+    assert dns_server.count() <= MAX_EXTERNAL_DESTINATIONS + 5
+    asked = [p for p in result.problems if p.code == "dmarc.external_destination_unauthorized"]
+    assert len(asked) == MAX_EXTERNAL_DESTINATIONS - 3
+    (excess,) = [p for p in result.problems if p.code == "dmarc.too_many_destinations"]
+    assert "1000 report destinations" in excess.message
+    assert f"{1000 - MAX_EXTERNAL_DESTINATIONS} were not checked" in excess.message
