@@ -258,7 +258,8 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
         badge = f"would be {badge} (dry run: nothing recorded)"
     lines = [f"{safe(_display(row))}: {badge}"]
     for verdict in outcome.verdicts:
-        lines.append(f"  {verdict.kind}: {verdict.state}")
+        extra = _dmarc_applied(outcome.report) if verdict.kind == "DMARC" else ""
+        lines.append(f"  {verdict.kind}: {verdict.state}{safe(extra)}")
         if verdict.found is not None:
             lines.append(f"    found: {safe(verdict.found)}")
         lines.extend(_problem_lines(verdict.problems))
@@ -273,9 +274,32 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
     return lines
 
 
+def _dmarc_applied(report: DomainReport) -> str:
+    """ ", policy quarantine (sp= of _dmarc.example.com)": the policy that applies to the
+    domain, which an inherited record's sp= (or np=) sets rather than its p=."""
+    dmarc = report.dmarc
+    if dmarc.effective_policy is None:
+        return ""
+    source = dmarc.source_domain or report.domain
+    if source == report.domain:
+        return f", policy {dmarc.effective_policy}"
+    if dmarc.effective_policy != dmarc.subdomain_policy:
+        tag = "np="  # the domain does not exist
+    else:
+        tag = "p=" if dmarc.subdomain_policy == dmarc.policy else "sp="
+    return f", policy {dmarc.effective_policy} ({tag} of _dmarc.{source})"
+
+
 def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
+    dmarc = outcome.report.dmarc
     return {
         "domain": to_jsonable(outcome.domain),
+        "dmarc": {
+            "effective_policy": dmarc.effective_policy,
+            "source_domain": dmarc.source_domain,
+            "policy": dmarc.policy,
+            "subdomain_policy": dmarc.subdomain_policy,
+        },
         "verdicts": to_jsonable(outcome.verdicts),
         "transitions": list(outcome.transitions),
         "dry_run": outcome.dry_run,

@@ -193,7 +193,11 @@ def observe_spf(report: DomainReport, include: str | None) -> Observation:
 
 def observe_dmarc(report: DomainReport) -> Observation:
     dmarc = report.dmarc
-    extra: dict[str, Any] = {"policy": dmarc.policy, "source_domain": dmarc.source_domain}
+    extra: dict[str, Any] = {
+        "policy": dmarc.policy,
+        "effective_policy": dmarc.effective_policy,
+        "source_domain": dmarc.source_domain,
+    }
     if dmarc.status is Status.UNKNOWN:
         why = "the lookup failed"
         return Observation("DMARC", Look.UNKNOWN, dmarc.record, dmarc.problems, why, extra)
@@ -338,7 +342,8 @@ def assess(
 
     policy = rec.dmarc_policy
     if dmarc.state == DmarcState.CONFIGURED.value and dmarc_obs.look is Look.GOOD:
-        policy = report.dmarc.policy or report.dmarc.effective_policy
+        # What applies to this domain (sp= / np= of an inherited record), as `check` says.
+        policy = report.dmarc.effective_policy or report.dmarc.policy
         if policy != rec.dmarc_policy and rec.dmarc_policy is not None:
             transitions.append(f"DMARC policy p={rec.dmarc_policy} -> p={policy}")
     elif dmarc.state == DmarcState.NOT_CONFIGURED.value:

@@ -1,0 +1,68 @@
+"""What `list`, `verify` and `records` show of the record engine's findings (issue 16): the
+effective DMARC policy, truncated DKIM keys, BIMI, the DMARC rua, the SPF sources, a broken
+SPF record. The real entry point over a registry made by `init` and the loopback zone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
+from tests.fixtures.registry import code_from_delivery
+from tests.integration.test_registry_cli import ADDRESS, DOMAIN, Cli, make_cli, run
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
+) -> Cli:
+    return make_cli(tmp_path, dns_server, zone, capsys)
+
+
+def owned(capsys: pytest.CaptureFixture[str], cli: Cli, address: str = ADDRESS) -> None:
+    code, out, _ = run(capsys, cli, "add", address)
+    assert code == 0, out
+    delivered = next(line for line in out.splitlines() if "Maildir " in line)
+    secret = code_from_delivery(delivered[delivered.index("Maildir ") :])
+    domain = address.partition("@")[2]
+    assert run(capsys, cli, "code", domain, secret)[0] == 0
+
+
+def publish_records(capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone) -> list[dict]:
+    code, out, _ = run(capsys, cli, "records", DOMAIN, "--json")
+    assert code == 0, out
+    records: list[dict] = json.loads(out)
+    for rec in records:
+        if rec["kind"] != "DMARC":
+            zone.set(rec["host"], "TXT", list(rec["chunks"]))
+    return records
+
+
+def test_list_and_verify_show_the_effective_dmarc_policy(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    owned(capsys, cli)
+    publish_records(capsys, cli, zone)
+    # mail.example.com inherits the organisational domain's record: sp= applies to it.
+    zone.set("_dmarc.example.com", "TXT", "v=DMARC1; p=reject; sp=quarantine")
+    code, out, _ = run(capsys, cli, "verify", DOMAIN)
+    assert code == 0, out
+    assert "  DMARC: configured, policy quarantine (sp= of _dmarc.example.com)" in out
+    code, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
+    shown = json.loads(out)
+    assert shown["domain"]["dmarc_policy"] == "quarantine"
+    assert shown["dmarc"] == {
+        "effective_policy": "quarantine",
+        "source_domain": "example.com",
+        "policy": "reject",
+        "subdomain_policy": "quarantine",
+    }
+    code, out, _ = run(capsys, cli, "list")
+    (row,) = out.splitlines()[1:]
+    assert "configured p=quarantine" in row and "reject" not in row
+    code, out, _ = run(capsys, cli, "list", "--json")
+    (listed,) = json.loads(out)
+    assert listed["dmarc_policy"] == "quarantine"
+    assert listed["evidence"]["records"]["DMARC"]["effective_policy"] == "quarantine"
