@@ -254,12 +254,14 @@ async def _records(registry: Registry, args: argparse.Namespace) -> int:
 def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
     row = outcome.domain
     badge = "verified" if row.verified else "not verified"
+    if row.verified and _dkim_look_failed(outcome):
+        badge = "verified until the next check confirms a failing DKIM look"
     if outcome.dry_run:
         badge = f"would be {badge} (dry run: nothing recorded)"
     lines = [f"{safe(_display(row))}: {badge}"]
     for verdict in outcome.verdicts:
         extra = _dmarc_applied(outcome.report) if verdict.kind == "DMARC" else ""
-        lines.append(f"  {verdict.kind}: {verdict.state}{safe(extra)}")
+        lines.append(f"  {verdict.kind}: {verdict.state_line}{safe(extra)}")
         if verdict.found is not None:
             lines.append(f"    found: {safe(verdict.found)}")
         lines.extend(_problem_lines(verdict.problems))
@@ -288,6 +290,12 @@ def _dmarc_applied(report: DomainReport) -> str:
     else:
         tag = "p=" if dmarc.subdomain_policy == dmarc.policy else "sp="
     return f", policy {dmarc.effective_policy} ({tag} of _dmarc.{source})"
+
+
+def _dkim_look_failed(outcome: VerifyOutcome) -> bool:
+    """This look found the DKIM key wrong, though the domain stays verified until a second
+    look confirms it: not a clean pass, for the exit code and the first line."""
+    return any(v.kind == "DKIM" and v.shown_state != v.state for v in outcome.verdicts)
 
 
 def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
@@ -326,7 +334,8 @@ async def _verify(registry: Registry, args: argparse.Namespace) -> int:
             _print(line)
     if outcome.dry_run:
         _dry_run_note(registry)
-    return EXIT_OK if outcome.domain.verified else EXIT_FAILED
+    passed = outcome.domain.verified and not _dkim_look_failed(outcome)
+    return EXIT_OK if passed else EXIT_FAILED
 
 
 def _display(row: DomainRow) -> str:

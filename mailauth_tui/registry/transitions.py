@@ -160,7 +160,9 @@ def _dkim_observation(
     test = tests.get(key.selector)
     if test is not None:
         extra["selftest"] = test.as_json()
-        if test.failed:
+        # A truncated key is named by the record's own check, with the whole value: the
+        # self-test's failure would say it twice.
+        if test.failed and not any(p.code == "dkim.truncated" for p in problems):
             failed = Problem("dkim.selftest_failed", Severity.ERROR, test.reason, test.fix)
             problems = (*problems, failed)
     return Observation("DKIM", look, found, problems, why, extra)
@@ -386,7 +388,9 @@ def assess(
         "next_check_at": next_at,
     }
     verdicts = tuple(
-        RecordVerdict(kind=o.kind, state=state, found=o.found, problems=o.problems)
+        RecordVerdict(
+            kind=o.kind, state=state, found=o.found, problems=o.problems, look=o.look.value
+        )
         for o, state in zip(observations, states, strict=True)
     )
     looks = ", ".join(f"{o.kind} {o.look.value}" for o in observations)

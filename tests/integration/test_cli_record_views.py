@@ -66,3 +66,23 @@ def test_list_and_verify_show_the_effective_dmarc_policy(
     (listed,) = json.loads(out)
     assert listed["dmarc_policy"] == "quarantine"
     assert listed["evidence"]["records"]["DMARC"]["effective_policy"] == "quarantine"
+
+
+def test_verify_names_a_truncated_key_and_gives_the_whole_value(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    owned(capsys, cli)
+    records = publish_records(capsys, cli, zone)
+    dkim = records[0]
+    assert run(capsys, cli, "verify", DOMAIN)[0] == 0
+    cut = dkim["value"][:-12]  # the provider kept only part of the key
+    zone.set(dkim["host"], "TXT", cut)
+    code, out, _ = run(capsys, cli, "verify", DOMAIN)
+    assert code == 1, out  # the sender rule needs the key: not verified while it is cut
+    assert "DKIM: verified" not in out
+    assert "truncated" in out
+    assert f"fix: publish the whole value at {dkim['host']}: {dkim['value']}" in out
+    code, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
+    (verdict,) = [v for v in json.loads(out)["verdicts"] if v["kind"] == "DKIM"]
+    (problem,) = [p for p in verdict["problems"] if p["code"] == "dkim.truncated"]
+    assert problem["fix"].endswith(dkim["value"])

@@ -85,3 +85,18 @@ async def test_external_report_destinations_are_asked_within_a_bound(
     (excess,) = [p for p in result.problems if p.code == "dmarc.too_many_destinations"]
     assert "1000 report destinations" in excess.message
     assert f"{1000 - MAX_EXTERNAL_DESTINATIONS} were not checked" in excess.message
+
+
+async def test_truncated_dkim_key_is_named_with_or_without_the_expected_key(
+    zone: Zone, resolver: DnsResolver, dkim_2048: str
+) -> None:
+    cut = dkim_2048[:250]  # what a 255-character form field kept of "v=DKIM1; k=rsa; p=..."
+    zone.add("s1._domainkey.example.com", "TXT", f"v=DKIM1; k=rsa; p={cut}")
+    unknown = await check_dkim(resolver, "example.com", "s1")
+    assert unknown.status is Status.INVALID
+    assert codes(unknown.problems) == ["dkim.truncated"]
+    assert "truncated" in unknown.problems[0].message
+    known = await check_dkim(resolver, "example.com", "s1", expected_public_key=dkim_2048)
+    (problem,) = known.problems
+    assert problem.code == "dkim.truncated"
+    assert problem.fix.endswith(f": v=DKIM1; k=rsa; p={dkim_2048}")
