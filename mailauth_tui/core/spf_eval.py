@@ -209,6 +209,10 @@ def _without_record(
         problems.extend(diag.published_form(name, answer, i, chosen=True))
     for i in stray:
         problems.extend(diag.published_form(name, answer, i, chosen=False))
+    if state is not RecordState.MULTIPLE:  # a record cut in two, its first part broken
+        for text in answer.records:
+            if text not in texts and (split := diag.split_across_records(name, texts[0], text)):
+                problems.append(split)
     return SpfResult(
         status=Status.INVALID,
         record=texts[0],
@@ -229,11 +233,15 @@ async def _check_record(
     assert record is not None
     answer = fetched.answer
     problems: list[Problem] = []
+    # A record that ends without all or redirect= may have its rest in another TXT record.
+    unfinished = record.all is None and record.redirect is None
     for i, text in enumerate(answer.records):
         if text == record.text:
             problems.extend(diag.published_form(name, answer, i, chosen=True))
         elif diag.looks_like_spf(text):
             problems.extend(diag.published_form(name, answer, i, chosen=False))
+        elif unfinished and (split := diag.split_across_records(name, record.text, text)):
+            problems.append(split)
     walk = Traversal(session, sender=f"postmaster@{name}", helo=name, memo=memo)
     await walk.run(name)
     findings = walk.findings  # nearly always empty: no work for them then
