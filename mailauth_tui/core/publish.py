@@ -10,7 +10,7 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from mailauth_tui.core.errors import RecordSyntaxError
@@ -268,6 +268,7 @@ def spf_publish(
     ips: Sequence[str],
     lookups_before: int | None = None,
     lookups_after: int | None = None,
+    authorised: Collection[str] = (),
 ) -> PublishRecord:
     """The one SPF record to publish at ``domain`` so it authorises the sending sources.
 
@@ -276,7 +277,10 @@ def spf_publish(
     reached) or before ``redirect=``, terms already there are not repeated, and the existing
     ``all`` keeps its qualifier. ``lookups_before`` / ``lookups_after`` are the counts the
     evaluator measured, nested includes included; without them the note gives the top-level
-    count as a lower bound. Raises ValueError for an invalid include, IP or existing record.
+    count as a lower bound. ``authorised``: configured sources (the include domain, single
+    addresses) that evaluating the existing record showed authorised already, through one
+    of its includes: they are not added again. Raises ValueError for an invalid include, IP
+    or existing record.
     """
     name = normalize_domain(domain).ascii
     host = name
@@ -298,16 +302,16 @@ def spf_publish(
     additions: list[str] = []
     if include_name is not None:
         matches = [t for t in terms if t.name == "include" and _same_name(t.arg, include_name)]
-        if not matches:
+        if not matches and include not in authorised:
             additions.append(f"include:{include_name}")
-        elif not any(t.passes for t in matches):
+        elif matches and not any(t.passes for t in matches):
             problems.append(
                 f"'{matches[0].text}' does not authorise {include_name}: write it "
                 f"'include:{include_name}'"
             )
-    for net in networks:
+    for ip, net in zip(ips, networks, strict=True):
         term = _network_term(net)
-        if not _covers(terms, net) and term not in additions:
+        if not _covers(terms, net) and term not in additions and ip not in authorised:
             additions.append(term)
 
     if not additions:

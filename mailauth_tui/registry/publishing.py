@@ -9,7 +9,7 @@ from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dmarc_record import corrected_record
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.publish import dkim_publish, dmarc_publish, provider_host, spf_publish
-from mailauth_tui.core.results import DomainReport, PublishRecord, Status
+from mailauth_tui.core.results import DomainReport, PublishRecord, SpfResult, Status
 from mailauth_tui.core.spf_eval import spf_lookup_count
 from mailauth_tui.registry.errors import InvalidInput
 from mailauth_tui.registry.transitions import key_roles
@@ -62,9 +62,12 @@ async def _spf_record(
     resolver: Resolver, name: str, report: DomainReport, sending: SendingSettings
 ) -> PublishRecord:
     spf = report.spf
-    existing = spf.record if spf.status in (Status.VALID, Status.INVALID) else None
+    # An UNKNOWN status with a record: a look-up inside its tree failed, the record itself
+    # was read, so the sources are merged into it rather than offered as a second record.
+    existing = spf.record if spf.status is not Status.MISSING else None
+    authorised = _authorised_sources(spf, sending)
     try:
-        record = spf_publish(name, existing, sending.include, sending.ips)
+        record = spf_publish(name, existing, sending.include, sending.ips, authorised=authorised)
         if not record.already_published:
             # Count what the new record would cost, nested includes and all.
             after, _ = await spf_lookup_count(resolver, name, record.value)
@@ -76,6 +79,7 @@ async def _spf_record(
                 sending.ips,
                 lookups_before=before,
                 lookups_after=after,
+                authorised=authorised,
             )
     except ValueError as exc:
         raise InvalidInput(f"cannot build the SPF record for {name}: {exc}") from None
@@ -91,7 +95,16 @@ async def _spf_record(
                 + record.note
             ),
         )
-    if spf.status is Status.UNKNOWN:
+    if spf.status is Status.UNKNOWN and existing is not None:
+        record = replace(
+            record,
+            note=(
+                "a look-up inside the current SPF record failed (DNS failure), so whether its "
+                "includes already authorise the sending sources is unknown: they are added; "
+                + record.note
+            ),
+        )
+    elif spf.status is Status.UNKNOWN:
         record = replace(
             record,
             note=(
@@ -100,6 +113,17 @@ async def _spf_record(
             ),
         )
     return record
+
+
+def _authorised_sources(spf: SpfResult, sending: SendingSettings) -> frozenset[str]:
+    """The configured sources the published record already authorises through its includes,
+    as the check evaluated them (check_host per address, the include tree's targets): a pass
+    only. A look-up that failed (temperror) proves nothing, so that source is still added. A
+    network is probed at one address only, so it is never taken as covered this way."""
+    found = {v.source for v in spf.sources if v.result == "pass" and "/" not in v.source.strip()}
+    if sending.include and spf.include_authorized:
+        found.add(sending.include)
+    return frozenset(found)
 
 
 def _dmarc_record(name: str, report: DomainReport, rua: str) -> PublishRecord:

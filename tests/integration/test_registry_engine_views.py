@@ -3,8 +3,12 @@ line (issue 16): a failing DKIM look, BIMI, the records offered. Over the loopba
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.service import Registry
+from mailauth_tui.services.settings import SendingSettings, Settings
+from tests.fixtures.registry import SENDING_INCLUDE, MakeRegistry
 from tests.integration.test_registry_checks import DOMAIN, owned, publish
 
 
@@ -24,3 +28,35 @@ async def test_a_failing_dkim_look_is_shown_as_failing(registry: Registry, zone:
     (problem,) = [p for p in verdict.problems if p.code == "dkim.truncated"]
     assert problem.fix == f"publish the whole value at {dkim.host}: {dkim.value}"
     assert not [p for p in verdict.problems if p.code == "dkim.selftest_failed"]
+
+
+def _with_sources(settings: Settings, include: str | None, ips: tuple[str, ...] = ()) -> Settings:
+    return replace(settings, sending=SendingSettings(include=include, ips=ips))
+
+
+async def test_the_spf_merge_leaves_out_what_an_include_authorises(
+    make_registry: MakeRegistry, registry_settings: Settings, zone: Zone
+) -> None:
+    settings = _with_sources(registry_settings, SENDING_INCLUDE, ("192.0.2.10", "198.51.100.7"))
+    registry = make_registry(settings=settings)
+    await owned(registry)
+    zone.set(DOMAIN, "TXT", "v=spf1 include:_spf.esp.example -all")
+    # The ESP's record already authorises 192.0.2.10 and nests the sending include.
+    zone.set("_spf.esp.example", "TXT", f"v=spf1 ip4:192.0.2.0/24 include:{SENDING_INCLUDE} -all")
+    spf = (await registry.records(DOMAIN))[1]
+    assert spf.value == "v=spf1 include:_spf.esp.example ip4:198.51.100.7 -all"
+
+
+async def test_the_spf_merge_keeps_adding_when_an_include_cannot_be_read(
+    make_registry: MakeRegistry, registry_settings: Settings, zone: Zone
+) -> None:
+    settings = _with_sources(registry_settings, SENDING_INCLUDE, ("192.0.2.10",))
+    registry = make_registry(settings=settings)
+    await owned(registry)
+    zone.set(DOMAIN, "TXT", "v=spf1 include:_spf.esp.example -all")
+    zone.set("_spf.esp.example", "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
+    zone.servfail("_spf.esp.example")  # unknown: not proof that the include covers them
+    spf = (await registry.records(DOMAIN))[1]
+    assert spf.value == (
+        f"v=spf1 include:_spf.esp.example include:{SENDING_INCLUDE} ip4:192.0.2.10 -all"
+    )
