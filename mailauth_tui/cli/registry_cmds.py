@@ -234,17 +234,22 @@ async def _records(registry: Registry, args: argparse.Namespace) -> int:
         for rec in records:
             need = "required" if rec.required else "recommended"
             state = ", already published" if rec.already_published else ""
+            if not rec.value:
+                state = ", nothing to publish yet"
             _print(f"; {rec.kind} ({need}{state}), host at a DNS provider: {safe(rec.short_host)}")
             _print(f"; {safe(rec.note)}")
-            _print(safe(rec.zone_line))
+            if rec.zone_line:
+                _print(safe(rec.zone_line))
         return EXIT_OK
     for rec in records:
         need = "required" if rec.required else "recommended"
         state = " - already published" if rec.already_published else ""
+        if not rec.value:  # SPF without sending sources: what is needed is in the note
+            state = " - nothing to publish yet"
         _print(f"{rec.kind} ({need}){state}")
         _print(f"  host:  {safe(rec.host)}  (at a DNS provider: {safe(rec.short_host)})")
         _print(f"  type:  {rec.rtype}")
-        _print(f"  value: {safe(rec.value)}")
+        _print(f"  value: {safe(rec.value) or '(none: see the note)'}")
         if rec.note:
             _print(f"  note:  {safe(rec.note)}")
         _print()

@@ -286,6 +286,8 @@ def spf_publish(
     host = name
     include_name = normalize_domain(include).ascii if include else None
     networks = [_source_network(ip) for ip in ips]
+    if include_name is None and not networks:
+        return sources_needed(host, existing)
 
     if existing is None or not existing.strip():
         return _new_spf(host, include_name, networks, lookups_after)
@@ -344,6 +346,38 @@ def spf_publish(
     if problems:
         note += "; " + "; ".join(problems)
     return txt_record("SPF", host, merged, required=False, note=note)
+
+
+SOURCES_NEEDED = (
+    "no sending source is configured, so no SPF record can authorise your servers (a record "
+    "without them authorises no server at all): name them in the settings file under "
+    '[sending]: include = "<your provider\'s SPF domain>" and/or ips = ["<your server\'s '
+    'address>"], then show the records again'
+)
+
+
+def sources_needed(host: str, existing: str | None) -> PublishRecord:
+    """The SPF entry when no sending source is configured: nothing to publish (the value is
+    empty), the published record (if any) kept as it is, and what the settings need."""
+    if existing is not None and existing.strip():
+        return txt_record(
+            "SPF",
+            host,
+            " ".join(existing.split()),
+            required=False,
+            note=f"your SPF record is kept as it is; {SOURCES_NEEDED}",
+        )
+    return PublishRecord(
+        kind="SPF",
+        host=host,
+        rtype="TXT",
+        value="",
+        chunks=(),
+        zone_line="",
+        required=False,
+        note=SOURCES_NEEDED,
+        short_host=provider_host(host),
+    )
 
 
 # --- SPF records built for a diagnostic's fix ---------------------------------------------
@@ -435,13 +469,7 @@ def _new_spf(
     value = " ".join(["v=spf1", *terms, "~all"])
     exact = lookups is not None
     count = lookups if lookups is not None else (1 if include_name else 0)
-    if terms:
-        note = f"new SPF record ({_lookup_note(None, count, exact)})"
-    else:
-        note = (
-            "no sending source is configured (settings: the SPF include domain or IPs), so "
-            "this record authorises no server: configure the sources first"
-        )
+    note = f"new SPF record ({_lookup_note(None, count, exact)})"
     return txt_record("SPF", host, value, required=False, note=note)
 
 

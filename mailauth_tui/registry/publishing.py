@@ -68,7 +68,7 @@ async def _spf_record(
     authorised = _authorised_sources(spf, sending)
     try:
         record = spf_publish(name, existing, sending.include, sending.ips, authorised=authorised)
-        if not record.already_published:
+        if not record.already_published and record.value:
             # Count what the new record would cost, nested includes and all.
             after, _ = await spf_lookup_count(resolver, name, record.value)
             before = spf.lookups if existing is not None else None
@@ -83,6 +83,16 @@ async def _spf_record(
             )
     except ValueError as exc:
         raise InvalidInput(f"cannot build the SPF record for {name}: {exc}") from None
+    if existing is not None and _authorises_none(spf, sending):
+        sources = [f"include:{sending.include}"] if sending.include else []
+        sources.extend(sending.ips)
+        record = replace(
+            record,
+            note=(
+                "the published SPF record authorises none of the configured sending sources "
+                f"({', '.join(sources)}): mail from them fails SPF; " + record.note
+            ),
+        )
     lookalike = [p for p in spf.problems if p.code in _SPF_LOOKALIKE_CODES]
     if spf.status is Status.MISSING and lookalike:
         record = replace(
@@ -113,6 +123,16 @@ async def _spf_record(
             ),
         )
     return record
+
+
+def _authorises_none(spf: SpfResult, sending: SendingSettings) -> bool:
+    """Sources are configured and the published record, evaluated, authorises none of them
+    (a failed look-up is not taken as a "no")."""
+    if not (sending.include or sending.ips) or spf.status is not Status.VALID:
+        return False
+    if sending.include and spf.include_authorized is not False:
+        return False
+    return all(v.result in ("fail", "softfail", "neutral", "none") for v in spf.sources)
 
 
 def _authorised_sources(spf: SpfResult, sending: SendingSettings) -> frozenset[str]:

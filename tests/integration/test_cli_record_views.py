@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from mailauth_tui.cli.main import main
 from mailauth_tui.demo.zoneserver import Zone, ZoneServer
-from tests.fixtures.registry import code_from_delivery
-from tests.integration.test_registry_cli import ADDRESS, DOMAIN, Cli, make_cli, run
+from tests.fixtures.registry import SENDING_INCLUDE, code_from_delivery
+from tests.integration.test_registry_cli import ADDRESS, CONFIG, DOMAIN, Cli, make_cli, run
+
+# The test registry's settings without a [sending] table: no source SPF must authorise.
+NO_SOURCES = CONFIG.replace(f'[sending]\ninclude = "{SENDING_INCLUDE}"\n', "")
 
 
 @pytest.fixture
@@ -86,3 +90,34 @@ def test_verify_names_a_truncated_key_and_gives_the_whole_value(
     (verdict,) = [v for v in json.loads(out)["verdicts"] if v["kind"] == "DKIM"]
     (problem,) = [p for p in verdict["problems"] if p["code"] == "dkim.truncated"]
     assert problem["fix"].endswith(dkim["value"])
+
+
+@pytest.fixture
+def bare_cli(
+    tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
+) -> Cli:
+    """A registry whose settings name no sending source."""
+    config = tmp_path / "bare.toml"
+    config.write_text(NO_SOURCES, encoding="utf-8")
+    cli = Cli(tmp_path / "bare" / "registry.sqlite3", config, dns_server.address)
+    assert main(["init", *cli.common]) == 0
+    capsys.readouterr()
+    return cli
+
+
+def test_records_without_sending_sources_recommend_no_spf(
+    capsys: pytest.CaptureFixture[str], bare_cli: Cli
+) -> None:
+    assert "[sending]" not in NO_SOURCES and "[dkim]" in NO_SOURCES
+    owned(capsys, bare_cli)
+    code, out, _ = run(capsys, bare_cli, "records", DOMAIN)
+    assert code == 0
+    assert "v=spf1" not in out
+    assert "SPF (recommended) - nothing to publish yet" in out
+    assert "no sending source is configured" in out and "[sending]" in out
+    assert "DKIM (required)" in out and "v=DMARC1" in out
+    code, out, _ = run(capsys, bare_cli, "records", DOMAIN, "--zone-file")
+    assert out.count(" IN TXT ") == 2 and "v=spf1" not in out
+    code, out, _ = run(capsys, bare_cli, "records", DOMAIN, "--json")
+    (spf,) = [r for r in json.loads(out) if r["kind"] == "SPF"]
+    assert (spf["value"], spf["chunks"], spf["zone_line"]) == ("", [], "")

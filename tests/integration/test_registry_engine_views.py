@@ -60,3 +60,37 @@ async def test_the_spf_merge_keeps_adding_when_an_include_cannot_be_read(
     assert spf.value == (
         f"v=spf1 include:_spf.esp.example include:{SENDING_INCLUDE} ip4:192.0.2.10 -all"
     )
+
+
+async def test_records_without_sending_sources_ask_for_them(
+    make_registry: MakeRegistry, registry_settings: Settings, zone: Zone
+) -> None:
+    registry = make_registry(settings=_with_sources(registry_settings, None))
+    await owned(registry)
+    dkim, spf, dmarc = await registry.records(DOMAIN)
+    # "v=spf1 ~all" authorises no server and would then show as "SPF verified".
+    assert spf.value == "" and spf.chunks == () and spf.zone_line == ""
+    assert "no sending source is configured" in spf.note
+    assert "[sending]" in spf.note and "include" in spf.note and "ips" in spf.note
+    assert dkim.value.startswith("v=DKIM1") and dmarc.value.startswith("v=DMARC1")
+
+
+async def test_records_flag_a_published_spf_that_authorises_no_source(
+    make_registry: MakeRegistry, registry_settings: Settings, zone: Zone
+) -> None:
+    settings = _with_sources(registry_settings, SENDING_INCLUDE, ("198.51.100.7",))
+    registry = make_registry(settings=settings)
+    await owned(registry)
+    zone.set(DOMAIN, "TXT", "v=spf1 ip4:192.0.2.1 -all")
+    spf = (await registry.records(DOMAIN))[1]
+    assert spf.value == f"v=spf1 ip4:192.0.2.1 include:{SENDING_INCLUDE} ip4:198.51.100.7 -all"
+    assert spf.note.startswith(
+        "the published SPF record authorises none of the configured sending sources "
+        f"(include:{SENDING_INCLUDE}, 198.51.100.7)"
+    )
+    # With no sources configured, the published record is kept and no source is claimed.
+    bare = make_registry(settings=_with_sources(registry_settings, None))
+    kept = (await bare.records(DOMAIN))[1]
+    assert kept.value == "v=spf1 ip4:192.0.2.1 -all"
+    assert "no sending source is configured" in kept.note
+    assert "already authorises" not in kept.note
