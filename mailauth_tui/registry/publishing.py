@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mailauth_tui.core.check import check_domain
+from mailauth_tui.core.dmarc_problems import starting_record
 from mailauth_tui.core.dmarc_record import corrected_record
 from mailauth_tui.core.dns_types import Resolver
 from mailauth_tui.core.publish import dkim_publish, dmarc_publish, provider_host, spf_publish
@@ -54,8 +55,37 @@ async def records_to_publish(
             ),
         )
     spf = await _spf_record(resolver, name, report, sending)
-    dmarc = _dmarc_record(name, report, dmarc_rua or f"mailto:{rec.address}")
+    dmarc = _dmarc_record(name, report, dmarc_rua_for(rec.address, dmarc_rua))
     return [dkim, spf, dmarc]
+
+
+def dmarc_rua_for(address: str, dmarc_rua: str | None) -> str:
+    """The aggregate-report address every DMARC record the registry offers carries: the
+    settings' ``dmarc_rua``, else the domain's registered address."""
+    return dmarc_rua or f"mailto:{address}"
+
+
+def _starting_dmarc(name: str, rua: str) -> PublishRecord:
+    try:
+        return dmarc_publish(name, rua, None)
+    except ValueError:  # an address DMARC cannot carry: a record without reports still helps
+        return dmarc_publish(name, None, None)
+
+
+def with_registry_dmarc(report: DomainReport, address: str, dmarc_rua: str | None) -> DomainReport:
+    """``report`` with its DMARC fixes offering the record ``records`` offers (the registry's
+    rua), not the engine's generic starting record, so that the records screen and the fix
+    after a failed verify say the same."""
+    dmarc = report.dmarc
+    generic = starting_record(dmarc.org_domain or report.domain)
+    if not any(generic in p.fix for p in dmarc.problems):
+        return report
+    ours = _starting_dmarc(report.domain, dmarc_rua_for(address, dmarc_rua)).value
+    problems = tuple(
+        replace(p, fix=p.fix.replace(generic, ours)) if generic in p.fix else p
+        for p in dmarc.problems
+    )
+    return replace(report, dmarc=replace(dmarc, problems=problems))
 
 
 async def _spf_record(
@@ -173,10 +203,7 @@ def _dmarc_record(name: str, report: DomainReport, rua: str) -> PublishRecord:
                 ),
             )
         return record
-    try:
-        record = dmarc_publish(name, rua, None)
-    except ValueError:  # an address DMARC cannot carry: a record without reports still helps
-        record = dmarc_publish(name, None, None)
+    record = _starting_dmarc(name, rua)
     if dmarc.status is Status.INVALID and dmarc.record:
         record = replace(
             record, note="replace the invalid DMARC record with this one; " + record.note

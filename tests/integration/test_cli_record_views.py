@@ -121,3 +121,22 @@ def test_records_without_sending_sources_recommend_no_spf(
     code, out, _ = run(capsys, bare_cli, "records", DOMAIN, "--json")
     (spf,) = [r for r in json.loads(out) if r["kind"] == "SPF"]
     assert (spf["value"], spf["chunks"], spf["zone_line"]) == ("", [], "")
+
+
+def test_records_and_the_verify_fix_offer_the_same_dmarc_record(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    owned(capsys, cli)
+    records = publish_records(capsys, cli, zone)  # everything but DMARC
+    (dmarc,) = [r for r in records if r["kind"] == "DMARC"]
+    assert dmarc["value"] == f"v=DMARC1; p=none; rua=mailto:{ADDRESS}"
+    _, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
+    (verdict,) = [v for v in json.loads(out)["verdicts"] if v["kind"] == "DMARC"]
+    (missing,) = [p for p in verdict["problems"] if p["code"] == "dmarc.missing"]
+    assert (
+        missing["fix"]
+        == f"publish a TXT record at {dmarc['host']} with the value: " + (dmarc["value"])
+    )
+    _, out, _ = run(capsys, cli, "verify", DOMAIN)
+    assert f"with the value: {dmarc['value']}" in out
+    assert "dmarc-reports@" not in out
