@@ -25,6 +25,7 @@ from mailauth_tui.core.spf import (
     SpfRecord,
     is_spf_record,
     parse_spf,
+    parse_term,
 )
 from mailauth_tui.core.spf_types import MAX_LOOKUPS
 
@@ -201,6 +202,45 @@ def _split_terms(record: str) -> list[_Term]:
     return terms
 
 
+# Misspelt mechanism names whose meaning is certain: "ipv4:192.0.2.1" can only be ip4.
+_TERM_SPELLINGS = (("ipv4:", "ip4:"), ("ipv6:", "ip6:"), ("ip4=", "ip4:"), ("ip6=", "ip6:"))
+
+
+def repaired_spf(text: str) -> tuple[str, list[str]]:
+    """A record with a syntax error made valid: each term that does not parse is respelt
+    when its meaning is certain (``ipv4:`` is ``ip4:``), else left out. Returns the record
+    and what was done to each term, in words."""
+    words = text.split()
+    kept: list[str] = []
+    said: list[str] = []
+    for word in words[1:]:
+        try:
+            parse_term(word)
+        except RecordSyntaxError as exc:
+            fixed = _respelt(word)
+            if fixed is not None:
+                kept.append(fixed)
+                said.append(f"{word!r} is written {fixed!r}")
+            else:
+                said.append(f"{word!r} is left out ({exc.message})")
+            continue
+        kept.append(word)
+    return " ".join([words[0], *kept]), said
+
+
+def _respelt(word: str) -> str | None:
+    for wrong, right in _TERM_SPELLINGS:
+        at = word.lower().find(wrong)
+        if 0 <= at <= 1:  # after an optional qualifier
+            candidate = word[:at] + right + word[at + len(wrong) :]
+            try:
+                parse_term(candidate)
+            except RecordSyntaxError:
+                return None
+            return candidate
+    return None
+
+
 def _network(text: str) -> Network | None:
     try:
         return ipaddress.ip_network(text, strict=False)
@@ -296,11 +336,21 @@ def spf_publish(
     if not is_spf_record(text):
         raise ValueError(f"the existing record is not an SPF record: {existing!r}")
     problems: list[str] = []
+    repaired = False
     try:
         terms = _parsed_terms(parse_spf(text))
     except RecordSyntaxError as exc:
-        terms = _split_terms(text)
-        problems.append(f"your existing record has an error {exc}: fix it in the merged record")
+        text, repairs = repaired_spf(text)
+        try:
+            terms = _parsed_terms(parse_spf(text))
+            repaired = True
+            problems.append(
+                "your SPF record has a syntax error, so receivers ignore it (permerror for "
+                "all mail): this replacement corrects it (" + "; ".join(repairs) + ")"
+            )
+        except RecordSyntaxError:
+            terms = _split_terms(text)
+            problems.append(f"your existing record has an error {exc}: fix it in the merged record")
     additions: list[str] = []
     if include_name is not None:
         matches = [t for t in terms if t.name == "include" and _same_name(t.arg, include_name)]
@@ -316,7 +366,7 @@ def spf_publish(
         if not _covers(terms, net) and term not in additions and ip not in authorised:
             additions.append(term)
 
-    if not additions:
+    if not additions and not repaired:
         note = "your existing SPF record already authorises the sending sources"
         if problems:
             note = "; ".join(problems)
@@ -338,6 +388,9 @@ def spf_publish(
         f"merged with your existing SPF record: replace it, do not add a second one "
         f"({_lookup_note(before, after, exact)})"
     )
+    if repaired:
+        note = "; ".join(problems) + "; " + note
+        problems = []
     if len(merged.encode("utf-8")) > SPF_SIZE_ADVICE:
         note += (
             f"; the record is over {SPF_SIZE_ADVICE} bytes and may not fit a UDP answer "

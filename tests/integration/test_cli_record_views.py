@@ -140,3 +140,44 @@ def test_records_and_the_verify_fix_offer_the_same_dmarc_record(
     _, out, _ = run(capsys, cli, "verify", DOMAIN)
     assert f"with the value: {dmarc['value']}" in out
     assert "dmarc-reports@" not in out
+
+
+@pytest.mark.parametrize(
+    ("broken", "replacement", "said"),
+    [
+        (
+            "v=spf1 ipv4:192.0.2.1 -all",
+            f"v=spf1 ip4:192.0.2.1 include:{SENDING_INCLUDE} -all",
+            "'ipv4:192.0.2.1' is written 'ip4:192.0.2.1'",
+        ),
+        (
+            "v=spf1 ip4:192.0.2.0/33 mx -all",
+            f"v=spf1 mx include:{SENDING_INCLUDE} -all",
+            "'ip4:192.0.2.0/33' is left out",
+        ),
+        (
+            "v=spf1 include: a -all",
+            f"v=spf1 a include:{SENDING_INCLUDE} -all",
+            "'include:' is left out",
+        ),
+    ],
+)
+def test_records_replace_an_spf_record_with_a_syntax_error(
+    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
+    zone: Zone,
+    broken: str,
+    replacement: str,
+    said: str,
+) -> None:
+    owned(capsys, cli)
+    zone.set(DOMAIN, "TXT", broken)
+    code, out, err = run(capsys, cli, "records", DOMAIN)
+    assert code == 0, err
+    assert "DKIM (required)" in out and "v=DMARC1" in out
+    assert f"  value: {replacement}\n" in out
+    assert "your SPF record has a syntax error, so receivers ignore it" in out
+    assert said in out
+    code, out, _ = run(capsys, cli, "records", DOMAIN, "--json")
+    (spf,) = [r for r in json.loads(out) if r["kind"] == "SPF"]
+    assert spf["value"] == replacement and not spf["already_published"]

@@ -1,14 +1,16 @@
-"""The records screen when no sending source is configured (issue 16): where the SPF record
-would be, it says the sources are needed instead of offering 'v=spf1 ~all'."""
+"""The records screen's SPF card (issue 16): with no sending source configured it says the
+sources are needed instead of offering 'v=spf1 ~all'; beside a published SPF record with a
+syntax error it offers every record, SPF as a replacement saying what was wrong."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from mailauth_tui.demo.zoneserver import Zone
+from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.settings import SendingSettings, Settings
 from mailauth_tui.ui.screens.records import RecordCard, RecordsScreen
-from tests.fixtures.registry import MakeRegistry
+from tests.fixtures.registry import SENDING_INCLUDE, MakeRegistry
 from tests.fixtures.ui_modals import screen_text
 from tests.integration.test_registry_checks import DOMAIN, owned
 from tests.ui.domains_helpers import collect_notifications
@@ -40,3 +42,22 @@ async def test_records_screen_asks_for_the_sending_sources(
         assert "none yet: the sending sources are needed" in text
         assert "v=spf1" not in app.clipboard  # nothing copied for SPF
         assert any("no sending source is configured" in n for n in seen)
+
+
+async def test_records_screen_with_a_broken_spf_record(registry: Registry, zone: Zone) -> None:
+    await owned(registry)
+    zone.set(DOMAIN, "TXT", "v=spf1 ipv4:192.0.2.1 -all")
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open(RecordsScreen(registry, DOMAIN))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RecordsScreen)
+        cards = {c.record.kind: c.record for c in screen.query(RecordCard)}
+        assert list(cards) == ["DKIM", "SPF", "DMARC"]
+        assert cards["SPF"].value == f"v=spf1 ip4:192.0.2.1 include:{SENDING_INCLUDE} -all"
+        await pilot.press("2")
+        assert app.clipboard == cards["SPF"].value
+        assert "'ipv4:192.0.2.1' is written 'ip4:192.0.2.1'" in cards["SPF"].note
