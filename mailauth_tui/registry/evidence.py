@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["Evidence", "RecordNote", "read_evidence"]
 
-KINDS = ("DKIM", "SPF", "DMARC")
+KINDS = ("DKIM", "SPF", "DMARC", "BIMI")  # BIMI only when the domain publishes a record
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,8 +119,8 @@ class CodeCheck:
 
 @dataclass(frozen=True, slots=True)
 class RecordVerdict:
-    kind: str  # DKIM | SPF | DMARC
-    state: str  # a RecordState or DmarcState value
+    kind: str  # DKIM | SPF | DMARC | BIMI (only when the domain publishes a BIMI record)
+    state: str  # a RecordState or DmarcState value; BIMI: configured | invalid | unknown
     found: str | None  # what DNS returned, literally
     problems: tuple[Problem, ...] = ()
     look: str = ""  # this look: good | bad | unknown | none ("" when not looked)

@@ -193,6 +193,32 @@ def observe_spf(report: DomainReport, include: str | None) -> Observation:
     return Observation("SPF", Look.GOOD, spf.record, spf.problems, "", extra)
 
 
+# A BIMI record's state in the registry's words (shown, never stored in a column: BIMI is
+# optional and decides nothing about the domain).
+_BIMI_STATE = {
+    Status.VALID: ("configured", Look.GOOD),
+    Status.INVALID: ("invalid", Look.BAD),
+    Status.UNKNOWN: ("unknown", Look.UNKNOWN),
+}
+
+
+def observe_bimi(report: DomainReport) -> tuple[Observation, str] | None:
+    """BIMI's observation and state when a record exists (or its look-up failed); None when
+    the domain publishes none, which is no fault (BIMI is optional)."""
+    bimi = report.bimi
+    shown = _BIMI_STATE.get(bimi.status)
+    if shown is None:
+        return None
+    state, look = shown
+    extra: dict[str, Any] = {
+        "status": bimi.status.value,
+        "logo_url": bimi.logo_url,
+        "authority_url": bimi.authority_url,
+    }
+    why = "" if look is Look.GOOD else f"the BIMI record is {bimi.status.value}"
+    return Observation("BIMI", look, bimi.record, bimi.problems, why, extra), state
+
+
 def observe_dmarc(report: DomainReport) -> Observation:
     dmarc = report.dmarc
     extra: dict[str, Any] = {
@@ -351,9 +377,12 @@ def assess(
     elif dmarc.state == DmarcState.NOT_CONFIGURED.value:
         policy = None
 
-    observations = (dkim_obs, spf_obs, dmarc_obs)
-    states = (dkim.state, spf.state, dmarc.state)
+    observations: tuple[Observation, ...] = (dkim_obs, spf_obs, dmarc_obs)
+    states: tuple[str, ...] = (dkim.state, spf.state, dmarc.state)
     unknown = [o.kind for o in observations if o.look is Look.UNKNOWN]
+    bimi = observe_bimi(report)
+    if bimi is not None:  # shown beside the others, deciding nothing
+        observations, states = (*observations, bimi[0]), (*states, bimi[1])
     evidence = {
         "checked_at": now.isoformat(),
         "unknown": unknown,

@@ -181,3 +181,35 @@ def test_records_replace_an_spf_record_with_a_syntax_error(
     code, out, _ = run(capsys, cli, "records", DOMAIN, "--json")
     (spf,) = [r for r in json.loads(out) if r["kind"] == "SPF"]
     assert spf["value"] == replacement and not spf["already_published"]
+
+
+BIMI = "v=BIMI1; l=https://mail.example.com/logo.svg"
+
+
+def test_verify_and_list_show_bimi_when_a_record_exists(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> None:
+    owned(capsys, cli)
+    publish_records(capsys, cli, zone)
+    zone.set(f"_dmarc.{DOMAIN}", "TXT", f"v=DMARC1; p=reject; rua=mailto:{ADDRESS}")
+    code, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
+    assert "BIMI" not in [v["kind"] for v in json.loads(out)["verdicts"]]  # none published
+
+    zone.set(f"default._bimi.{DOMAIN}", "TXT", BIMI)
+    code, out, _ = run(capsys, cli, "verify", DOMAIN)
+    assert code == 0, out
+    assert f"  BIMI: configured\n    found: {BIMI}\n" in out
+    code, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
+    (bimi,) = [v for v in json.loads(out)["verdicts"] if v["kind"] == "BIMI"]
+    assert (bimi["state"], bimi["found"], bimi["look"]) == ("configured", BIMI, "good")
+    code, out, _ = run(capsys, cli, "list", "--json")
+    (row,) = json.loads(out)
+    evidence = row["evidence"]["records"]["BIMI"]
+    assert (evidence["state"], evidence["found"]) == ("configured", BIMI)
+    assert evidence["logo_url"] == "https://mail.example.com/logo.svg"
+
+    # A BIMI record mail clients ignore (a logo over plain HTTP): shown as invalid, with why.
+    zone.set(f"default._bimi.{DOMAIN}", "TXT", BIMI.replace("https:", "http:"))
+    code, out, _ = run(capsys, cli, "verify", DOMAIN)
+    assert code == 0  # BIMI is optional: the domain stays verified
+    assert "  BIMI: invalid\n" in out and "error: " in out.split("  BIMI: invalid\n")[1]

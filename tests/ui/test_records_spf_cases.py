@@ -1,16 +1,20 @@
-"""The records screen's SPF card (issue 16): with no sending source configured it says the
-sources are needed instead of offering 'v=spf1 ~all'; beside a published SPF record with a
-syntax error it offers every record, SPF as a replacement saying what was wrong."""
+"""What the console shows of the record engine (issue 16): the records screen's SPF card (no
+sending source configured: the sources are needed, not 'v=spf1 ~all'; a published SPF record
+with a syntax error: every record, SPF as a replacement saying what was wrong) and a
+published BIMI record in the detail panel."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from textual.app import App, ComposeResult
+
 from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.settings import SendingSettings, Settings
 from mailauth_tui.ui.screens.records import RecordCard, RecordsScreen
-from tests.fixtures.registry import SENDING_INCLUDE, MakeRegistry
+from mailauth_tui.ui.widgets.detail_panel import DetailPanel
+from tests.fixtures.registry import SENDING_INCLUDE, FakeClock, MakeRegistry
 from tests.fixtures.ui_modals import screen_text
 from tests.integration.test_registry_checks import DOMAIN, owned
 from tests.ui.domains_helpers import collect_notifications
@@ -61,3 +65,27 @@ async def test_records_screen_with_a_broken_spf_record(registry: Registry, zone:
         await pilot.press("2")
         assert app.clipboard == cards["SPF"].value
         assert "'ipv4:192.0.2.1' is written 'ip4:192.0.2.1'" in cards["SPF"].note
+
+
+async def test_detail_panel_shows_a_published_bimi_record(
+    registry: Registry, zone: Zone, fake_clock: FakeClock
+) -> None:
+    await owned(registry)
+    for record in await registry.records(DOMAIN):
+        zone.set(record.host, "TXT", list(record.chunks))
+    bimi = "v=BIMI1; l=https://mail.example.com/logo.svg"
+    zone.set(f"default._bimi.{DOMAIN}", "TXT", bimi)
+    await registry.verify(DOMAIN)
+
+    class PanelApp(App[None]):
+        CSS = "DetailPanel { height: 16; }"  # the domains screen's stylesheet gives it a height
+
+        def compose(self) -> ComposeResult:
+            yield DetailPanel(fake_clock, id="detail")
+
+    app = PanelApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.query_one(DetailPanel).show(registry.get(DOMAIN))
+        await pilot.pause()
+        text = "\n".join(screen_text(app))
+        assert "BIMI  v=BIMI1; l=https://mail.example.com/logo.svg" in text
