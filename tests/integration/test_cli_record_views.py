@@ -82,8 +82,9 @@ def test_verify_names_a_truncated_key_and_gives_the_whole_value(
     cut = dkim["value"][:-12]  # the provider kept only part of the key
     zone.set(dkim["host"], "TXT", cut)
     code, out, _ = run(capsys, cli, "verify", DOMAIN)
-    assert code == 1, out  # the sender rule needs the key: not verified while it is cut
-    assert "DKIM: verified" not in out
+    assert code == 0, out  # verified until a second look confirms: a change may be in flight
+    assert out.startswith(f"{DOMAIN}: verified until the next check confirms a failing DKIM")
+    assert "DKIM: verified" not in out and "  DKIM: failing" in out
     assert "truncated" in out
     assert f"fix: publish the whole value at {dkim['host']}: {dkim['value']}" in out
     code, out, _ = run(capsys, cli, "verify", DOMAIN, "--json")
