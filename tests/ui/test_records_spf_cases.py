@@ -6,8 +6,10 @@ published BIMI record in the detail panel."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.service import Registry
@@ -21,6 +23,17 @@ from tests.ui.domains_helpers import collect_notifications
 from tests.ui.test_modals_keys import Host
 
 
+async def open_records(app: Host, pilot: Pilot[None], registry: Registry) -> dict[str, Any]:
+    """Open the records screen of DOMAIN and wait for its records: the records by kind."""
+    app.open(RecordsScreen(registry, DOMAIN))
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, RecordsScreen)
+    return {c.record.kind: c.record for c in screen.query(RecordCard)}
+
+
 async def test_records_screen_asks_for_the_sending_sources(
     make_registry: MakeRegistry, registry_settings: Settings, zone: Zone
 ) -> None:
@@ -31,14 +44,7 @@ async def test_records_screen_asks_for_the_sending_sources(
     app = Host()
     async with app.run_test(size=(100, 30)) as pilot:
         seen = collect_notifications(app)
-        app.open(RecordsScreen(registry, DOMAIN))
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RecordsScreen)
-        cards = list(screen.query(RecordCard))
-        assert [c.record.kind for c in cards] == ["DKIM", "SPF", "DMARC"]
+        assert list(await open_records(app, pilot, registry)) == ["DKIM", "SPF", "DMARC"]
         await pilot.press("2")
         await pilot.pause()
         text = "\n".join(screen_text(app))
@@ -53,13 +59,7 @@ async def test_records_screen_with_a_broken_spf_record(registry: Registry, zone:
     zone.set(DOMAIN, "TXT", "v=spf1 ipv4:192.0.2.1 -all")
     app = Host()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.open(RecordsScreen(registry, DOMAIN))
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RecordsScreen)
-        cards = {c.record.kind: c.record for c in screen.query(RecordCard)}
+        cards = await open_records(app, pilot, registry)
         assert list(cards) == ["DKIM", "SPF", "DMARC"]
         assert cards["SPF"].value == f"v=spf1 ip4:192.0.2.1 include:{SENDING_INCLUDE} -all"
         await pilot.press("2")
