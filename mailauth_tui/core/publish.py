@@ -344,10 +344,7 @@ def spf_publish(
         try:
             terms = _parsed_terms(parse_spf(text))
             repaired = True
-            problems.append(
-                "your SPF record has a syntax error, so receivers ignore it (permerror for "
-                "all mail): this replacement corrects it (" + "; ".join(repairs) + ")"
-            )
+            problems.append(f"{_REPAIRED} ({'; '.join(repairs)})")
         except RecordSyntaxError:
             terms = _split_terms(text)
             problems.append(f"your existing record has an error {exc}: fix it in the merged record")
@@ -401,6 +398,10 @@ def spf_publish(
     return txt_record("SPF", host, merged, required=False, note=note)
 
 
+_REPAIRED = (
+    "your SPF record has a syntax error, so receivers ignore it (permerror for all mail): this "
+    "replacement corrects it"
+)
 SOURCES_NEEDED = (
     "no sending source is configured, so no SPF record can authorise your servers (a record "
     "without them authorises no server at all): name them in the settings file under "
@@ -412,14 +413,15 @@ SOURCES_NEEDED = (
 def sources_needed(host: str, existing: str | None) -> PublishRecord:
     """The SPF entry when no sending source is configured: nothing to publish (the value is
     empty), the published record (if any) kept as it is, and what the settings need."""
-    if existing is not None and existing.strip():
-        return txt_record(
-            "SPF",
-            host,
-            " ".join(existing.split()),
-            required=False,
-            note=f"your SPF record is kept as it is; {SOURCES_NEEDED}",
-        )
+    if existing is not None and is_spf_record(" ".join(existing.split())):
+        text = " ".join(existing.split())
+        note = f"your SPF record is kept as it is; {SOURCES_NEEDED}"
+        try:
+            parse_spf(text)
+        except RecordSyntaxError:
+            text, said = repaired_spf(text)
+            note = f"{_REPAIRED} ({'; '.join(said)}); {SOURCES_NEEDED}"
+        return txt_record("SPF", host, text, required=False, note=note)
     return PublishRecord(
         kind="SPF",
         host=host,

@@ -9,6 +9,7 @@ from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dmarc_problems import starting_record
 from mailauth_tui.core.dmarc_record import corrected_record
 from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.publish import dkim_publish, dmarc_publish, provider_host, spf_publish
 from mailauth_tui.core.results import DomainReport, PublishRecord, SpfResult, Status
 from mailauth_tui.core.spf_eval import spf_lookup_count
@@ -100,7 +101,10 @@ async def _spf_record(
         record = spf_publish(name, existing, sending.include, sending.ips, authorised=authorised)
         if not record.already_published and record.value:
             # Count what the new record would cost, nested includes and all.
-            after, _ = await spf_lookup_count(resolver, name, record.value)
+            try:
+                after, _ = await spf_lookup_count(resolver, name, record.value)
+            except RecordSyntaxError:  # a broken record no repair could save: offered as is
+                return record
             before = spf.lookups if existing is not None else None
             record = spf_publish(
                 name,

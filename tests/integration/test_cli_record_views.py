@@ -214,3 +214,15 @@ def test_verify_and_list_show_bimi_when_a_record_exists(
     code, out, _ = run(capsys, cli, "verify", DOMAIN)
     assert code == 0  # BIMI is optional: the domain stays verified
     assert "  BIMI: invalid\n" in out and "error: " in out.split("  BIMI: invalid\n")[1]
+
+
+def test_records_without_sources_beside_a_broken_spf_record(
+    capsys: pytest.CaptureFixture[str], bare_cli: Cli, zone: Zone
+) -> None:
+    owned(capsys, bare_cli)
+    zone.set(DOMAIN, "TXT", "v=spf1 ipv4:192.0.2.1 -all")
+    code, out, err = run(capsys, bare_cli, "records", DOMAIN)
+    assert code == 0, err
+    assert "  value: v=spf1 ip4:192.0.2.1 -all\n" in out
+    assert "'ipv4:192.0.2.1' is written 'ip4:192.0.2.1'" in out
+    assert "no sending source is configured" in out and "DKIM (required)" in out
