@@ -194,7 +194,12 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
             return
         card.focus()
         if not card.copy_value:  # SPF without sending sources: nothing to publish yet
-            self.notify(card.record.note, severity="warning", markup=False)
+            self.notify(
+                f"nothing to copy: no sending source is configured (see the {card.record.kind} "
+                "note)",
+                severity="warning",
+                markup=False,
+            )
             return
         what = f"{card.record.kind} {'zone line' if card.zone_form else 'value'}"
         self.notify(copy_text(self.app, card.copy_value, what), markup=False)
