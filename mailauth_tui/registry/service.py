@@ -71,7 +71,7 @@ from mailauth_tui.registry.ownership import (
     resend_wait,
     when,
 )
-from mailauth_tui.registry.publishing import records_to_publish
+from mailauth_tui.registry.publishing import records_to_publish, with_registry_dmarc
 from mailauth_tui.registry.report import build_report
 from mailauth_tui.registry.roles import Access, check_login
 from mailauth_tui.registry.rows import to_entry, to_row
@@ -674,7 +674,7 @@ class Registry:
     async def _check(self, rec: DomainRecord) -> DomainReport:
         keys = checked_keys(rec.keys)
         sending = self._settings.sending
-        return await check_domain(
+        report = await check_domain(
             self._resolver,
             rec.domain,
             selectors=tuple(k.selector for k in keys),
@@ -682,6 +682,7 @@ class Registry:
             include=sending.include,
             expected_keys={k.selector: k.public_key for k in keys} or None,
         )
+        return with_registry_dmarc(report, rec.address, self._settings.dmarc_rua)
 
     async def _selftests(self, rec: DomainRecord) -> tuple[SelfTest, ...]:
         """The end-to-end self-test of each checked key, after :meth:`_check` (whose answers

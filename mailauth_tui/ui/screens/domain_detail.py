@@ -122,7 +122,7 @@ def overview(row: DomainRow) -> Group:
                 ("Address", literal(row.address)),
                 ("Added", added),
                 ("Ownership", ownership),
-                ("DKIM", badge(row.dkim_state.value)),
+                ("DKIM", badge(row.dkim_shown_state)),
                 ("SPF", badge(row.spf_state.value)),
                 ("DMARC", dmarc),
                 ("Last check", Text(when(row.last_check_at))),

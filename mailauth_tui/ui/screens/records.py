@@ -61,7 +61,12 @@ class RecordCard(Static, can_focus=True):
                 ("Host", literal(record.host)),
                 ("Short host", literal(record.short_host)),
                 ("Type", literal(record.rtype)),
-                ("Value", literal(record.value)),
+                (
+                    "Value",
+                    literal(record.value)
+                    if record.value
+                    else Text("none yet: the sending sources are needed (note)", style="bold"),
+                ),
             ]
         if record.note:
             rows.append(("Note", literal(record.note, style="italic")))
@@ -188,6 +193,14 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         if card is None:
             return
         card.focus()
+        if not card.copy_value:  # SPF without sending sources: nothing to publish yet
+            self.notify(
+                f"nothing to copy: no sending source is configured (see the {card.record.kind} "
+                "note)",
+                severity="warning",
+                markup=False,
+            )
+            return
         what = f"{card.record.kind} {'zone line' if card.zone_form else 'value'}"
         self.notify(copy_text(self.app, card.copy_value, what), markup=False)
 

@@ -62,7 +62,7 @@ def problems_view(problems: tuple[Problem, ...]) -> Table:
 
 
 def verdict_view(verdict: RecordVerdict, report: DomainReport) -> RenderableType:
-    head = Text.assemble((f"{verdict.kind:<6}", "bold"), badge(verdict.state))
+    head = Text.assemble((f"{verdict.kind:<6}", "bold"), badge(verdict.shown_state))
     if verdict.found is not None:
         found = literal(verdict.found)
     elif verdict.state == "unknown":

@@ -24,6 +24,7 @@ _BADGES: dict[str, tuple[str, str]] = {
     "expired": ("⚠ expired", "bold red"),
     "locked": ("⚠ locked", "bold red"),
     "not_configured": ("✘ not configured", "yellow"),
+    "invalid": ("✘ invalid", "bold red"),  # a BIMI record receivers ignore
 }
 
 # The widest badge a state column can hold: the table fixes its badge columns to this width

@@ -94,7 +94,7 @@ class DetailPanel(Static):
         name.append(f"  added by {printable(row.added_by)}", style="dim")
         grid.add_row(_label("Domain"), name)
 
-        dkim_state = CHECKING if checking else row.dkim_state
+        dkim_state = CHECKING if checking else row.dkim_shown_state
         spf_state = CHECKING if checking else row.spf_state
         dmarc_state = CHECKING if checking else row.dmarc_state
         states = badge(row.ownership)
