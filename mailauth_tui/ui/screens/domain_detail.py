@@ -168,9 +168,9 @@ class DomainDetailScreen(StepModal[None]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = literal(f"Domain {row.domain_unicode if row else self._domain}")
             with VerticalScroll(id="detail-body"):
-                if row is None:
+                if error:  # the domain, or its journal, could not be read
                     yield Static(literal(f"✘ {error}"), classes="problem")
-                else:
+                if row is not None:
                     yield Static(overview(row), id="overview")
                     if row.ownership is Ownership.VERIFIED:
                         yield PropagationBadges(self._registry, row.domain)

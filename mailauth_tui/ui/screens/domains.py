@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 
 from mailauth_tui.core.textsafe import printable
-from mailauth_tui.registry.errors import RegistryError
+from mailauth_tui.registry.errors import RegistryError, StoreError
 from mailauth_tui.registry.models import DomainRow, Ownership, VerifyOutcome
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.ui.commands import DOMAIN_ACTIONS, ActionInfo, DomainCommands, domain_bindings
@@ -89,6 +89,9 @@ class DomainsScreen(Screen[None]):
         self.recheck = RecheckController(self, registry)
         self.flows = StepFlows(self)
         self._seen_change: object = None  # the registry's change token at the last reload
+        # The one line of a registry that cannot be read ("registry damaged: PATH (...)"),
+        # shown in place of the table until a read succeeds again; "" while all is well.
+        self.damage = ""
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -162,9 +165,20 @@ class DomainsScreen(Screen[None]):
 
     def reload(self) -> None:
         """Read every domain from the registry (other processes may have changed them)."""
-        rows = self.registry.list_domains()
+        try:
+            rows = self.registry.list_domains()
+        except StoreError as exc:
+            self.show_damage(exc)
+            return
+        self.damage = ""
         table = self.table
         table.load(rows)
+        self.after_change()
+
+    def show_damage(self, exc: StoreError) -> None:
+        """The registry cannot be read (damaged, or gone): its one line replaces the table,
+        never a traceback; the live poll keeps trying and shows the domains once it reads."""
+        self.damage = str(exc)
         self.after_change()
 
     def _poll_changes(self) -> None:
@@ -173,11 +187,18 @@ class DomainsScreen(Screen[None]):
         re-check of this console runs (it redraws its own rows): after it."""
         if self.recheck.running:
             return
+        try:
+            self._take_changes()
+        except StoreError as exc:
+            self.show_damage(exc)
+
+    def _take_changes(self) -> None:
         token = self.registry.change_token()
-        if token == self._seen_change:
+        if token == self._seen_change and not self.damage:
             return
         self._seen_change = token
         rows = self.registry.list_domains()
+        self.damage = ""
         table = self.table
         if {r.domain for r in rows} == set(table.domains):
             table.put_many([r for r in rows if table.domains[r.domain] != r])
@@ -189,7 +210,12 @@ class DomainsScreen(Screen[None]):
     def after_change(self) -> None:
         table = self.table
         empty = self.query_one("#empty", Static)
-        if table.row_count:
+        empty.set_class(bool(self.damage), "damage")
+        if self.damage:
+            table.display = False
+            empty.display = True
+            empty.update(Text(printable(self.damage), justify="center"))
+        elif table.row_count:
             empty.display = False
             table.display = True
         else:
@@ -213,6 +239,11 @@ class DomainsScreen(Screen[None]):
         return f"No domains yet. {reason}: {access.how_to_get_rights()}."
 
     def _update_status(self) -> None:
+        if self.damage:
+            self.query_one("#status", Static).update(
+                Text("the registry cannot be read: see above", no_wrap=True), layout=False
+            )
+            return
         table = self.table
         total = len(table.domains)
         shown = table.row_count
@@ -235,8 +266,8 @@ class DomainsScreen(Screen[None]):
         domain = table.current_domain()
         row = table.domains.get(domain) if domain else None
         panel = self.query_one(DetailPanel)
-        if row is None:
-            panel.display = bool(table.domains)  # the empty state says it all
+        if row is None or self.damage:
+            panel.display = bool(table.domains) and not self.damage  # the empty state says it
             panel.show(None, empty_hint="No domain selected.")
             table.tooltip = None
             return
@@ -423,9 +454,11 @@ class DomainsScreen(Screen[None]):
         reader's console leaves it to the admins (their console or cron): it writes nothing."""
         if self.recheck.running or not self.registry.may_change:
             return
+        if self.damage:
+            return
         try:
             due = [r.domain for r in self.registry.due_domains()]
-        except RegistryError as exc:
+        except (RegistryError, StoreError) as exc:
             self.tell(str(exc), "Re-check", "error")
             return
         if due:
