@@ -104,7 +104,11 @@ DOMAIN_ACTIONS: tuple[ActionInfo, ...] = (
         "slash", "filter", "Filter", "Filter the table by domain, address or state", key_display="/"
     ),
     ActionInfo(
-        "o", "sort", "Sort", "Sort by domain, then by status, then by next check", footer=False
+        "o",
+        "sort",
+        "Sort",
+        "Sort by domain, then by status (worst first), then by next check (when shown)",
+        footer=False,
     ),
     ActionInfo(
         "m",

@@ -144,7 +144,7 @@ async def test_records_keys_copy_zone_form_and_no_publish_outside_demo(
         await pilot.press("2")
         assert app.clipboard == cards[1].record.value
         assert app.focused is cards[1]
-        await pilot.press("h")
+        await pilot.press("H")
         assert app.clipboard == DOMAIN
 
         await pilot.press("down", "c")
@@ -152,7 +152,7 @@ async def test_records_keys_copy_zone_form_and_no_publish_outside_demo(
 
         await pilot.press("z", "1")
         assert app.clipboard == cards[0].record.zone_line
-        assert f"Zone line   {cards[0].record.host}. 3600 IN TXT" in "\n".join(screen_text(app))
+        assert f"Zone line  {cards[0].record.host}. 3600 IN TXT" in "\n".join(screen_text(app))
         await pilot.press("z")
         assert "Zone line" not in "\n".join(screen_text(app))
 
@@ -174,15 +174,19 @@ async def test_records_short_host_key_copies_the_providers_host_and_says_which(
         await app.workers.wait_for_complete()
         await pilot.pause()
         cards = list(app.screen.query(RecordCard))
-        await pilot.press("s")  # the DKIM record, focused first
+        await pilot.press("h")  # the DKIM record, focused first
         assert app.clipboard == cards[0].record.short_host
         assert app.clipboard.endswith("._domainkey.mail")  # mail.example.com in example.com
-        await pilot.press("down", "down", "s")
+        await pilot.press("down", "down", "h")
         assert app.clipboard == "_dmarc.mail"
         assert seen[-1].startswith(
-            f"Copied DMARC short host '_dmarc.mail' (of _dmarc.{DOMAIN}) (11 characters)"
+            "Copied DMARC host '_dmarc.mail' (relative to example.com; "
+            f"full name _dmarc.{DOMAIN}) (11 characters)"
         )
-        assert "Short host  _dmarc.mail" in "\n".join(screen_text(app))
+        assert "Host       _dmarc.mail" in "\n".join(screen_text(app))
+        await pilot.press("H")
+        assert app.clipboard == f"_dmarc.{DOMAIN}"
+        assert seen[-1].startswith(f"Copied DMARC full name ({len(DOMAIN) + 7} characters)")
 
 
 async def test_records_refused_before_ownership(flow_world: FlowWorld) -> None:

@@ -66,6 +66,9 @@ class DomainsScreen(Screen[None]):
     BINDINGS = [
         *domain_bindings(),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        # Not a priority binding: in the filter box q is a letter; dialogs are screens of
+        # their own, so q never quits from one (ctrl+q, the app's, quits from anywhere).
+        Binding("q", "app.quit", "Quit", show=False),
     ]
     COMMANDS = {DomainCommands}
     AUTO_FOCUS = "DomainTable"
@@ -286,6 +289,11 @@ class DomainsScreen(Screen[None]):
         event.stop()
         self.action_detail()
 
+    def on_resize(self) -> None:
+        # A narrower table may have dropped the column it was sorted by (and the sort with
+        # it): the status line says what the sort is now.
+        self.call_after_refresh(self._update_status)
+
     def _tick_times(self) -> None:
         self.table.refresh_times()
         self.show_detail()
@@ -401,7 +409,7 @@ class DomainsScreen(Screen[None]):
 
     def action_sort(self) -> None:
         table = self.table
-        table.sort_key = table.sort_key.following()
+        table.sort_key = table.next_sort_key()
         table.rebuild()
         self.after_change()
 

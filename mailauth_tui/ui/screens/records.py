@@ -54,12 +54,13 @@ class RecordCard(Static, can_focus=True):
         if self.zone_form:
             rows = [
                 ("Zone line", literal(record.zone_line)),
-                ("Short host", literal(record.short_host)),
+                ("Host", literal(record.short_host)),
             ]
         else:
+            # "Host" is what a DNS provider's form asks for (h copies it); the full name too.
             rows = [
-                ("Host", literal(record.host)),
-                ("Short host", literal(record.short_host)),
+                ("Host", literal(record.short_host)),
+                ("Full name", literal(record.host)),
                 ("Type", literal(record.rtype)),
                 ("Value", literal(record.value)),
             ]
@@ -82,8 +83,8 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         Binding("2", "copy_value(1)", "Copy record 2", show=False),
         Binding("3", "copy_value(2)", "Copy record 3", show=False),
         Binding("c", "copy_value(-1)", "Copy this record", show=False),
-        Binding("h", "copy_host", "Host"),
-        Binding("s", "copy_short_host", "Short"),
+        Binding("h", "copy_short_host", "Host"),
+        Binding("H", "copy_host", "Full name", show=False),
         Binding("z", "zone_form", "Zone"),
         Binding("p", "publish", "Publish"),
         Binding("n", "nameservers", "Servers"),
@@ -159,7 +160,12 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
     def _show_records(self, records: Sequence[PublishRecord]) -> None:
         self._records = list(records)
         # One line at 80 columns: a first layout racing this update keeps a one-line height.
-        self._set_status("Copy each value (1-3), paste it at your DNS provider, then verify (v).")
+        # A reader cannot verify (v is a dry run): an admin publishes and verifies.
+        if self._registry.may_change:
+            status = "Copy each value (1-3), paste it at your DNS provider, then verify (v)."
+        else:
+            status = "Read-only: give these to an admin to publish; v shows what DNS has."
+        self._set_status(status)
         listing = self.query_one("#record-list", VerticalScroll)
         listing.mount_all(RecordCard(r, i) for i, r in enumerate(self._records, start=1))
         listing.call_after_refresh(self._focus_first)
@@ -195,16 +201,19 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         card = self._focused_card()
         if card is None:
             return
-        message = copy_text(self.app, card.record.host, f"{card.record.kind} host")
+        message = copy_text(self.app, card.record.host, f"{card.record.kind} full name")
         self.notify(message, markup=False)
 
     def action_copy_short_host(self) -> None:
-        """The host as a DNS provider's form wants it; the message names the record."""
+        """The host as a DNS provider's form wants it (relative to the zone); the message
+        names the record, the zone it is relative to and the full name."""
         card = self._focused_card()
         if card is None:
             return
         record = card.record
-        what = f"{record.kind} short host '{record.short_host}' (of {record.host})"
+        short = record.short_host
+        zone = record.host if short == "@" else record.host.removeprefix(short + ".")
+        what = f"{record.kind} host '{short}' (relative to {zone}; full name {record.host})"
         self.notify(copy_text(self.app, record.short_host, what), markup=False)
 
     def action_zone_form(self) -> None:

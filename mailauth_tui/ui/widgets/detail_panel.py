@@ -16,7 +16,13 @@ from mailauth_tui.core.textsafe import printable
 from mailauth_tui.core.when import when
 from mailauth_tui.registry.evidence import RecordNote
 from mailauth_tui.registry.models import DomainRow, Ownership
-from mailauth_tui.ui.widgets.badges import CHECKING, badge, dmarc_tag, policy_text
+from mailauth_tui.ui.widgets.badges import (
+    CHECKING,
+    badge,
+    dmarc_tag,
+    overall_why,
+    policy_text,
+)
 from mailauth_tui.ui.widgets.domain_table import relative_time
 from mailauth_tui.ui.widgets.selftest import evidence_selftest, status_text
 
@@ -72,7 +78,9 @@ class DetailPanel(Static):
             self.border_title = "Details"
             self.update(Text(empty_hint, style="dim"), layout=False)
             return
-        self.border_title = f"Details: {printable(row.domain_unicode)}"
+        # The overall state the summary line counts, and what holds it back.
+        why = overall_why(row.ownership, row.dkim_state)
+        self.border_title = f"Details: {printable(row.domain_unicode)} · {why}"
         content = self._render_row(
             row, checking, notes if notes is not None else row.last_check.notes
         )
