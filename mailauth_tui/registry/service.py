@@ -35,7 +35,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dns_types import Resolver
-from mailauth_tui.core.names import DomainName
+from mailauth_tui.core.names import DomainName, normalize_domain
 from mailauth_tui.core.propagation import PropagationReport
 from mailauth_tui.core.results import DomainReport, PublishRecord
 from mailauth_tui.registry import zone_publish
@@ -1046,7 +1046,12 @@ class Registry:
     def bulk_check(self, address_or_domain: str) -> BulkDecision:
         domain = parse_address_or_domain(address_or_domain, test_environment=self._test_env)
         rec = self._store.get_domain(domain.ascii)
-        return bulk_decision(domain, self._row(rec) if rec is not None else None)
+        row = self._row(rec) if rec is not None else None
+        return bulk_decision(domain, row, self._settings.dmarc_rua)
+
+    def bulk_for(self, row: DomainRow) -> BulkDecision:
+        """:meth:`bulk_check` for a row already read (the console's panel): no store read."""
+        return bulk_decision(normalize_domain(row.domain), row, self._settings.dmarc_rua)
 
     def report(self) -> list[ReportAction]:
         return build_report(self.list_domains(), self._now())

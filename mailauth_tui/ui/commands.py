@@ -94,6 +94,14 @@ DOMAIN_ACTIONS: tuple[ActionInfo, ...] = (
         footer=False,
     ),
     ActionInfo(
+        "b",
+        "bulk",
+        "Bulk",
+        "May the selected domain send bulk mail? If not, the DMARC record to publish (copied)",
+        needs_row=True,
+        footer=False,
+    ),
+    ActionInfo(
         "e",
         "report",
         "Report",

@@ -28,6 +28,7 @@ from mailauth_tui.core.textsafe import printable
 from mailauth_tui.registry.errors import RegistryError, StoreError
 from mailauth_tui.registry.models import DomainRow, Ownership, VerifyOutcome
 from mailauth_tui.registry.service import Registry
+from mailauth_tui.ui.clipboard import copy_text
 from mailauth_tui.ui.commands import DOMAIN_ACTIONS, ActionInfo, DomainCommands, domain_bindings
 from mailauth_tui.ui.demo_hooks import DemoHooks
 from mailauth_tui.ui.failure import failure_text
@@ -275,7 +276,7 @@ class DomainsScreen(Screen[None]):
             table.tooltip = None
             return
         panel.display = True
-        panel.show(row, checking=table.is_checking(row.domain))
+        panel.show(row, checking=table.is_checking(row.domain), bulk=self.registry.bulk_for(row))
         table.show_tooltip_for(row.domain)
 
     @on(DataTable.RowHighlighted)
@@ -590,6 +591,26 @@ class DomainsScreen(Screen[None]):
 
     def action_report(self) -> None:
         self._flow(self.flows.report(), "report")
+
+    def action_bulk(self) -> None:
+        """May the selected domain send bulk mail; if not, the DMARC record to publish (copied
+        to the clipboard, since publishing it is the next step)."""
+        row = self._selected()
+        if row is None:
+            return
+        decision = self.registry.bulk_for(row)
+        name = printable(row.domain_unicode)
+        if decision.allowed:
+            self.tell(decision.reason, f"Bulk sending allowed for {name}")
+            return
+        text = decision.reason
+        if decision.record is not None:
+            record = decision.record
+            copy_text(self.app, record.value, "the DMARC record")
+            text += f"\nPublish at {record.host}:\n{record.value}\n(copied to the clipboard)"
+        elif decision.action:
+            text += f"\nTo do: {decision.action}"
+        self.tell(text, f"Bulk sending refused for {name}", "warning", timeout=15)
 
     def action_verify(self) -> None:
         domain = self.table.current_domain()
