@@ -85,3 +85,24 @@ async def test_at_80x24_the_details_keep_the_policy_and_every_in_dns_line(
         assert "           SPF   v=spf1 " in drawn
         assert "           DMARC v=DMARC1; p=none" in drawn
         assert " Problems  +3 more (⏎) ✘ DKIM:" in drawn
+
+
+async def test_at_80x24_the_status_line_keeps_the_report_it_shows(ui_demo: DemoSession) -> None:
+    from textual.widgets import Static
+
+    from tests.ui.domains_helpers import domains_screen
+
+    app = _app(ui_demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = domains_screen(app)
+        title = "3 domains waiting for DMARC setup"
+        screen.show_only(("blog.example", "acme.example", "shop.example"), title)
+        await pilot.pause()
+        status = screen.query_one("#status", Static)
+        text = str(status.content)
+        assert len(text) <= status.size.width
+        assert text == f"3 of 9 domains · 4 verified · report: {title}"
+        screen.show_only(("blog.example",), "1 domain")
+        await pilot.pause()
+        assert str(status.content) == "1 of 9 domains · 4 verified · report: 1 domain"

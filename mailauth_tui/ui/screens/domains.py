@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 
 from mailauth_tui.core.textsafe import printable
+from mailauth_tui.core.wording import plural
 from mailauth_tui.registry.errors import RegistryError, StoreError
 from mailauth_tui.registry.models import DomainRow, Ownership, VerifyOutcome
 from mailauth_tui.registry.service import Registry
@@ -252,18 +253,30 @@ class DomainsScreen(Screen[None]):
         total = len(table.domains)
         shown = table.row_count
         verified = sum(1 for r in table.domains.values() if r.verified)
-        count = f"{shown} of {total} domains" if shown != total else f"{total} domains"
-        parts = [count, f"{verified} verified", f"sorted by {table.sort_key.value} (o)"]
-        if self._only is not None:
-            parts.append(f"report: {self._only_title} (esc shows all)")
-        elif table.filter_text:
-            parts.append(f'filter "{table.filter_text}"')
-        if self.recheck.running:
-            parts.insert(0, f"⟳ re-checking {self.recheck.done}/{self.recheck.total}")
-        # One line of fixed size: no layout pass for it (it changes with every flush).
-        self.query_one("#status", Static).update(
-            Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"), layout=False
+        count = (
+            f"{shown} of {plural(total, 'domain')}" if shown != total else plural(total, "domain")
         )
+        # (full, shorter) in order of display; the least essential give way first when the line
+        # is too narrow (80 columns with the progress bar): the sort, then the hints.
+        parts: list[tuple[str, str]] = [(count, count), (f"{verified} verified",) * 2]
+        sort = table.sort_key.value
+        parts.append((f"sorted by {sort} (o)", ""))
+        if self._only is not None:
+            title = printable(self._only_title)
+            parts.append((f"report: {title} (esc shows all)", f"report: {title}"))
+        elif table.filter_text:
+            needle = printable(table.filter_text)
+            parts.append((f'filter "{needle}"',) * 2)
+        if self.recheck.running:
+            progress = f"⟳ re-checking {self.recheck.done}/{self.recheck.total}"
+            parts.insert(0, (progress, progress))
+        status = self.query_one("#status", Static)
+        room = status.size.width or self.app.size.width - 2
+        line = " · ".join(full for full, _ in parts)
+        if len(line) > room:
+            line = " · ".join(short for _, short in parts if short)
+        # One line of fixed size: no layout pass for it (it changes with every flush).
+        status.update(Text(line, no_wrap=True, overflow="ellipsis"), layout=False)
 
     def show_detail(self) -> None:
         table = self.table
