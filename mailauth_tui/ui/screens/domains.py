@@ -635,7 +635,7 @@ class DomainsScreen(Screen[None]):
         # would cost the very moments the screen must stay quick.
         domains = list(self.table.domains)
         if not domains:
-            self.tell("There are no domains to re-check.", "")
+            self.tell("There are no domains to re-check.", "Re-check")
         elif not self.start_bulk(domains, due_only=False):
             self.tell("A re-check is already running.", "Re-check")
 

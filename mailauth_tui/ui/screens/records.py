@@ -20,6 +20,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
 from mailauth_tui.core.results import PublishRecord
+from mailauth_tui.core.wording import word_list
 from mailauth_tui.registry.models import VerifyOutcome
 from mailauth_tui.ui.clipboard import copy_text
 from mailauth_tui.ui.demo_hooks import DemoHooks
@@ -71,6 +72,16 @@ class RecordCard(Static, can_focus=True):
     @property
     def copy_value(self) -> str:
         return self.record.zone_line if self.zone_form else self.record.value
+
+
+def demo_published(records: Sequence[PublishRecord]) -> str:
+    """What publishing into the demo zone did, counted right: "✔ published the DKIM and SPF
+    records into the demo zone: press v to verify"."""
+    if not records:
+        return "✔ every record is already in the demo zone: press v to verify"
+    kinds = word_list([r.kind for r in records])
+    noun = "records" if len(records) > 1 else "record"
+    return f"✔ published the {kinds} {noun} into the demo zone: press v to verify"
 
 
 class RecordsScreen(StepModal[VerifyOutcome | None]):
@@ -242,14 +253,15 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
             return
         if self._demo is None or not self._records:
             return
+        # Only what is not in DNS yet: a record already published is neither written again
+        # nor counted as published.
+        todo = [r for r in self._records if not r.already_published]
         try:
-            self._demo.publish(self._records)
+            self._demo.publish(todo)
         except Exception as exc:  # failure_text logs anything unexpected
             self._set_status(f"✘ {failure_text(exc)}", error=True)
             return
-        self._set_status(
-            f"✔ published {len(self._records)} records into the demo zone: press v to verify"
-        )
+        self._set_status(demo_published(todo))
 
     def action_verify(self) -> None:
         if self._verifying or not self._records:
