@@ -20,7 +20,6 @@ from mailauth_tui.ui.screens.report import EMPTY, ReportScreen
 from mailauth_tui.ui.screens.verify_result import VerifyResultScreen
 from tests.fixtures.registry import code_from_message
 from tests.fixtures.ui_modals import FlowWorld, screen_text
-from tests.ui.domains_helpers import collect_notifications
 
 DOMAIN = "mail.example.com"
 
@@ -168,7 +167,6 @@ async def test_records_short_host_key_copies_the_providers_host_and_says_which(
     await _owned(flow_world)
     app = Host()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        seen = collect_notifications(app)
         app.open(RecordsScreen(flow_world.registry, DOMAIN))
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -179,14 +177,19 @@ async def test_records_short_host_key_copies_the_providers_host_and_says_which(
         assert app.clipboard.endswith("._domainkey.mail")  # mail.example.com in example.com
         await pilot.press("down", "down", "h")
         assert app.clipboard == "_dmarc.mail"
-        assert seen[-1].startswith(
-            "Copied DMARC host '_dmarc.mail' (relative to example.com; "
+        # Said in the dialog's status line, not in a toast over the dialog.
+        status = app.screen.query_one("#status", Static)
+        assert str(status.content).startswith(
+            "✔ Copied DMARC host '_dmarc.mail' (relative to example.com; "
             f"full name _dmarc.{DOMAIN}) (11 characters)"
         )
+        assert not app._notifications
         assert "Host       _dmarc.mail" in "\n".join(screen_text(app))
         await pilot.press("H")
         assert app.clipboard == f"_dmarc.{DOMAIN}"
-        assert seen[-1].startswith(f"Copied DMARC full name ({len(DOMAIN) + 7} characters)")
+        assert str(status.content).startswith(
+            f"✔ Copied DMARC full name ({len(DOMAIN) + 7} characters)"
+        )
 
 
 async def test_records_refused_before_ownership(flow_world: FlowWorld) -> None:

@@ -97,6 +97,8 @@ class DomainsScreen(Screen[None]):
         # The one line of a registry that cannot be read ("registry damaged: PATH (...)"),
         # shown in place of the table until a read succeeds again; "" while all is well.
         self.damage = ""
+        # Toasts told while a dialog was open, shown when this screen is back.
+        self._held: list[tuple[str, str, SeverityLevel, float]] = []
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -432,7 +434,21 @@ class DomainsScreen(Screen[None]):
     def tell(
         self, text: str, title: str, severity: SeverityLevel = "information", timeout: float = 5
     ) -> None:
+        """A toast; while a dialog is open it waits for this screen (toasts would cover the
+        dialog's text or key hints)."""
+        if self.app.screen is not self:
+            self._held.append((text, title, severity, timeout))
+            return
         self.notify(text, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def on_screen_suspend(self) -> None:
+        # A dialog opens: this screen's toasts ("Copied ...", "Code sent") do not follow it.
+        self.app.clear_notifications()
+
+    def on_screen_resume(self) -> None:
+        held, self._held = self._held, []
+        for text, title, severity, timeout in held:
+            self.notify(text, title=title, severity=severity, timeout=timeout, markup=False)
 
     def every(self, seconds: float, callback: Callable[[], None]) -> Timer:
         return self.set_interval(seconds, callback)

@@ -1,5 +1,8 @@
 """Step 3: the DNS records to publish (DKIM, SPF, DMARC), each copied with one key, then verify.
 
+What a key did ("Copied the DKIM value ...") is said in the dialog's own status line, not in
+a toast: at 80x24 a toast would cover the records and the key hints.
+
 A record's value is shown whole and wrapped (a 2048-bit DKIM key is ~400 characters): the user
 reads it here and copies it with a key, so it must never be cut. ``z`` switches to the
 zone-file form (``host. 3600 IN TXT "chunk" "chunk"``, 255-byte strings) for those who edit a
@@ -199,21 +202,21 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
     def action_copy_value(self, index: int) -> None:
         cards = list(self.query(RecordCard))
         if index >= len(cards):
-            self.notify(f"there is no record {index + 1}", severity="warning", markup=False)
+            self._set_status(f"✘ there is no record {index + 1}", error=True)
             return
         card = self._focused_card() if index < 0 else cards[index]
         if card is None:
             return
         card.focus()
         what = f"{card.record.kind} {'zone line' if card.zone_form else 'value'}"
-        self.notify(copy_text(self.app, card.copy_value, what), markup=False)
+        self._set_status("✔ " + copy_text(self.app, card.copy_value, what))
 
     def action_copy_host(self) -> None:
         card = self._focused_card()
         if card is None:
             return
         message = copy_text(self.app, card.record.host, f"{card.record.kind} full name")
-        self.notify(message, markup=False)
+        self._set_status("✔ " + message)
 
     def action_copy_short_host(self) -> None:
         """The host as a DNS provider's form wants it (relative to the zone); the message
@@ -225,7 +228,7 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         short = record.short_host
         zone = record.host if short == "@" else record.host.removeprefix(short + ".")
         what = f"{record.kind} host '{short}' (relative to {zone}; full name {record.host})"
-        self.notify(copy_text(self.app, record.short_host, what), markup=False)
+        self._set_status("✔ " + copy_text(self.app, record.short_host, what))
 
     def action_zone_form(self) -> None:
         for card in self.query(RecordCard):
