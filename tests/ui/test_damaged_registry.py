@@ -72,23 +72,12 @@ async def test_damage_found_by_the_live_poll_is_one_line(ui_world: UiWorld, dama
         await wait_until(pilot, lambda: bool(screen.damage), limit=5)
         assert _shown(app).startswith("registry damaged: ")
         assert str(db) in _shown(app)
+        if damage == "unparsable timestamp":  # repaired: the domains come back by themselves
+            with sqlite3.connect(db) as conn:
+                conn.execute("UPDATE domains SET added_at = '2025-05-30T09:30:00+00:00'")
+            await wait_until(pilot, lambda: not screen.damage, limit=5)
+            assert screen.table.display and "shop.example" in screen.table.domains
     assert app.return_code in (None, 0)
-
-
-async def test_the_domains_come_back_once_the_registry_reads_again(ui_world: UiWorld) -> None:
-    ui_world.add_verified("shop.example")
-    db = ui_world.settings.db
-    app = MailauthApp(ui_world.registry, clock=ui_world.clock, recheck_every=None)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        screen = domains_screen(app)
-        with sqlite3.connect(db) as conn:
-            conn.execute("UPDATE domains SET added_at = 'yesterday-ish'")
-        await wait_until(pilot, lambda: bool(screen.damage), limit=5)
-        with sqlite3.connect(db) as conn:  # restored
-            conn.execute("UPDATE domains SET added_at = '2025-05-30T09:30:00+00:00'")
-        await wait_until(pilot, lambda: not screen.damage, limit=5)
-        assert screen.table.display and "shop.example" in screen.table.domains
 
 
 async def test_a_missing_journal_table_in_the_detail_screen_is_one_line(
