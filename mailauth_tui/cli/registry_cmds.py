@@ -485,6 +485,9 @@ async def _bulk_check(registry: Registry, args: argparse.Namespace) -> int:
     _err(f"bulk sending refused: {safe(decision.reason)}")
     if decision.action:
         _err(f"to do: {safe(decision.action)}")
+    if decision.record is not None:
+        record = decision.record
+        _err(f"  {safe(record.host)} TXT {safe(record.value)}")
     return EXIT_FAILED
 
 

@@ -177,6 +177,7 @@ class BulkDecision:
     allowed: bool
     reason: str
     action: str = ""  # what to do to be allowed, e.g. "publish a DMARC record"
+    record: PublishRecord | None = None  # the DMARC record to publish, when that is the fix
 
 
 @dataclass(frozen=True, slots=True)
