@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.bind import REFUSING_ZONE, BindPair
+from tests.fixtures.bind import DELEGATED_ZONE, REFUSING_ZONE, BindPair
 from tests.fixtures.registry import code_from_delivery
 
 DOMAIN = "example.com"
@@ -239,6 +239,46 @@ def test_a_zone_that_refuses_updates(bind_pair: BindPair, tmp_path: Path) -> Non
         "or update-policy"
     )
     assert bind_pair.txt(bind_pair.primary, REFUSING_ZONE) == {REFUSING_ZONE: []}
+
+
+def test_a_server_not_authoritative_for_the_zone_is_notauth(
+    bind_pair: BindPair, tmp_path: Path
+) -> None:
+    """sub.example.com is delegated to ns2; the settings point at example.com's primary,
+    which does not serve it: BIND answers the update NOTAUTH."""
+    secret = _secret_file(tmp_path, bind_pair.secret)
+    config = _config(bind_pair, tmp_path, f'secret_file = "{secret}"', zone=DELEGATED_ZONE)
+    admin = Admin(bind_pair, tmp_path, config)
+    domain = f"mail.{DELEGATED_ZONE}"
+    admin.owned(f"admin@{domain}")
+    names = (domain, f"_dmarc.{domain}")
+    before = bind_pair.txt(bind_pair.secondary, *names)
+    code, out, err = admin("publish", domain, at=bind_pair.secondary)
+    assert code == 1, (out, err)
+    assert err.strip().splitlines() == [
+        f"mailauth-tui: nothing was changed: {bind_pair.primary} is not the primary of "
+        f"{DELEGATED_ZONE}, or does not accept the key mailauth-update (NOTAUTH): point "
+        "[publish] server at the zone's primary"
+    ]
+    assert out == ""
+    assert bind_pair.txt(bind_pair.secondary, *names) == before == {n: [] for n in names}
+    _unchanged(bind_pair)
+
+
+def test_a_zone_no_server_knows_is_not_found(admin: Admin, bind_pair: BindPair) -> None:
+    """BIND serves no zone for example.net and offers no recursion: the zone cannot be
+    found, and nothing is sent."""
+    domain = "mail.example.net"
+    admin.owned(f"admin@{domain}")
+    code, out, err = admin("publish", domain)
+    assert code == 1, (out, err)
+    assert err.strip().splitlines() == [
+        f"mailauth-tui: the zone of {domain} could not be found: Server "
+        f"Do53:{bind_pair.primary}@53 answered REFUSED; check the name, or give --nameserver "
+        "a server that answers for its zone"
+    ]
+    assert out == ""
+    _unchanged(bind_pair)
 
 
 def test_a_zone_without_publish_settings(admin: Admin, bind_pair: BindPair) -> None:
