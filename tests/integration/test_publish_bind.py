@@ -189,6 +189,26 @@ def test_a_secondary_that_missed_the_update_shows_at_1_of_2(
     bind_pair.resume_secondary()
 
 
+def test_the_console_verify_says_where_the_records_are(admin: Admin, bind_pair: BindPair) -> None:
+    """v on the main table, resolving through the secondary that missed the update: the
+    result says the records are at ns1 and not yet at ns2, with both serials."""
+    admin.owned()
+    bind_pair.cut_off_secondary()
+    code, out, err = admin("publish", DOMAIN, "--wait", "1", at=bind_pair.secondary)
+    assert code == 1, (out, err)  # applied at the primary; the secondary never hears of it
+    script = Path(__file__).with_name("console_verify_script.py")
+    argv = [sys.executable, str(script), str(admin.folder / "registry.sqlite3")]
+    argv += [str(admin.config), bind_pair.secondary]
+    code, out, err = bind_pair.run(argv)
+    assert code == 0, err
+    seen = json.loads(out)
+    assert seen["screen"] == "VerifyResultScreen"
+    assert "not verified" in seen["overall"].lower(), seen
+    assert seen["where"] == (
+        "Nameservers: published at ns1, not yet at ns2 (serial 2026120602 vs 2026120601)"
+    )
+
+
 def _unchanged(pair: BindPair) -> None:
     for server in (pair.primary, pair.secondary):
         assert pair.txt(server, *NAMES) == {DOMAIN: [SITE_VERIFICATION], f"_dmarc.{DOMAIN}": []}
