@@ -100,6 +100,12 @@ class DirectDns:
             ns = await self._resolver.resolve(zone, "NS")
         except dns.exception.Timeout:
             raise ZoneLookupError(f"the zone of {name} could not be found: timed out") from None
+        except dns.resolver.NoRootSOA:
+            raise ZoneLookupError(
+                f"the zone of {name} could not be found: no zone above it has an SOA record "
+                "where it was asked; check the name, or give --nameserver a server that "
+                "answers for its zone"
+            ) from None
         except dns.resolver.NoNameservers as exc:
             # Every server refused or failed: an authoritative-only one asked about a zone it
             # does not serve, most likely (dnspython's text says which answered what).
