@@ -44,14 +44,12 @@ _ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}\b")
 
 
 @lru_cache(maxsize=4096)
-def _path(address: str) -> tuple[bytes, bool]:
-    """``<address>`` for MAIL/RCPT (``<>`` for the null sender), and whether it needs
-    SMTPUTF8. Services send from and to a few addresses: each is worked out once."""
+def _path(address: str) -> bytes:
+    """``<address>`` for MAIL/RCPT (``<>`` for the null sender). Services send from and to a
+    few addresses: each is worked out once. The relay's own server takes ASCII addresses
+    only (no SMTPUTF8); a non-ASCII system sender goes as UTF-8, for the upstream to judge."""
     bare = parseaddr(address)[1] if ("<" in address or " " in address) else address
-    try:
-        return b"<" + bare.encode("ascii") + b">", False
-    except UnicodeEncodeError:
-        return b"<" + bare.encode("utf-8") + b">", True
+    return b"<" + bare.encode("utf-8") + b">"
 
 
 def _reply(code: int, enhanced: str, text: str, upstream: str) -> str:
@@ -113,26 +111,17 @@ class UpstreamPool:
     async def _transaction(
         self, client: aiosmtplib.SMTP, message: bytes, sender: str, recipients: list[str]
     ) -> Refusal | None:
-        mail_from, utf8 = _path(sender)
-        paths = [_path(r) for r in recipients]
         options: list[bytes] = []
-        if utf8 or any(u for _, u in paths):
-            if not client.supports_extension("smtputf8"):
-                return Refusal(
-                    "553 5.6.7 the upstream does not take non-ASCII addresses (no SMTPUTF8)",
-                    "upstream refused: non-ASCII address without SMTPUTF8",
-                )
-            options.append(b"SMTPUTF8")
         if client.supports_extension("size"):
             options.append(b"SIZE=%d" % len(message))
-        said = await client.execute_command(b"MAIL", b"FROM:" + mail_from, *options)
+        said = await client.execute_command(b"MAIL", b"FROM:" + _path(sender), *options)
         if said.code != 250:
             await self._reset(client)
             text = f"upstream refused the sender {sender}"
             return Refusal(_reply(said.code, f"{said.code // 100}.1.7", text, said.message), text)
         refused: list[tuple[str, aiosmtplib.SMTPResponse]] = []
-        for address, (path, _) in zip(recipients, paths, strict=True):
-            said = await client.execute_command(b"RCPT", b"TO:" + path)
+        for address in recipients:
+            said = await client.execute_command(b"RCPT", b"TO:" + _path(address))
             if said.code not in (250, 251):
                 refused.append((address, said))
         if refused:
@@ -140,7 +129,8 @@ class UpstreamPool:
             return _recipients_refused(refused, len(recipients))
         try:
             await client.data(message)
-        except aiosmtplib.SMTPDataError as exc:  # the session stays usable
+        except aiosmtplib.SMTPDataError as exc:
+            await self._reset(client)  # refused at DATA itself, the envelope is still open
             text = "upstream refused the message"
             code = exc.code if 400 <= exc.code < 600 else 451
             return Refusal(_reply(code, f"{code // 100}.6.0", text, exc.message), text)

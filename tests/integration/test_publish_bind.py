@@ -261,6 +261,14 @@ def test_a_zone_that_refuses_updates(bind_pair: BindPair, tmp_path: Path) -> Non
     assert bind_pair.txt(bind_pair.primary, REFUSING_ZONE) == {REFUSING_ZONE: []}
 
 
+def _refused(admin: Admin, domain: str, at: str = "") -> str:
+    """``publish DOMAIN``'s refusal: exit 1, nothing on stdout, one line on stderr."""
+    code, out, err = admin("publish", domain, at=at)
+    assert code == 1 and out == "", (out, err)
+    [line] = err.strip().splitlines()
+    return line
+
+
 def test_a_server_not_authoritative_for_the_zone_is_notauth(
     bind_pair: BindPair, tmp_path: Path
 ) -> None:
@@ -273,14 +281,11 @@ def test_a_server_not_authoritative_for_the_zone_is_notauth(
     admin.owned(f"admin@{domain}")
     names = (domain, f"_dmarc.{domain}")
     before = bind_pair.txt(bind_pair.secondary, *names)
-    code, out, err = admin("publish", domain, at=bind_pair.secondary)
-    assert code == 1, (out, err)
-    assert err.strip().splitlines() == [
+    assert _refused(admin, domain, at=bind_pair.secondary) == (
         f"mailauth-tui: nothing was changed: {bind_pair.primary} is not the primary of "
         f"{DELEGATED_ZONE}, or does not accept the key mailauth-update (NOTAUTH): point "
         "[publish] server at the zone's primary"
-    ]
-    assert out == ""
+    )
     assert bind_pair.txt(bind_pair.secondary, *names) == before == {n: [] for n in names}
     _unchanged(bind_pair)
 
@@ -290,14 +295,11 @@ def test_a_zone_no_server_knows_is_not_found(admin: Admin, bind_pair: BindPair) 
     found, and nothing is sent."""
     domain = "mail.example.net"
     admin.owned(f"admin@{domain}")
-    code, out, err = admin("publish", domain)
-    assert code == 1, (out, err)
-    assert err.strip().splitlines() == [
+    assert _refused(admin, domain) == (
         f"mailauth-tui: the zone of {domain} could not be found: Server "
         f"Do53:{bind_pair.primary}@53 answered REFUSED; check the name, or give --nameserver "
         "a server that answers for its zone"
-    ]
-    assert out == ""
+    )
     _unchanged(bind_pair)
 
 

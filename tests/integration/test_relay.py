@@ -282,6 +282,20 @@ async def test_some_recipients_refused_nothing_is_sent_and_the_reply_names_them(
     assert [e.rcpt_tos for e in smtp_server.handler.envelopes] == [(to[0], to[2])]
 
 
+async def test_a_refused_message_gets_the_upstreams_reply(
+    registry: Registry, zone: Zone, relay: Relay, smtp_server: CollectingController
+) -> None:
+    await verified(registry, zone)
+    smtp_server.handler.data_reply = "554 5.7.1 Message rejected as spam"
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await relay.send(message(f"news@{DOMAIN}"))
+    assert refused.value.code == 554
+    assert refused.value.message == "5.7.1 upstream refused the message: Message rejected as spam"
+    smtp_server.handler.data_reply = None
+    await relay.send(message(f"news@{DOMAIN}"))  # the pooled session is clean for the next
+    assert len(smtp_server.messages) == 1
+
+
 async def test_a_temporary_refusal_stays_temporary(
     registry: Registry, zone: Zone, relay: Relay, smtp_server: CollectingController
 ) -> None:

@@ -32,6 +32,13 @@ def _app(session: DemoSession, port: int) -> MailauthApp:
     return MailauthApp(registry, demo=session.hooks, clock=session.clock, recheck_every=None)
 
 
+async def _settled(pilot: Pilot[None]) -> None:
+    """Every worker's round done and drawn."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _open(pilot: Pilot[None], table: bool) -> None:
     app = pilot.app
     assert isinstance(app, MailauthApp)
@@ -40,14 +47,10 @@ async def _open(pilot: Pilot[None], table: bool) -> None:
     app.screen.query_one(DomainTable).rebuild()
     await pilot.pause()
     app.push_screen(RecordsScreen(app.registry, DOMAIN, app.demo))
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await _settled(pilot)
     if table:
         await pilot.press("n")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _settled(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -124,8 +127,7 @@ async def _on_domain(pilot: Pilot[None]) -> None:
     await pilot.pause()
     table.move_cursor(row=table.get_row_index(DOMAIN), animate=False)
     await pilot.pause(propagation_badges.SETTLE + 0.2)  # the cursor rests: asked now
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await _settled(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -179,8 +181,6 @@ async def test_n_opens_the_per_server_table_from_the_main_screen(
     async with app.run_test(size=(80, 24)) as pilot:
         await _on_domain(pilot)
         await pilot.press("n")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _settled(pilot)
         assert isinstance(app.screen, PropagationScreen)
         assert app.screen.query_one("#servers").row_count == 2
