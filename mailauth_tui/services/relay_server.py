@@ -121,7 +121,7 @@ class RelayHandler:
             log.warning(
                 "%s: %s; upstream %s:%s failed: %s", msgid, verdict.log, up.host, up.port, exc
             )
-            return "451 4.4.1 upstream unavailable or refused the message: try again later"
+            return "451 4.4.1 upstream unavailable or failing: try again later"
         if refused is not None:
             log.warning("%s: %s; %s; nothing sent", msgid, verdict.log, refused.log)
             return refused.reply
