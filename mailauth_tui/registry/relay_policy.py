@@ -180,8 +180,8 @@ class RelayPolicy:
         """The decision for one message, signed, on the event loop for both key types.
         Ed25519 signs in well under a millisecond. dkimpy's RSA is Python's own ``pow``,
         which holds the GIL for the whole ~7 ms of an RSA-2048 signature: a thread would
-        run no other session meanwhile and only add the hand-over (measured: ~0.3 ms of
-        relay CPU per message, benchmarks/README.md)."""
+        run no other session meanwhile and only add the hand-over (measured in
+        benchmarks/README.md, bench_relay)."""
         try:
             decision, signer = self._plan(raw)
             if signer is None:
