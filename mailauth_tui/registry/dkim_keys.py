@@ -1,13 +1,15 @@
 """Making DKIM keys for the registry: dated selectors, settings' key type and size, the
-optional passphrase from the environment, generation off the event loop."""
+optional passphrase from the environment, generation off the event loop; which retired keys
+are gone from DNS."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
+from mailauth_tui.core.dns_types import Resolver, RType
 from mailauth_tui.registry.errors import InvalidInput, RegistryError
 from mailauth_tui.services.keys import KeyStore, make_selector
 from mailauth_tui.services.settings import DkimSettings
@@ -69,3 +71,14 @@ async def make_key(
 def describe(key: KeyRecord) -> str:
     size = f" {key.key_bits} bits" if key.key_bits else ""
     return f"new DKIM key, selector {key.selector} ({key.key_type}{size})"
+
+
+async def gone_from_dns(
+    resolver: Resolver, domain: str, keys: Sequence[KeyRecord]
+) -> tuple[KeyRecord, ...]:
+    """The keys among ``keys`` whose record DNS no longer has (NXDOMAIN or NODATA at
+    ``<selector>._domainkey.<domain>``). A failed look-up proves nothing: that key stays."""
+    answers = await asyncio.gather(
+        *(resolver.query(f"{k.selector}._domainkey.{domain}", RType.TXT) for k in keys)
+    )
+    return tuple(k for k, answer in zip(keys, answers, strict=True) if answer.missing)

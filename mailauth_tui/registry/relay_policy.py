@@ -16,12 +16,9 @@ used, so a removed or revoked key is never used once the registry says so.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass, replace
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from enum import StrEnum
 
@@ -76,6 +73,21 @@ def _header_lines(head: bytes) -> list[bytes]:
             fields[-1] += b"\r\n" + line
         else:
             fields.append(line)
+    return fields
+
+
+def header_fields(raw: bytes) -> list[tuple[str, str]]:
+    """The header's fields in order: (name in lower case, value unfolded and stripped). One
+    pass over the header (the body is never looked at); the decision needs only a few fields
+    and the email package's parser costs several times this per message. A line without a
+    colon is no field and is skipped, as receivers do."""
+    fields: list[tuple[str, str]] = []
+    for field in _header_lines(_split(raw)[0]):
+        name, colon, value = field.partition(b":")
+        if not colon:
+            continue
+        text = value.replace(b"\r\n", b"").decode("utf-8", "replace").strip()
+        fields.append((name.strip().decode("ascii", "replace").lower(), text))
     return fields
 
 
@@ -165,16 +177,16 @@ class RelayPolicy:
         return domain
 
     async def decide(self, raw: bytes) -> Decision:
-        """The decision for one message, signed. Ed25519 signs in well under a millisecond,
-        on the loop; RSA (pure Python, ~10 ms) in a thread, so other sessions keep going."""
+        """The decision for one message, signed, on the event loop for both key types.
+        Ed25519 signs in well under a millisecond. dkimpy's RSA is Python's own ``pow``,
+        which holds the GIL for the whole ~7 ms of an RSA-2048 signature: a thread would
+        run no other session meanwhile and only add the hand-over (measured in
+        benchmarks/README.md, bench_relay)."""
         try:
             decision, signer = self._plan(raw)
             if signer is None:
                 return decision
-            if signer.algorithm == b"ed25519-sha256":
-                signature = signer.sign(decision.message)
-            else:
-                signature = await asyncio.to_thread(signer.sign, decision.message)
+            signature = signer.sign(decision.message)
         except RegistryUnavailable as exc:
             return Decision(
                 Action.DEFER, b"", None, f"451 4.3.0 {exc}: try again later", f"deferred: {exc}"
@@ -191,10 +203,9 @@ class RelayPolicy:
 
     def _plan(self, raw: bytes) -> tuple[Decision, SigningKey | None]:
         """The decision with the message still unsigned, and the key to sign it with."""
-        # The header alone: the body can be megabytes and is never looked at here.
-        parsed = BytesHeaderParser(policy=compat32).parsebytes(_split(raw)[0] + b"\r\n\r\n")
-        headers = {k.lower(): str(v) for k, v in parsed.items()}
-        from_field = [str(f) for f in parsed.get_all("From") or []]
+        fields = header_fields(raw)
+        headers = dict(fields)  # the last of a repeated field, as the email package's get
+        from_field = [value for name, value in fields if name == "from"]
         domain = self._from_domain(from_field)
         row = self._row(domain) if domain is not None else None
         if domain is not None and is_bulk(headers, self._bulk_header):
@@ -209,15 +220,17 @@ class RelayPolicy:
                     f"{signer.domain}"
                 )
                 return Decision(Action.SIGN, raw, None, "", why), signer
-        return self._rewrite(raw, from_field, domain, row)
+        return self._rewrite(raw, from_field, "reply-to" in headers, domain, row)
 
     def _rewrite(
-        self, raw: bytes, from_field: list[str], domain: str | None, row: DomainRow | None
+        self,
+        raw: bytes,
+        from_field: list[str],
+        has_reply_to: bool,
+        domain: str | None,
+        row: DomainRow | None,
     ) -> tuple[Decision, SigningKey | None]:
-        original = ", ".join(str(f) for f in from_field).strip()
-        has_reply_to = any(
-            f.lower().startswith(b"reply-to:") for f in _header_lines(_split(raw)[0])
-        )
+        original = ", ".join(from_field).strip()
         rewritten = rewrite_from(
             raw, self.system_sender, original if original and not has_reply_to else None
         )

@@ -41,7 +41,7 @@ from mailauth_tui.core.propagation import PropagationReport
 from mailauth_tui.core.results import DomainReport, PublishRecord
 from mailauth_tui.registry import zone_publish
 from mailauth_tui.registry.codes import CODE_TTL, generate_code, hash_code, verify_code
-from mailauth_tui.registry.dkim_keys import describe, make_key, passphrase
+from mailauth_tui.registry.dkim_keys import describe, gone_from_dns, make_key, passphrase
 from mailauth_tui.registry.errors import (
     AlreadyExists,
     InvalidInput,
@@ -84,7 +84,13 @@ from mailauth_tui.registry.sender import (
     parse_domain,
     sender_decision,
 )
-from mailauth_tui.registry.transitions import Assessment, assess, checked_keys, key_roles
+from mailauth_tui.registry.transitions import (
+    Assessment,
+    assess,
+    checked_keys,
+    key_roles,
+    removable_keys,
+)
 from mailauth_tui.services.authoritative import AuthoritativeDns, ZoneLookupError
 from mailauth_tui.services.dnsupdate import ZoneUpdater
 from mailauth_tui.services.identity import login_exists
@@ -714,6 +720,14 @@ class Registry:
             )
         )
 
+    async def _gone_retired(self, rec: DomainRecord) -> tuple[str, ...]:
+        """Selectors of retired keys past their date whose record DNS no longer has: their
+        rows go with the check's result (the report stops recommending their removal)."""
+        due = removable_keys(rec.keys, self._now())
+        if not due:
+            return ()
+        return tuple(k.selector for k in await gone_from_dns(self._resolver, rec.domain, due))
+
     def _assess(
         self, rec: DomainRecord, report: DomainReport, now: datetime, tests: tuple[SelfTest, ...]
     ) -> Assessment:
@@ -733,9 +747,11 @@ class Registry:
         report: DomainReport,
         now: datetime,
         tests: tuple[SelfTest, ...] = (),
+        gone: tuple[str, ...] = (),
     ) -> VerifyOutcome | None:
         """Write one check's result; None when the domain was removed. Runs in the store's
-        writer thread, in a transaction (see :meth:`_commit`)."""
+        writer thread, in a transaction (see :meth:`_commit`). ``gone``: retired selectors
+        the check found removed from DNS, whose rows are deleted."""
         self._still_admin(tx, "record check results")
         rec = tx.get_domain(name)
         if rec is None:
@@ -743,6 +759,10 @@ class Registry:
         result = self._assess(rec, report, now, tests)
         tx.update_domain(name, result.changes)
         tx.release_lease(name)
+        for key in removable_keys(rec.keys, now):  # still retired as this transaction sees it
+            if key.selector in gone and tx.delete_key(name, key.selector):
+                detail = f"retired key (selector {key.selector}) is no longer in DNS: deleted"
+                self._journal(tx, now, name, "dkim_removed", detail)
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:
@@ -763,7 +783,12 @@ class Registry:
         )
 
     async def _commit(
-        self, name: str, report: DomainReport, tests: tuple[SelfTest, ...] = ()
+        self,
+        name: str,
+        report: DomainReport,
+        tests: tuple[SelfTest, ...] = (),
+        gone: tuple[str, ...] = (),
+        rec: DomainRecord | None = None,
     ) -> VerifyOutcome | None:
         """Record a check's result through the store's writer thread: the commit waits for its
         fsync (synchronous=FULL) there, not on the event loop, which keeps answering keys; and
@@ -771,17 +796,29 @@ class Registry:
         result, so what is shown is on disk."""
         now = self._now()  # the injected clock is read on the loop, as everywhere else
         written = self._store.write_soon(
-            partial(self._apply_check, name=name, report=report, now=now, tests=tests)
+            partial(self._apply_check, name=name, report=report, now=now, tests=tests, gone=gone)
         )
-        return await asyncio.wrap_future(written)
+        outcome = await asyncio.wrap_future(written)
+        if gone and outcome is not None and rec is not None:
+            # The private halves of keys whose rows went: after the commit, so a failed
+            # transaction never leaves a row without its key.
+            kept = {k.selector for k in outcome.domain.dkim_keys}
+            for key in rec.keys:
+                if key.selector in gone and key.selector not in kept:
+                    self._keys.delete(key.key_ref)
+        return outcome
 
     def _preview(
-        self, rec: DomainRecord, report: DomainReport, tests: tuple[SelfTest, ...]
+        self,
+        rec: DomainRecord,
+        report: DomainReport,
+        tests: tuple[SelfTest, ...],
+        gone: tuple[str, ...] = (),
     ) -> VerifyOutcome:
         """What a check's result would change, written nowhere (a dry run)."""
         now = self._now()
         result = self._assess(rec, report, now, tests)
-        keys = rec.keys
+        keys = tuple(k for k in rec.keys if k.selector not in gone)
         if result.promote is not None:  # as _apply_check writes it
             keep = timedelta(days=self._settings.dkim.keep_retired_days)
             keys = tuple(
@@ -811,14 +848,16 @@ class Registry:
         if not self.refresh_access().may_change:
             self._fresh_dns()
             report = await self._check(rec)
-            preview = self._preview(rec, report, await self._selftests(rec))
+            tests = await self._selftests(rec)
+            preview = self._preview(rec, report, tests, await self._gone_retired(rec))
             return await self._where_published(preview)
         if rec.ownership == Ownership.VERIFIED and not rec.keys:
             await self._ensure_first_key(name)
             rec = self._record(name)
         self._fresh_dns()
         report = await self._check(rec)
-        outcome = await self._commit(name, report, await self._selftests(rec))
+        tests = await self._selftests(rec)
+        outcome = await self._commit(name, report, tests, await self._gone_retired(rec), rec)
         if outcome is None:
             raise NotFound(f"{name} was removed during the check")
         return await self._where_published(outcome)
@@ -907,9 +946,10 @@ class Registry:
             return None
         report = await self._check(rec)
         tests = await self._selftests(rec)
+        gone = await self._gone_retired(rec)
         if dry_run:
-            return self._preview(rec, report, tests)
-        return await self._commit(name, report, tests)
+            return self._preview(rec, report, tests, gone)
+        return await self._commit(name, report, tests, gone, rec)
 
     async def records(self, domain: str) -> list[PublishRecord]:
         """The DKIM, SPF and DMARC records to publish, from what DNS holds now."""

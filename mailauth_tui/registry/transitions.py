@@ -71,6 +71,17 @@ def checked_keys(keys: Sequence[KeyRecord]) -> tuple[KeyRecord, ...]:
     return tuple(k for k in (active, waiting) if k is not None)
 
 
+def removable_keys(keys: Sequence[KeyRecord], now: datetime) -> tuple[KeyRecord, ...]:
+    """Keys a rotation retired whose overlap is over: their records may leave DNS. A key
+    without ``remove_after`` is kept: nothing says it is safe."""
+    in_use = {k.selector for k in checked_keys(keys)}
+    return tuple(
+        k
+        for k in keys
+        if k.selector not in in_use and k.remove_after is not None and now >= k.remove_after
+    )
+
+
 def _find(report: DomainReport, selector: str) -> DkimResult | None:
     return next((d for d in report.dkim if d.selector == selector), None)
 

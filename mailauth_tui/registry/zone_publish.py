@@ -20,7 +20,7 @@ from mailauth_tui.core.results import PublishRecord
 from mailauth_tui.core.zone_update import UpdatePlan, in_zone, plan_update
 from mailauth_tui.registry.errors import InvalidInput, RegistryError
 from mailauth_tui.registry.models import VerifyOutcome
-from mailauth_tui.registry.transitions import checked_keys, key_roles
+from mailauth_tui.registry.transitions import key_roles, removable_keys
 from mailauth_tui.services.authoritative import AuthoritativeDns, ZoneLookupError
 from mailauth_tui.services.dnsupdate import UpdateRefused, ZoneUpdater
 from mailauth_tui.services.settings import Settings
@@ -64,11 +64,9 @@ def retired_keys(rec: DomainRecord, now: datetime) -> list[PublishRecord]:
     """The DKIM records of keys a rotation retired whose overlap is over: the registry records
     when each may go (``remove_after``, set when the new key took over). A key without that
     date is kept: nothing says it is safe."""
-    in_use = {k.selector for k in checked_keys(rec.keys)}
     return [
         dkim_publish(rec.domain, key.selector, key.key_type, key.public_key)
-        for key in rec.keys
-        if key.selector not in in_use and key.remove_after is not None and now >= key.remove_after
+        for key in removable_keys(rec.keys, now)
     ]
 
 

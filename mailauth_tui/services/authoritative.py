@@ -67,6 +67,12 @@ def split_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
     return host, int(port)
 
 
+def _last_clause(text: str) -> str:
+    """``Server Do53:127.0.0.180@53 answered REFUSED`` out of dnspython's NoNameservers text
+    (the query it repeats is the name already given)."""
+    return text.rsplit(": ", 1)[-1].strip().rstrip(".") or text
+
+
 class DirectDns:
     """:class:`AuthoritativeDns` over dnspython. ``port``: the port of the nameservers found
     (53; another only for tests)."""
@@ -94,6 +100,19 @@ class DirectDns:
             ns = await self._resolver.resolve(zone, "NS")
         except dns.exception.Timeout:
             raise ZoneLookupError(f"the zone of {name} could not be found: timed out") from None
+        except dns.resolver.NoRootSOA:
+            raise ZoneLookupError(
+                f"the zone of {name} could not be found: no zone above it has an SOA record "
+                "where it was asked; check the name, or give --nameserver a server that "
+                "answers for its zone"
+            ) from None
+        except dns.resolver.NoNameservers as exc:
+            # Every server refused or failed: an authoritative-only one asked about a zone it
+            # does not serve, most likely (dnspython's text says which answered what).
+            raise ZoneLookupError(
+                f"the zone of {name} could not be found: {_last_clause(str(exc))}; check the "
+                "name, or give --nameserver a server that answers for its zone"
+            ) from None
         except dns.exception.DNSException as exc:
             raise ZoneLookupError(f"the zone of {name} could not be found: {exc}") from None
         targets = sorted({r.target.to_text(omit_final_dot=True).lower() for r in ns})

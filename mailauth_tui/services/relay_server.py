@@ -4,9 +4,9 @@ Never an open relay: a client outside the allowed networks is refused at MAIL FR
 and with credentials configured every client must authenticate first. What to do with a
 message is asked of a ``Decide`` callable (the registry's relay policy); the message is handed
 to the upstream smarthost before the client is answered, so a 250 means the upstream took it.
-Upstream down or refusing (the whole message): 451, so the client keeps the message and
-retries, never a 250 for a message that is then lost. Recipients the upstream refuses while
-it takes the message for others are logged (they would bounce from any relay).
+Upstream down or failing: 451, so the client keeps the message and retries, never a 250 for
+a message that is then lost. A refusal (the sender, any recipient, the message) is passed
+on with the upstream's code, and nothing is sent (``relay_upstream``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ from typing import Any, Protocol
 import aiosmtplib
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from mailauth_tui.services.relay_upstream import Upstream, UpstreamPool
+
+__all__ = ["Decide", "RelayConfig", "Upstream", "make_controller", "parse_networks"]
 
 log = logging.getLogger("mailauth_tui.relay")
 
@@ -42,16 +46,6 @@ class Verdict(Protocol):
 
 
 Decide = Callable[[bytes], Awaitable[Verdict]]
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    host: str
-    port: int
-    tls: str = "starttls"  # starttls (required) | tls | none
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,73 +76,6 @@ def _allowed(peer: Any, networks: tuple[Network, ...]) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return any(address in net for net in networks)
-
-
-class UpstreamPool:
-    """Connections to the smarthost kept open between messages (a new SMTP session per
-    message costs the connect, the greeting, EHLO, STARTTLS and AUTH again). Used from the
-    relay's event loop only. A connection that fails is closed, never reused; one the upstream
-    closed while idle is replaced once."""
-
-    def __init__(self, upstream: Upstream, size: int = 8) -> None:
-        self._up = upstream
-        self._idle: list[aiosmtplib.SMTP] = []
-        self._size = size
-
-    async def _connect(self) -> aiosmtplib.SMTP:
-        up = self._up
-        client = aiosmtplib.SMTP(
-            hostname=up.host,
-            port=up.port,
-            use_tls=up.tls == "tls",
-            # Configured STARTTLS is required, not opportunistic: a server that stops offering
-            # it gets no mail (451) rather than mail in clear text.
-            start_tls=up.tls == "starttls",
-            username=up.username,
-            password=up.password,
-            timeout=up.timeout,
-        )
-        await client.connect()
-        return client
-
-    async def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
-        reused = bool(self._idle)
-        client = self._idle.pop() if reused else await self._connect()
-        try:
-            errors, _ = await client.sendmail(sender, recipients, message)
-        except aiosmtplib.SMTPServerDisconnected:
-            client.close()
-            if not reused:
-                raise
-            return await self.send(message, sender, recipients)  # it timed out while idle
-        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPSenderRefused):
-            await self._keep(client)  # the session itself is fine
-            raise
-        except BaseException:
-            client.close()
-            raise
-        await self._keep(client)
-        if errors:
-            # Some recipients refused, the others took it: the refused ones would bounce
-            # from any relay; they are logged (the caller answers 250 for the message).
-            log.warning("upstream refused some recipients: %s", errors)
-
-    async def _keep(self, client: aiosmtplib.SMTP) -> None:
-        if len(self._idle) < self._size and client.is_connected:
-            self._idle.append(client)
-        else:
-            try:
-                await client.quit()
-            except aiosmtplib.SMTPException:
-                client.close()
-
-    async def close(self) -> None:
-        while self._idle:
-            client = self._idle.pop()
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
 
 
 def _message_id(raw: bytes) -> str:
@@ -189,12 +116,15 @@ class RelayHandler:
             self._pool = UpstreamPool(up)
         sender = verdict.mail_from or envelope.mail_from
         try:
-            await self._pool.send(verdict.message, sender, list(envelope.rcpt_tos))
+            refused = await self._pool.send(verdict.message, sender, envelope.rcpt_tos)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             log.warning(
                 "%s: %s; upstream %s:%s failed: %s", msgid, verdict.log, up.host, up.port, exc
             )
-            return "451 4.4.1 upstream unavailable or refused the message: try again later"
+            return "451 4.4.1 upstream unavailable or failing: try again later"
+        if refused is not None:
+            log.warning("%s: %s; %s; nothing sent", msgid, verdict.log, refused.log)
+            return refused.reply
         log.info("%s: %s; relayed to %s:%s", msgid, verdict.log, up.host, up.port)
         return "250 2.0.0 relayed"
 

@@ -258,6 +258,12 @@ class StoreTx:
             (to_iso(at), to_iso(remove_after), domain, selector),
         )
 
+    def delete_key(self, domain: str, selector: str) -> bool:
+        cur = self._conn.execute(
+            "DELETE FROM dkim_keys WHERE domain = ? AND selector = ?", (domain, selector)
+        )
+        return cur.rowcount > 0
+
     def set_key_active(self, domain: str, selector: str, active: bool) -> None:
         self._conn.execute(
             "UPDATE dkim_keys SET active = ? WHERE domain = ? AND selector = ?",

@@ -21,6 +21,7 @@ class ActionInfo:
     needs_row: bool = False  # greyed out while the table is empty
     footer: bool = True  # shown in the footer (the rest are in help and the palette)
     demo_only: bool = False
+    zones_only: bool = False  # hidden when the session cannot ask nameservers directly
     key_display: str | None = None
 
 
@@ -57,6 +58,15 @@ DOMAIN_ACTIONS: tuple[ActionInfo, ...] = (
         "Verify",
         "Look the selected domain's records up in DNS now (read-only: a dry run)",
         needs_row=True,
+    ),
+    ActionInfo(
+        "n",
+        "nameservers",
+        "Nameservers",
+        "Ask each of the zone's nameservers directly which of the records it serves",
+        needs_row=True,
+        footer=False,
+        zones_only=True,
     ),
     ActionInfo(
         "R",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.bind import REFUSING_ZONE, BindPair
+from tests.fixtures.bind import DELEGATED_ZONE, REFUSING_ZONE, BindPair
 from tests.fixtures.registry import code_from_delivery
 
 DOMAIN = "example.com"
@@ -189,6 +189,26 @@ def test_a_secondary_that_missed_the_update_shows_at_1_of_2(
     bind_pair.resume_secondary()
 
 
+def test_the_console_verify_says_where_the_records_are(admin: Admin, bind_pair: BindPair) -> None:
+    """v on the main table, resolving through the secondary that missed the update: the
+    result says the records are at ns1 and not yet at ns2, with both serials."""
+    admin.owned()
+    bind_pair.cut_off_secondary()
+    code, out, err = admin("publish", DOMAIN, "--wait", "1", at=bind_pair.secondary)
+    assert code == 1, (out, err)  # applied at the primary; the secondary never hears of it
+    script = Path(__file__).with_name("console_verify_script.py")
+    argv = [sys.executable, str(script), str(admin.folder / "registry.sqlite3")]
+    argv += [str(admin.config), bind_pair.secondary]
+    code, out, err = bind_pair.run(argv)
+    assert code == 0, err
+    seen = json.loads(out)
+    assert seen["screen"] == "VerifyResultScreen"
+    assert "not verified" in seen["overall"].lower(), seen
+    assert seen["where"] == (
+        "Nameservers: published at ns1, not yet at ns2 (serial 2026120602 vs 2026120601)"
+    )
+
+
 def _unchanged(pair: BindPair) -> None:
     for server in (pair.primary, pair.secondary):
         assert pair.txt(server, *NAMES) == {DOMAIN: [SITE_VERIFICATION], f"_dmarc.{DOMAIN}": []}
@@ -239,6 +259,48 @@ def test_a_zone_that_refuses_updates(bind_pair: BindPair, tmp_path: Path) -> Non
         "or update-policy"
     )
     assert bind_pair.txt(bind_pair.primary, REFUSING_ZONE) == {REFUSING_ZONE: []}
+
+
+def _refused(admin: Admin, domain: str, at: str = "") -> str:
+    """``publish DOMAIN``'s refusal: exit 1, nothing on stdout, one line on stderr."""
+    code, out, err = admin("publish", domain, at=at)
+    assert code == 1 and out == "", (out, err)
+    [line] = err.strip().splitlines()
+    return line
+
+
+def test_a_server_not_authoritative_for_the_zone_is_notauth(
+    bind_pair: BindPair, tmp_path: Path
+) -> None:
+    """sub.example.com is delegated to ns2; the settings point at example.com's primary,
+    which does not serve it: BIND answers the update NOTAUTH."""
+    secret = _secret_file(tmp_path, bind_pair.secret)
+    config = _config(bind_pair, tmp_path, f'secret_file = "{secret}"', zone=DELEGATED_ZONE)
+    admin = Admin(bind_pair, tmp_path, config)
+    domain = f"mail.{DELEGATED_ZONE}"
+    admin.owned(f"admin@{domain}")
+    names = (domain, f"_dmarc.{domain}")
+    before = bind_pair.txt(bind_pair.secondary, *names)
+    assert _refused(admin, domain, at=bind_pair.secondary) == (
+        f"mailauth-tui: nothing was changed: {bind_pair.primary} is not the primary of "
+        f"{DELEGATED_ZONE}, or does not accept the key mailauth-update (NOTAUTH): point "
+        "[publish] server at the zone's primary"
+    )
+    assert bind_pair.txt(bind_pair.secondary, *names) == before == {n: [] for n in names}
+    _unchanged(bind_pair)
+
+
+def test_a_zone_no_server_knows_is_not_found(admin: Admin, bind_pair: BindPair) -> None:
+    """BIND serves no zone for example.net and offers no recursion: the zone cannot be
+    found, and nothing is sent."""
+    domain = "mail.example.net"
+    admin.owned(f"admin@{domain}")
+    assert _refused(admin, domain) == (
+        f"mailauth-tui: the zone of {domain} could not be found: Server "
+        f"Do53:{bind_pair.primary}@53 answered REFUSED; check the name, or give --nameserver "
+        "a server that answers for its zone"
+    )
+    _unchanged(bind_pair)
 
 
 def test_a_zone_without_publish_settings(admin: Admin, bind_pair: BindPair) -> None:

@@ -137,11 +137,16 @@ async def test_commits_wait_for_the_disk_off_the_event_loop(
     stall = 0.3
 
     def slow_disk(
-        tx: StoreTx, name: str, report: DomainReport, now: datetime, tests: Any = ()
+        tx: StoreTx,
+        name: str,
+        report: DomainReport,
+        now: datetime,
+        tests: Any = (),
+        gone: tuple[str, ...] = (),
     ) -> VerifyOutcome | None:
         if name == seeded[0]:
             time.sleep(stall)  # a very slow fsync, in the writer thread
-        return real(tx, name, report, now, tests)
+        return real(tx, name, report, now, tests, gone)
 
     monkeypatch.setattr(registry, "_apply_check", slow_disk)
     gaps: list[float] = []

@@ -233,7 +233,7 @@ async def test_clients_outside_the_allowed_networks_are_refused(
     assert smtp_server.messages == []
 
 
-async def test_upstream_refusing_is_a_4xx_and_every_decision_is_logged(
+async def test_refused_recipients_get_the_upstreams_code_and_every_decision_is_logged(
     registry: Registry,
     zone: Zone,
     relay: Relay,
@@ -244,16 +244,76 @@ async def test_upstream_refusing_is_a_4xx_and_every_decision_is_logged(
     smtp_server.handler.refuse.add("someone@elsewhere.example")
     caplog.set_level(logging.INFO, logger="mailauth_tui.relay")
     msg = message(f"news@{DOMAIN}")
-    with pytest.raises(aiosmtplib.SMTPDataError) as deferred:
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
         await relay.send(msg)
-    assert deferred.value.code == 451
+    # Permanent at the upstream, permanent here: the client bounces it, never retries.
+    assert refused.value.code == 550
+    assert refused.value.message.startswith("5.1.1 upstream refused every recipient")
+    assert "someone@elsewhere.example" in refused.value.message
+    assert smtp_server.messages == []
     smtp_server.handler.refuse.clear()
-    await relay.send(msg)  # the client's retry goes through, on the same pooled connection
+    await relay.send(msg)  # the same message, sent again, on the same pooled connection
     assert len(smtp_server.messages) == 1 and dkim_ok(smtp_server.handler.raw[0], zone)
     lines = [r.getMessage() for r in caplog.records if msg["Message-ID"] in r.getMessage()]
     assert len(lines) == 2
-    assert "upstream" in lines[0] and "failed" in lines[0]
+    assert "upstream refused recipients: someone@elsewhere.example: 550" in lines[0]
     assert f"From domain {DOMAIN} verified: signed as" in lines[1] and "relayed" in lines[1]
+
+
+async def test_some_recipients_refused_nothing_is_sent_and_the_reply_names_them(
+    registry: Registry, zone: Zone, relay: Relay, smtp_server: CollectingController
+) -> None:
+    """A 250 would tell the client every recipient has it while the refused ones never
+    will: the relay sends nothing and says which recipients the upstream refused."""
+    await verified(registry, zone)
+    smtp_server.handler.refuse.add("gone@elsewhere.example")
+    msg = message(f"news@{DOMAIN}")
+    to = ["someone@elsewhere.example", "gone@elsewhere.example", "third@elsewhere.example"]
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await aiosmtplib.send(msg, recipients=to, hostname="127.0.0.1", port=relay.port, timeout=10)
+    assert refused.value.code == 550
+    assert "refused 1 of 3 recipients (gone@elsewhere.example); nothing was sent" in (
+        refused.value.message
+    )
+    assert smtp_server.messages == []
+    await aiosmtplib.send(
+        msg, recipients=[to[0], to[2]], hostname="127.0.0.1", port=relay.port, timeout=10
+    )
+    assert [e.rcpt_tos for e in smtp_server.handler.envelopes] == [(to[0], to[2])]
+
+
+async def test_a_refused_message_gets_the_upstreams_reply(
+    registry: Registry, zone: Zone, relay: Relay, smtp_server: CollectingController
+) -> None:
+    await verified(registry, zone)
+    smtp_server.handler.data_reply = "554 5.7.1 Message rejected as spam"
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await relay.send(message(f"news@{DOMAIN}"))
+    assert refused.value.code == 554
+    assert refused.value.message == "5.7.1 upstream refused the message: Message rejected as spam"
+    smtp_server.handler.data_reply = None
+    await relay.send(message(f"news@{DOMAIN}"))  # the pooled session is clean for the next
+    assert len(smtp_server.messages) == 1
+
+
+async def test_a_temporary_refusal_stays_temporary(
+    registry: Registry, zone: Zone, relay: Relay, smtp_server: CollectingController
+) -> None:
+    await verified(registry, zone)
+    smtp_server.handler.refuse.add("gone@elsewhere.example")
+    smtp_server.handler.busy.add("someone@elsewhere.example")
+    msg = message(f"news@{DOMAIN}")
+    with pytest.raises(aiosmtplib.SMTPDataError) as deferred:
+        await aiosmtplib.send(
+            msg,
+            recipients=["gone@elsewhere.example", "someone@elsewhere.example"],
+            hostname="127.0.0.1",
+            port=relay.port,
+            timeout=10,
+        )
+    # One recipient could take it later: the client keeps the message and retries.
+    assert deferred.value.code == 450 and deferred.value.message.startswith("4.2.1 ")
+    assert smtp_server.messages == []
 
 
 async def test_with_credentials_a_client_must_log_in(

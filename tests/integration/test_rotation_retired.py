@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from mailauth_tui.cli.registry_cmds import to_jsonable
 from mailauth_tui.demo.zoneserver import Zone
+from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.settings import DkimSettings, Settings
 from tests.fixtures.registry import FakeClock, MakeRegistry
@@ -63,3 +66,27 @@ async def test_the_keeping_time_is_configurable(
     old, _ = await _rotate(registry, zone, fake_clock)
     [retired] = [k for k in registry.get(DOMAIN).dkim_keys if k.selector == old]
     assert retired.remove_after == fake_clock.now + timedelta(days=30)
+
+
+async def test_once_the_old_record_is_gone_from_dns_the_report_stops_asking(
+    registry: Registry, zone: Zone, fake_clock: FakeClock
+) -> None:
+    old, new = await _rotate(registry, zone, fake_clock)
+    fake_clock.advance(days=7, seconds=1)
+    old_host = f"{old}._domainkey.{DOMAIN}"
+    [retired] = [k for k in registry.get(DOMAIN).dkim_keys if k.selector == old]
+    await registry.verify(DOMAIN)  # still published: still recommended
+    assert "retired_selector" in _codes(registry)
+    zone.servfail(old_host)
+    await registry.recheck(due_only=False)  # a failed look-up proves nothing
+    assert "retired_selector" in _codes(registry)
+    assert old in {k.selector for k in registry.get(DOMAIN).dkim_keys}
+    zone.servfail(old_host, enabled=False)
+    zone.remove(old_host)
+    await registry.recheck(due_only=False)
+    assert "retired_selector" not in _codes(registry)
+    assert [k.selector for k in registry.get(DOMAIN).dkim_keys] == [new]
+    with pytest.raises(RegistryError, match="cannot read the key"):  # its private half too
+        registry.private_key_pem(retired)
+    [entry] = [e for e in registry.journal(DOMAIN) if e.event == "dkim_removed"]
+    assert old in entry.detail and "no longer in DNS" in entry.detail

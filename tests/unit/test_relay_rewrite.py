@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailauth_tui.registry.relay_policy import is_bulk, rewrite_from
+from mailauth_tui.registry.relay_policy import header_fields, is_bulk, rewrite_from
 
 RAW = (
     b"Subject: hi\r\n"
@@ -38,3 +38,20 @@ def test_bulk_markers() -> None:
     assert is_bulk({"list-unsubscribe": "<mailto:u@x>"}, None)
     assert is_bulk({"x-campaign": "7"}, "X-Campaign")
     assert not is_bulk({"precedence": "first-class", "x-campaign": "7"}, None)
+
+
+def test_header_fields_unfolds_and_keeps_the_order() -> None:
+    raw = (
+        b"From: Ann\r\n <ann@mail.example.com>\r\n"
+        b"no colon on this line\r\n"
+        b"Precedence:  Bulk \r\n"
+        b"Subject: caf\xc3\xa9\r\n"
+        b"\r\n"
+        b"From: body@not.a.header\r\n"
+    )
+    assert header_fields(raw) == [
+        ("from", "Ann <ann@mail.example.com>"),
+        ("precedence", "Bulk"),
+        ("subject", "café"),
+    ]
+    assert header_fields(b"From: a@b.example") == [("from", "a@b.example")]  # no body at all

@@ -45,6 +45,7 @@ from mailauth_tui.ui.recheck import GROUP as RECHECK_GROUP
 from mailauth_tui.ui.recheck import RecheckController
 from mailauth_tui.ui.widgets.detail_panel import DetailPanel
 from mailauth_tui.ui.widgets.domain_table import DomainTable
+from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
 
 Clock = Callable[[], datetime]
 
@@ -117,6 +118,8 @@ class DomainsScreen(Screen[None]):
             yield Static("", id="status")
             yield ProgressBar(id="progress", show_eta=False, show_percentage=False)
         yield DetailPanel(self._clock, id="detail")
+        # The panel's last line, its own widget: it follows the cursor with its own workers.
+        yield PropagationBadges(self.registry, None, id="detail-propagation")
         yield Footer(compact=True)
 
     @property
@@ -285,12 +288,16 @@ class DomainsScreen(Screen[None]):
         domain = table.current_domain()
         row = table.domains.get(domain) if domain else None
         panel = self.query_one(DetailPanel)
+        badges = self.query_one("#detail-propagation", PropagationBadges)
         if row is None or self.damage:
             panel.display = bool(table.domains) and not self.damage  # the empty state says it
             panel.show(None, empty_hint="No domain selected.")
+            badges.follow(None)
             table.tooltip = None
             return
         panel.display = True
+        # Its records are known (and asked for) once ownership is proven.
+        badges.follow(row.domain if row.ownership is Ownership.VERIFIED else None)
         panel.show(row, checking=table.is_checking(row.domain), bulk=self.registry.bulk_for(row))
         table.show_tooltip_for(row.domain)
 
@@ -334,7 +341,7 @@ class DomainsScreen(Screen[None]):
         if row is not None:
             if action in ("code", "resend") and row.ownership is Ownership.VERIFIED:
                 return f"ownership of {row.domain_unicode} is already proven"
-            if action == "records" and row.ownership is not Ownership.VERIFIED:
+            if action in ("records", "nameservers") and row.ownership is not Ownership.VERIFIED:
                 return f"prove ownership of {row.domain_unicode} first: enter the code (c)"
         return ""
 
@@ -351,6 +358,8 @@ class DomainsScreen(Screen[None]):
         if info is None:
             return True
         if info.demo_only and self.demo is None:
+            return False
+        if info.zones_only and not self.registry.can_probe_zones:
             return False
         if info.admin_only and not self.registry.may_change:
             return False  # read-only mode: write actions leave the footer
@@ -609,6 +618,13 @@ class DomainsScreen(Screen[None]):
     def action_records(self) -> None:
         self._with_domain(self.flows.records, "records")
 
+    def action_nameservers(self) -> None:
+        from mailauth_tui.ui.screens.propagation import PropagationScreen
+
+        domain = self.table.current_domain()
+        if domain:
+            self.app.push_screen(PropagationScreen(self.registry, domain))
+
     def action_resend(self) -> None:
         self._with_domain(self.flows.resend, "resend")
 
@@ -670,4 +686,10 @@ class DomainsScreen(Screen[None]):
             if access.may_change
             else f"{access.read_only_reason()}; {access.how_to_get_rights()}"
         )
-        self.app.push_screen(HelpScreen(demo=self.demo is not None, read_only=read_only))
+        self.app.push_screen(
+            HelpScreen(
+                demo=self.demo is not None,
+                read_only=read_only,
+                zones=self.registry.can_probe_zones,
+            )
+        )

@@ -77,12 +77,13 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, *, demo: bool = False, read_only: str = "") -> None:
+    def __init__(self, *, demo: bool = False, read_only: str = "", zones: bool = False) -> None:
         """``read_only``: why this console only reads, and how to get rights ("" for an
-        admin)."""
+        admin); ``zones``: whether nameservers can be asked directly in this session."""
         super().__init__()
         self._demo = demo
         self._read_only = read_only
+        self._zones = zones
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
@@ -113,7 +114,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Key", style="bold", no_wrap=True)
         table.add_column("Action")
         for info in DOMAIN_ACTIONS:
-            if info.demo_only and not self._demo:
+            if (info.demo_only and not self._demo) or (info.zones_only and not self._zones):
                 continue
             note = "  (admins only)" if info.admin_only else ""
             table.add_row(Text(key_label(info)), Text(info.description + note))
