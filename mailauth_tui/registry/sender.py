@@ -110,10 +110,13 @@ def bulk_decision(
     publish comes with the refusal (``dmarc_rua``: where its reports go, see
     :func:`starting_dmarc`)."""
     name = domain.display
-    if row is None or row.ownership is not Ownership.VERIFIED:
+    if row is None:
         return BulkDecision(
             False, _not_verified_reason(domain, row), "add the domain and prove ownership first"
         )
+    if row.ownership is not Ownership.VERIFIED:
+        # Already added: what is left is the code (a new one when expired or locked).
+        return BulkDecision(False, _not_verified_reason(domain, row), "prove ownership first")
     if row.dkim_state is not RecordState.VERIFIED:
         return BulkDecision(False, _not_verified_reason(domain, row), "verify DKIM first")
     if row.dmarc_state is DmarcState.CONFIGURED:

@@ -437,8 +437,11 @@ def test_bulk_rule() -> None:
     assert (no_dmarc.allowed, no_dmarc.action) == (False, "publish a DMARC record")
     no_dkim = bulk_decision(domain, row(dkim_state=RecordState.PENDING))
     assert (no_dkim.allowed, no_dkim.action) == (False, "verify DKIM first")
-    assert not bulk_decision(domain, None).allowed
     assert not bulk_decision(domain, row(dmarc_state=DmarcState.UNKNOWN)).allowed
+    # Unknown: add it first; added but not proven: only the code is left to do.
+    assert bulk_decision(domain, None).action == "add the domain and prove ownership first"
+    pending = bulk_decision(domain, row(ownership=Ownership.PENDING))
+    assert (pending.allowed, pending.action) == (False, "prove ownership first")
 
 
 # -- report -------------------------------------------------------------------------------
