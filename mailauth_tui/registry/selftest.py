@@ -5,11 +5,19 @@ The record check compares the published p= with the public key stored beside the
 only this test proves the private half on disk and the record in DNS belong together (a key
 file replaced or restored from another backup, a record edited by hand, a CNAME to another
 party's key, a key cut short by a DNS provider). A failure says which of these it is.
+
+A pass is remembered as a fingerprint of exactly what passed (the private key as stored, the
+record as published, the host and the test's version: :func:`fingerprint`), kept in the key's
+row. A re-check that finds the same pair knows the outcome without signing again (dkimpy's
+verification of the same key against the same record is deterministic); a changed key file or
+record gives another fingerprint and is tested anew. DNS is asked every time, so a lookup
+that fails is still "unknown", and a failure is never remembered (it is diagnosed each time).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +44,9 @@ class SelfTest:
     status: SelfTestStatus
     reason: str  # one line: what happened
     fix: str = ""  # what to do, when it failed
+    # When it passed: the pair's fingerprint, stored with the key so the next re-check of the
+    # same pair need not sign again ("" otherwise).
+    fingerprint: str = ""
 
     @property
     def failed(self) -> bool:
@@ -70,6 +81,22 @@ def _sign_and_verify(
     signed = signer.sign(message) + message
     result = verify_with(signed, {host: record})
     return result.ok, result.detail, signer.public_key
+
+
+# Part of every fingerprint: changed when what the test checks changes, so passes remembered
+# by an older version are tested again.
+_TEST_VERSION = b"mailauth-tui dkim self-test 1"
+
+
+def fingerprint(host: str, pem: bytes, record: str) -> str:
+    """SHA-256 of what a pass depends on: the key as stored, the record as published and the
+    name it was found at. Only a hash is stored (beside the public key): it does not reveal
+    the private key."""
+    digest = hashlib.sha256(_TEST_VERSION)
+    for part in (host.encode("utf-8"), pem, record.encode("utf-8")):
+        digest.update(len(part).to_bytes(4, "big"))  # length-prefixed: parts cannot run together
+        digest.update(part)
+    return digest.hexdigest()
 
 
 _P_TAG = re.compile(r"(?:^|;)\s*p\s*=([^;]*)")
@@ -171,6 +198,9 @@ async def dkim_selftest(
             f"the stored private key of selector {key.selector} cannot sign: {exc}",
             f"rotate the key (mailauth-tui rotate {domain}) and publish the new record",
         )
+    known = fingerprint(host, pem, records[0])
+    if key.selftest_passed == known:
+        return _passed(key.selector, host, known)
     try:
         ok, detail, ours = await asyncio.to_thread(
             _sign_and_verify, domain, key, pem, records[0], host, now
@@ -183,11 +213,16 @@ async def dkim_selftest(
             f"rotate the key (mailauth-tui rotate {domain}) and publish the new record",
         )
     if ok:
-        return SelfTest(
-            key.selector,
-            SelfTestStatus.PASSED,
-            f"a probe signed with the stored key of selector {key.selector} verified against "
-            f"the key published at {host}",
-        )
+        return _passed(key.selector, host, known)
     reason, fix = _diagnose(host, records[0], answer.cname_chain, ours, detail, key.selector)
     return SelfTest(key.selector, SelfTestStatus.FAILED, reason, fix)
+
+
+def _passed(selector: str, host: str, known: str) -> SelfTest:
+    return SelfTest(
+        selector,
+        SelfTestStatus.PASSED,
+        f"a probe signed with the stored key of selector {selector} verified against the key "
+        f"published at {host}",
+        fingerprint=known,
+    )

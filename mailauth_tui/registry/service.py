@@ -735,6 +735,12 @@ class Registry:
         result = self._assess(rec, report, now, tests)
         tx.update_domain(name, result.changes)
         tx.release_lease(name)
+        # A pass is remembered (once per pair): the next re-check of it need not sign again.
+        keys = {k.selector: k for k in rec.keys}
+        for test in tests:
+            key = keys.get(test.selector)
+            if test.fingerprint and key is not None and key.selftest_passed != test.fingerprint:
+                tx.set_key_selftest(name, test.selector, test.fingerprint)
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:

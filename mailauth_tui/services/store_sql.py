@@ -234,7 +234,7 @@ class StoreTx:
 
     def add_key(self, domain: str, key: KeyRecord) -> None:
         self._conn.execute(
-            f"INSERT INTO dkim_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO dkim_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 domain,
                 key.selector,
@@ -246,6 +246,7 @@ class StoreTx:
                 int(key.active),
                 to_iso(key.retired_at) if key.retired_at else None,
                 to_iso(key.remove_after) if key.remove_after else None,
+                key.selftest_passed,
             ),
         )
 
@@ -262,6 +263,12 @@ class StoreTx:
         self._conn.execute(
             "UPDATE dkim_keys SET active = ? WHERE domain = ? AND selector = ?",
             (int(active), domain, selector),
+        )
+
+    def set_key_selftest(self, domain: str, selector: str, fingerprint: str) -> None:
+        self._conn.execute(
+            "UPDATE dkim_keys SET selftest_passed = ? WHERE domain = ? AND selector = ?",
+            (fingerprint, domain, selector),
         )
 
     @contextmanager
