@@ -231,6 +231,9 @@ class _NoKeys:
     def private_key_pem(self, key_ref: str, passphrase: bytes | None = None) -> bytes:
         raise RuntimeError("not used")
 
+    def stored_key(self, key_ref: str) -> bytes:
+        raise RuntimeError("not used")
+
     def delete(self, key_ref: str) -> None:
         return None
 

@@ -60,6 +60,9 @@ class NoKeys:
             serialization.NoEncryption(),
         )
 
+    def stored_key(self, key_ref: str) -> bytes:
+        return self.private_key_pem(key_ref)
+
     def delete(self, key_ref: str) -> None:
         return None
 

@@ -3,6 +3,7 @@ verified by dkimpy against what the loopback DNS server publishes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from mailauth_tui.registry.selftest import SelfTestStatus
 from mailauth_tui.registry.service import Registry
 from mailauth_tui.services.keys import FileKeyStore
 from mailauth_tui.services.settings import Settings
+from tests.fixtures.registry import MakeRegistry
 from tests.integration.test_registry_checks import DOMAIN, owned, publish, verified
 
 
@@ -165,3 +167,20 @@ async def test_a_failure_is_not_remembered(
         assert test.status is SelfTestStatus.FAILED and test.fingerprint == ""
     assert signed == [DOMAIN, DOMAIN]  # diagnosed each time
     assert _remembered(registry) == before
+
+
+async def test_another_passphrase_is_tested_again(
+    make_registry: MakeRegistry,
+    registry_settings: Settings,
+    zone: Zone,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dkim = replace(registry_settings.dkim, key_type="ed25519", passphrase_env="MT_TEST_PASS")
+    registry = make_registry(settings=replace(registry_settings, dkim=dkim))
+    monkeypatch.setenv("MT_TEST_PASS", "the right one")
+    await verified(registry, zone)
+    assert _remembered(registry) is not None
+    monkeypatch.setenv("MT_TEST_PASS", "a wrong one")
+    [test] = (await registry.verify(DOMAIN)).selftests
+    assert test.status is SelfTestStatus.FAILED
+    assert "wrong passphrase" in test.reason
