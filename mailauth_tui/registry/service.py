@@ -878,7 +878,12 @@ class Registry:
                         break
                     await asyncio.sleep(pause)
                     continue
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                # Woken at least every renew_every seconds, even while every check in flight
+                # waits for a slow server: the leases held are renewed before they run out.
+                done, running = await asyncio.wait(
+                    running, timeout=names.renew_every, return_when=asyncio.FIRST_COMPLETED
+                )
+                names.renew()
                 for task in done:
                     outcome = task.result()
                     if outcome is None:
@@ -1072,8 +1077,13 @@ class _RecheckNames:
         # re-scheduled it): it is checked once all the same.
         self._seen: set[str] = set()
 
+    renew_every: float | None = None  # nothing is held: nothing to renew
+
     def wait_for_others(self) -> float | None:
         return None  # nobody else shares this walk
+
+    def renew(self) -> None:
+        """Nothing is held."""
 
     def close(self) -> None:
         """Nothing is held."""
@@ -1097,7 +1107,13 @@ class _LeasedNames:
 
     A worker that finds nothing left to lease while due domains are still leased by others
     waits for the first of those leases to expire: when its holder was killed, the lease
-    runs out and this worker takes the domain over, so the round completes."""
+    runs out and this worker takes the domain over, so the round completes.
+
+    A live worker keeps what it holds: every third of the lease it extends all its leases
+    (the batch not started yet and the domains in flight) to a full lease from then, so a
+    batch that takes longer than one lease (slow or silent servers) is not taken over by
+    another worker while this one still checks it. Each lease thus always has at least two
+    thirds of its length left while its holder runs."""
 
     def __init__(
         self,
@@ -1113,6 +1129,16 @@ class _LeasedNames:
         self._lease = lease
         self._clock = clock
         self._page: deque[str] = deque()
+        self.renew_every = lease.total_seconds() / 3
+        self._renewed = clock()
+
+    def renew(self) -> None:
+        """Extend this walk's leases when a third of the lease has passed since the last
+        renewal (a lease claimed since then got a full one already)."""
+        at = self._clock()
+        if (at - self._renewed).total_seconds() >= self.renew_every:
+            self._store.renew_leases(self._worker, at + self._lease)
+            self._renewed = at
 
     def next(self) -> str | None:
         if not self._page:

@@ -173,6 +173,14 @@ class StoreTx:
         """Drop what ``owner`` still holds (an interrupted walk hands its domains back)."""
         self._conn.execute("DELETE FROM recheck_leases WHERE owner = ?", (owner,))
 
+    def renew_leases(self, owner: str, until: datetime) -> int:
+        """Extend what ``owner`` holds: a released lease (its domain done) or one another
+        worker took over (expired, claimed anew) is not owner's any more and stays as it is."""
+        cur = self._conn.execute(
+            "UPDATE recheck_leases SET until = ? WHERE owner = ?", (to_iso(until), owner)
+        )
+        return cur.rowcount
+
     def insert_domain(
         self,
         *,
