@@ -280,27 +280,35 @@ _MEASURED = (
 )
 
 
-def bench_memory(sizes: list[int], ns: str, tmp: Path) -> dict[str, float]:
+def bench_memory(sizes: list[int], ns: str, runs: int, tmp: Path) -> dict[str, object]:
     """Peak RSS (MiB) of a ``recheck --all`` process at each size, as the process itself
-    reports it on exit (a child's own figure: not the parent's pages it was forked with)."""
-    out: dict[str, float] = {}
+    reports it on exit (a child's own figure: not the parent's pages it was forked with);
+    the median of ``runs``, each on a registry seeded anew."""
+    out: dict[str, object] = {}
     for n in sizes:
-        db = tmp / f"mem{n}" / "registry.sqlite3"
-        with Store(db) as store:
-            grant_admin(store, _me())
-            _seed(store, _names(n))
-        common = ["--db", str(db), "--config", str(tmp / "config.toml"), "--nameserver", ns]
-        done = subprocess.run(
-            [sys.executable, "-c", _MEASURED, "recheck", "--all", "--json", *common],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=True,
-        )
-        kib = next(
-            int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS")
-        )
-        out[f"recheck_rss_mib_{n}"] = kib / 1024
+        peaks: list[float] = []
+        for _ in range(runs):
+            db = tmp / f"mem{n}" / "registry.sqlite3"
+            with Store(db) as store:
+                grant_admin(store, _me())
+                _seed(store, _names(n))
+            common = ["--db", str(db), "--config", str(tmp / "config.toml"), "--nameserver", ns]
+            done = subprocess.run(
+                [sys.executable, "-c", _MEASURED, "recheck", "--all", "--json", *common],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                check=True,
+            )
+            kib = next(
+                int(line.split()[1])
+                for line in done.stderr.splitlines()
+                if line.startswith("MAXRSS")
+            )
+            peaks.append(round(kib / 1024, 1))
+            shutil.rmtree(db.parent, ignore_errors=True)
+        out[f"recheck_rss_mib_{n}"] = statistics.median(peaks)
+        out[f"recheck_rss_mib_{n}_runs"] = peaks
     return out
 
 
@@ -330,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     server: PgServer | None = None
     try:
         if sizes:
-            results.update(bench_memory(sizes, ns, tmp))
+            results.update(bench_memory(sizes, ns, args.runs, tmp))
         else:
             if not args.no_sqlite:
                 results.update(bench_sender(tmp))
