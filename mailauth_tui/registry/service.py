@@ -751,9 +751,10 @@ class Registry:
         self._journal(tx, now, name, "check", result.summary + via)
         for line in result.transitions:
             self._journal(tx, now, name, "state", line + via)
-        rec = self._tx_record(tx, name)
+        # The row as just written, from the row read under the write lock and what was written
+        # to it (not read back: two queries a result, while every other writer waits).
         return VerifyOutcome(
-            domain=to_row(rec, now),
+            domain=to_row(self._after(rec, result, now), now),
             report=report,
             verdicts=result.verdicts,
             transitions=result.transitions,
@@ -773,14 +774,10 @@ class Registry:
         )
         return await asyncio.wrap_future(written)
 
-    def _preview(
-        self, rec: DomainRecord, report: DomainReport, tests: tuple[SelfTest, ...]
-    ) -> VerifyOutcome:
-        """What a check's result would change, written nowhere (a dry run)."""
-        now = self._now()
-        result = self._assess(rec, report, now, tests)
+    def _after(self, rec: DomainRecord, result: Assessment, now: datetime) -> DomainRecord:
+        """``rec`` with a check's result applied, as :meth:`_apply_check` writes it."""
         keys = rec.keys
-        if result.promote is not None:  # as _apply_check writes it
+        if result.promote is not None:
             keep = timedelta(days=self._settings.dkim.keep_retired_days)
             keys = tuple(
                 replace(k, active=True)
@@ -791,9 +788,16 @@ class Registry:
                 for k in rec.keys
             )
         changes = cast(dict[str, Any], result.changes)  # columns of the row: its fields
-        would_be = replace(rec, keys=keys, **changes)
+        return replace(rec, keys=keys, **changes)
+
+    def _preview(
+        self, rec: DomainRecord, report: DomainReport, tests: tuple[SelfTest, ...]
+    ) -> VerifyOutcome:
+        """What a check's result would change, written nowhere (a dry run)."""
+        now = self._now()
+        result = self._assess(rec, report, now, tests)
         return VerifyOutcome(
-            domain=to_row(would_be, now),
+            domain=to_row(self._after(rec, result, now), now),
             report=report,
             verdicts=result.verdicts,
             transitions=result.transitions,

@@ -60,6 +60,9 @@ class StoreTx:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        # Read once a transaction: every check result of a write group asks (the writer
+        # holds the write lock, so no other writer changes them meanwhile).
+        self._admins: list[AdminRecord] | None = None
 
     # -- domains -------------------------------------------------------------------------
 
@@ -286,6 +289,7 @@ class StoreTx:
         try:
             yield
         except BaseException:
+            self._admins = None  # an admin added or removed in the block is undone too
             self._conn.execute("ROLLBACK TO one_change")
             self._conn.execute("RELEASE one_change")
             raise
@@ -374,11 +378,16 @@ class StoreTx:
     # -- admins --------------------------------------------------------------------------
 
     def admins(self) -> list[AdminRecord]:
-        rows = self._conn.execute("SELECT login, added_by, added_at FROM admins ORDER BY login")
-        return [AdminRecord(r["login"], r["added_by"], required_time(r["added_at"])) for r in rows]
+        if self._admins is None:
+            rows = self._conn.execute("SELECT login, added_by, added_at FROM admins ORDER BY login")
+            self._admins = [
+                AdminRecord(r["login"], r["added_by"], required_time(r["added_at"])) for r in rows
+            ]
+        return list(self._admins)
 
     def add_admin(self, login: str, added_by: str, added_at: datetime) -> bool:
         """False when ``login`` was an admin already."""
+        self._admins = None
         cur = self._conn.execute(
             "INSERT INTO admins (login, added_by, added_at) VALUES (?, ?, ?) "
             "ON CONFLICT (login) DO NOTHING",
@@ -387,6 +396,7 @@ class StoreTx:
         return cur.rowcount > 0
 
     def remove_admin(self, login: str) -> bool:
+        self._admins = None
         cur = self._conn.execute("DELETE FROM admins WHERE login = ?", (login,))
         return cur.rowcount > 0
 
