@@ -4,8 +4,12 @@ each turns bad input into argparse's usage error (exit 2) with a plain message."
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from pathlib import Path
 
+from mailauth_tui.core.errors import InvalidDomainError
+from mailauth_tui.core.names import normalize_domain
+from mailauth_tui.core.textsafe import printable
 from mailauth_tui.services.dns import parse_nameserver
 from mailauth_tui.services.pg_url import check_url, is_postgres_url
 
@@ -36,6 +40,24 @@ def nameserver_arg(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def address_arg(text: str) -> str:
+    """``--ip``: one IPv4 or IPv6 address (a sending server), written back in its usual form."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{printable(text)!r} is not an IP address (e.g. 192.0.2.10 or 2001:db8::10)"
+        ) from None
+
+
+def helo_arg(text: str) -> str:
+    """``--helo``: the name a sending server gives in HELO/EHLO."""
+    try:
+        return normalize_domain(text).ascii
+    except InvalidDomainError as exc:
+        raise argparse.ArgumentTypeError(f"--helo: {exc}") from None
 
 
 def db_arg(text: str) -> Path | str:

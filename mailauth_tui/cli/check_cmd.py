@@ -21,7 +21,13 @@ from typing import BinaryIO, TextIO, cast
 
 import orjson
 
-from mailauth_tui.cli.argtypes import nameserver_arg, positive_int, seconds_arg
+from mailauth_tui.cli.argtypes import (
+    address_arg,
+    helo_arg,
+    nameserver_arg,
+    positive_int,
+    seconds_arg,
+)
 from mailauth_tui.cli.gc_policy import batch_gc
 from mailauth_tui.core import psl
 from mailauth_tui.core.check import check_domain, internal_error_report, with_servers
@@ -101,6 +107,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "one DKIM is not checked, as DNS cannot list a domain's selectors)",
     )
     parser.add_argument(
+        "--ip",
+        action="append",
+        type=address_arg,
+        default=[],
+        metavar="ADDR",
+        help="a sending server's address: evaluate SPF check_host for it against each domain "
+        "(repeat for several); the domain is not valid unless every address passes",
+    )
+    parser.add_argument(
+        "--helo",
+        type=helo_arg,
+        default=None,
+        metavar="NAME",
+        help="the name those servers give in HELO/EHLO, for records whose macros use it "
+        "(default: the domain)",
+    )
+    parser.add_argument(
         "--file",
         metavar="F",
         help="read domains from F ('-' for standard input), one per line, '#' starts a comment",
@@ -171,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
                     args.concurrency,
                     writer,
                     servers=bool(nameservers),
+                    ips=list(dict.fromkeys(args.ip)),
+                    helo=args.helo,
                 )
             )
         writer.finish()
@@ -192,9 +217,12 @@ async def _check_all(
     writer: _Writer,
     *,
     servers: bool = False,
+    ips: Sequence[str] = (),
+    helo: str | None = None,
 ) -> bool:
     """Check with ``concurrency`` workers; hand reports to ``writer`` in input order.
-    ``servers``: say which server answered each record (the servers were given)."""
+    ``servers``: say which server answered each record (the servers were given). ``ips``:
+    sending addresses for check_host, ``helo`` their HELO name (``--ip``, ``--helo``)."""
     done: dict[int, DomainReport] = {}
     next_out = 0
     all_valid = True
@@ -224,7 +252,9 @@ async def _check_all(
         nonlocal next_out, all_valid, flush
         for index, domain in todo:
             try:
-                report = await check_domain(resolver, domain, selectors=selectors, spf_memo=memo)
+                report = await check_domain(
+                    resolver, domain, selectors=selectors, spf_memo=memo, ips=ips, helo=helo
+                )
                 done[index] = await with_servers(resolver, report) if servers else report
             except Exception as exc:  # one domain's failure must not end a run over thousands
                 done[index] = internal_error_report(domain, exc, selectors)
@@ -232,7 +262,7 @@ async def _check_all(
                 continue
             while next_out in done:
                 report = done.pop(next_out)
-                all_valid = all_valid and report.valid
+                all_valid = all_valid and passes(report)
                 writer.write(report)
                 next_out += 1
             if flush is None:
@@ -255,6 +285,11 @@ async def _check_all(
         raise failure
     writer.flush()
     return all_valid
+
+
+def passes(report: DomainReport) -> bool:
+    """Valid, and every ``--ip`` address authorised (check_host "pass")."""
+    return report.valid and all(v.result == "pass" for v in report.spf.sources)
 
 
 class _Writer:
@@ -397,8 +432,8 @@ class _TableWriter(_Writer):
         )
         self._line(cells)
         self.count += 1
-        self.valid += report.valid
-        if report.all_problems or report.servers:
+        self.valid += passes(report)
+        if report.all_problems or report.servers or report.spf.sources:
             self.with_problems.append(report)
 
     def flush(self) -> None:
@@ -417,6 +452,8 @@ class _TableWriter(_Writer):
             out.write(f"\n{printable(title)}\n")
             for host, server in report.servers:
                 out.write(f"  {printable(host)}: answered by {server}\n")
+            for v in report.spf.sources:
+                out.write(f"  check_host({v.source}): {v.result}: {printable(v.reason)}\n")
             for problem in report.all_problems:
                 out.write(
                     f"  {problem.severity.value:<7} {printable(problem.code)}: "

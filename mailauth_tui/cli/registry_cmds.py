@@ -242,17 +242,22 @@ async def _records(registry: Registry, args: argparse.Namespace) -> int:
         for rec in records:
             need = "required" if rec.required else "recommended"
             state = ", already published" if rec.already_published else ""
+            if not rec.value:
+                state = ", nothing to publish yet"
             _print(f"; {rec.kind} ({need}{state}), host at a DNS provider: {safe(rec.short_host)}")
             _print(f"; {safe(rec.note)}")
-            _print(safe(rec.zone_line))
+            if rec.zone_line:
+                _print(safe(rec.zone_line))
         return EXIT_OK
     for rec in records:
         need = "required" if rec.required else "recommended"
         state = " - already published" if rec.already_published else ""
+        if not rec.value:  # SPF without sending sources: what is needed is in the note
+            state = " - nothing to publish yet"
         _print(f"{rec.kind} ({need}){state}")
         _print(f"  host:  {safe(rec.host)}  (at a DNS provider: {safe(rec.short_host)})")
         _print(f"  type:  {rec.rtype}")
-        _print(f"  value: {safe(rec.value)}")
+        _print(f"  value: {safe(rec.value) or '(none: see the note)'}")
         if rec.note:
             _print(f"  note:  {safe(rec.note)}")
         _print()
@@ -262,11 +267,14 @@ async def _records(registry: Registry, args: argparse.Namespace) -> int:
 def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
     row = outcome.domain
     badge = "verified" if row.verified else "not verified"
+    if row.verified and _dkim_look_failed(outcome):
+        badge = "verified until the next check confirms a failing DKIM look"
     if outcome.dry_run:
         badge = f"would be {badge} (dry run: nothing recorded)"
     lines = [f"{safe(_display(row))}: {badge}"]
     for verdict in outcome.verdicts:
-        lines.append(f"  {verdict.kind}: {verdict.state}")
+        extra = _dmarc_applied(outcome.report) if verdict.kind == "DMARC" else ""
+        lines.append(f"  {verdict.kind}: {verdict.state_line}{safe(extra)}")
         if verdict.found is not None:
             lines.append(f"    found: {safe(verdict.found)}")
         lines.extend(_problem_lines(verdict.problems))
@@ -281,9 +289,38 @@ def _outcome_lines(outcome: VerifyOutcome) -> list[str]:
     return lines
 
 
+def _dmarc_applied(report: DomainReport) -> str:
+    """ ", policy quarantine (sp= of _dmarc.example.com)": the policy that applies to the
+    domain, which an inherited record's sp= (or np=) sets rather than its p=."""
+    dmarc = report.dmarc
+    if dmarc.effective_policy is None:
+        return ""
+    source = dmarc.source_domain or report.domain
+    if source == report.domain:
+        return f", policy {dmarc.effective_policy}"
+    if dmarc.effective_policy != dmarc.subdomain_policy:
+        tag = "np="  # the domain does not exist
+    else:
+        tag = "p=" if dmarc.subdomain_policy == dmarc.policy else "sp="
+    return f", policy {dmarc.effective_policy} ({tag} of _dmarc.{source})"
+
+
+def _dkim_look_failed(outcome: VerifyOutcome) -> bool:
+    """This look found the DKIM key wrong, though the domain stays verified until a second
+    look confirms it (and verify exits 0): the first line says so."""
+    return any(v.kind == "DKIM" and v.shown_state != v.state for v in outcome.verdicts)
+
+
 def _outcome_json(outcome: VerifyOutcome) -> dict[str, Any]:
+    dmarc = outcome.report.dmarc
     return {
         "domain": to_jsonable(outcome.domain),
+        "dmarc": {
+            "effective_policy": dmarc.effective_policy,
+            "source_domain": dmarc.source_domain,
+            "policy": dmarc.policy,
+            "subdomain_policy": dmarc.subdomain_policy,
+        },
         "verdicts": to_jsonable(outcome.verdicts),
         "transitions": list(outcome.transitions),
         "dry_run": outcome.dry_run,
@@ -459,6 +496,9 @@ async def _bulk_check(registry: Registry, args: argparse.Namespace) -> int:
     _err(f"bulk sending refused: {safe(decision.reason)}")
     if decision.action:
         _err(f"to do: {safe(decision.action)}")
+    if decision.record is not None:
+        record = decision.record
+        _err(f"  {safe(record.host)} TXT {safe(record.value)}")
     return EXIT_FAILED
 
 

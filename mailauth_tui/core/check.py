@@ -37,10 +37,13 @@ async def check_domain(
     include: str | None = None,
     expected_keys: Mapping[str, str] | None = None,
     spf_memo: SpfMemo | None = None,
+    helo: str | None = None,
 ) -> DomainReport:
     """Check ``domain`` (Unicode or ASCII). A name that is not a valid domain gives a report
     with every status ``invalid`` and a ``domain.invalid`` problem: nothing is asked in DNS.
-    ``spf_memo``: include trees walked for earlier domains of the run (``core.spf_memo``)."""
+    ``spf_memo``: include trees walked for earlier domains of the run (``core.spf_memo``).
+    ``ips``: sending addresses, each evaluated by check_host (``helo``: the name the client
+    gives in HELO/EHLO, for %{h} macros; the domain itself by default)."""
     try:
         name = normalize_domain(domain)
     except InvalidDomainError as exc:
@@ -55,7 +58,7 @@ async def check_domain(
     dmarc_task = asyncio.get_running_loop().create_task(_dmarc_then_bimi(resolver, domain_ascii))
     try:
         spf, dkim = await _spf_then_dkim(
-            resolver, domain_ascii, selectors, ips, include, keys, spf_memo
+            resolver, domain_ascii, selectors, ips, include, keys, spf_memo, helo
         )
         dmarc, bimi = await dmarc_task
     except BaseException:
@@ -102,8 +105,9 @@ async def _spf_then_dkim(
     include: str | None,
     keys: Mapping[str, str],
     memo: SpfMemo | None,
+    helo: str | None = None,
 ) -> tuple[SpfResult, list[DkimResult]]:
-    spf = await check_spf(resolver, domain, ips=ips, include=include, memo=memo)
+    spf = await check_spf(resolver, domain, ips=ips, include=include, memo=memo, helo=helo)
     wanted = tuple(dict.fromkeys(selectors))
     if len(wanted) > 1:
         dkim = list(

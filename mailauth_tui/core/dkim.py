@@ -196,6 +196,69 @@ def _syntax_problem(err: RecordSyntaxError, host: str) -> Problem:
     )
 
 
+_P_TAG = re.compile(r"(?:^|;)[ \t\r\n]*p[ \t\r\n]*=([^;]*)")
+_K_TAG = re.compile(r"(?:^|;)[ \t\r\n]*k[ \t\r\n]*=[ \t\r\n]*([A-Za-z0-9]+)")
+
+
+def _held_and_needed(key: str, key_type: str) -> tuple[int, int] | None:
+    """(bytes held, bytes the key needs) when the base64 key is cut short: fewer than the 32
+    bytes of an Ed25519 key, or fewer than the length an RSA key's DER header declares."""
+    key = key[: len(key) - len(key) % 4] if len(key) % 4 != 1 else key[:-1]
+    try:
+        raw = binascii.a2b_base64(key + "=" * (-len(key) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if key_type == "ed25519":
+        return (len(raw), 32) if 0 < len(raw) < 32 else None
+    if key_type != "rsa" or len(raw) < 4 or raw[0] != 0x30:
+        return None
+    if raw[1] & 0x80:
+        size = raw[1] & 0x7F
+        if not 0 < size <= 4 or len(raw) < 2 + size:
+            return None
+        needed = 2 + size + int.from_bytes(raw[2 : 2 + size], "big")
+    else:
+        needed = 2 + raw[1]
+    return (len(raw), needed) if len(raw) < needed else None
+
+
+def _truncation(text: str, host: str, expected: str | None) -> Problem | None:
+    """A key record whose key was cut short (a provider's 255-character field, a partial
+    copy): named as truncated, with the exact whole value when the expected key is known."""
+    p_tag = _P_TAG.search(text)
+    if p_tag is None:
+        return None
+    published = _WS.sub("", p_tag.group(1))
+    k_tag = _K_TAG.search(text)
+    key_type = k_tag.group(1).lower() if k_tag is not None else "rsa"
+    if not published:
+        return None
+    if expected is not None:
+        whole = _WS.sub("", expected)
+        if len(published) < len(whole) and whole.startswith(published):
+            value = f"v=DKIM1; k={key_type}; p={whole}"
+            return _problem(
+                "truncated",
+                Severity.ERROR,
+                f"the DKIM key at {host} is truncated: it holds the first {len(published)} of "
+                f"the key's {len(whole)} characters, so receivers cannot verify signatures",
+                f"publish the whole value at {host}: {value}",
+            )
+        return None
+    cut = _held_and_needed(published, key_type)
+    if cut is None:
+        return None
+    return _problem(
+        "truncated",
+        Severity.ERROR,
+        f"the DKIM key at {host} is truncated: it holds {cut[0]} bytes of the {cut[1]} the "
+        "key needs, so receivers cannot verify signatures",
+        f"publish the whole key at {host}: copy the value again from where the key was made "
+        "(a DNS provider's field may cut it at 255 characters: enter it whole, or as several "
+        "strings)",
+    )
+
+
 def _evaluate(
     text: str, chunks: tuple[str, ...], host: str, expected: str | None
 ) -> tuple[Status, DkimRecord | None, str | None, int | None, list[Problem]]:
@@ -215,7 +278,7 @@ def _evaluate(
     try:
         rec = parse_dkim(candidate)
     except RecordSyntaxError as err:
-        problems.append(_syntax_problem(err, host))
+        problems.append(_truncation(candidate, host, expected) or _syntax_problem(err, host))
         return Status.INVALID, None, None, None, problems
     if rec.revoked:
         problems.append(
@@ -231,7 +294,7 @@ def _evaluate(
     try:
         key_type, bits = key_info(rec)
     except RecordSyntaxError as err:
-        problems.append(_syntax_problem(err, host))
+        problems.append(_truncation(candidate, host, expected) or _syntax_problem(err, host))
         return Status.INVALID, rec, rec.k, None, problems
     if key_type == "rsa" and bits is not None:
         if bits < MIN_RSA_BITS:
@@ -256,12 +319,16 @@ def _evaluate(
                 )
             )
     elif key_type not in ("rsa", "ed25519"):
+        # RFC 6376 3.6.1 / 6.1.2: a verifier ignores a key record of an unknown type, so no
+        # signature made with this selector verifies: the record is unusable.
+        status = Status.INVALID
         problems.append(
             _problem(
                 "unknown_key_type",
-                Severity.WARNING,
-                f"k={rec.k} is not a key type receivers know (rsa, ed25519): they cannot verify",
-                "publish an rsa (or ed25519) key",
+                Severity.ERROR,
+                f"k={rec.k} is not a key type receivers know (rsa, ed25519): they ignore this "
+                "key record, so no signature made with it verifies (RFC 6376 3.6.1)",
+                "publish an rsa (or ed25519) key: v=DKIM1; k=rsa; p=<base64 public key>",
             )
         )
     if not ({"email", "*"} & set(rec.s)):

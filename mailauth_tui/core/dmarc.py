@@ -57,6 +57,7 @@ from mailauth_tui.core.txt_diagnostics import find_zone_doubled, zone_doubled_pr
 
 __all__ = [
     "KNOWN_TAGS",
+    "MAX_EXTERNAL_DESTINATIONS",
     "POLICIES",
     "DmarcRecord",
     "IgnoredTag",
@@ -155,6 +156,12 @@ def _treewalk_org(levels: list[_Level], domain: str) -> str:
     return found[-1].name if found else domain
 
 
+# RFC 7489 6.2 lets receivers limit the report destinations they use (to no fewer than two):
+# a record naming more external domains than this has its first ones checked, the rest
+# reported as an excess, so one record cannot make the check ask thousands of names.
+MAX_EXTERNAL_DESTINATIONS = 10
+
+
 async def _external_destinations(
     resolver: Resolver, rec: DmarcRecord, policy_domain: str
 ) -> list[Problem]:
@@ -170,6 +177,12 @@ async def _external_destinations(
     )
     if not destinations:
         return []
+    excess: list[Problem] = []
+    if len(destinations) > MAX_EXTERNAL_DESTINATIONS:
+        excess.append(
+            diag.too_many_destinations(len(destinations), MAX_EXTERNAL_DESTINATIONS, own_org)
+        )
+        destinations = destinations[:MAX_EXTERNAL_DESTINATIONS]
     names = [f"{policy_domain}._report._dmarc.{dest}" for dest in destinations]
     if len(names) == 1:
         answers = [await resolver.query(names[0], RType.TXT)]
@@ -181,7 +194,7 @@ async def _external_destinations(
             problems.append(diag.destination_unknown(dest, policy_domain, name, answer.status))
         elif not any(starts_with_dmarc1(text) for text in answer.records):
             problems.append(diag.destination_unauthorized(dest, own_org, name))
-    return problems
+    return problems + excess
 
 
 async def _domain_missing(resolver: Resolver, domain: str) -> bool:

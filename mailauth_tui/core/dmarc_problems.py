@@ -14,6 +14,7 @@ from mailauth_tui.core.dmarc_record import (
     IgnoredTag,
     corrected_record,
     starts_with_dmarc1,
+    text_before_version,
 )
 from mailauth_tui.core.results import (
     Problem,
@@ -50,7 +51,20 @@ def lookalike(host: str, text: str, chunks: tuple[str, ...]) -> list[Problem]:
     repaired = repaired_value(text)
     if starts_with_dmarc1(repaired) and problems:
         return problems  # the publishing mistakes alone hide the record
-    if _VERSION_FIRST.match(repaired) is None:
+    before = text_before_version(repaired)
+    if before is not None:
+        what = "white space" if not before.strip(" \t\r\n") else repr(before.strip(" \t\r\n"))
+        problems.append(
+            problem(
+                "text_before_version",
+                ERR,
+                f"the TXT record at {host} has {what} before v=DMARC1 ({text!r}): receivers "
+                "discard a record that does not start with v=DMARC1 (RFC 7489 6.6.3), so it is "
+                "no DMARC record at all",
+                f"edit the record so that it starts with v=DMARC1, nothing before it{exact}",
+            )
+        )
+    elif _VERSION_FIRST.match(repaired) is None:
         problems.append(
             problem(
                 "version_not_first",
@@ -322,6 +336,17 @@ def destination_unknown(dest: str, policy_domain: str, name: str, status: str) -
         f"could not check that {dest} accepts DMARC reports for {policy_domain}: the lookup of "
         f"{name} failed ({status})",
         "nothing to change; check again later",
+    )
+
+
+def too_many_destinations(count: int, limit: int, own_org: str) -> Problem:
+    return problem(
+        "too_many_destinations",
+        WARN,
+        f"the record names {count} report destinations outside {own_org}; receivers may use "
+        f"only the first few (RFC 7489 6.2), and this check asked the first {limit}: "
+        f"{count - limit} were not checked",
+        "name no more than two report destinations in rua= and in ruf=",
     )
 
 

@@ -46,11 +46,21 @@ _HOST = re.compile(
 _SIZE = re.compile(r"[0-9]+[kmgtKMGT]?")
 # RFC 7489 6.4 / RFC 9989 4.8: "v" *WSP "=" *WSP "DMARC1" (the value is case-sensitive), then
 # the separator or the end.
-_STARTS_DMARC1 = re.compile(r"[ \t\r\n]*[vV][ \t]*=[ \t]*DMARC1[ \t\r\n]*(?:;|$)")
-# A value meant as DMARC: a v=DMARC... tag anywhere (first or not, any case, any version).
-_DMARC_VERSION_TAG = re.compile(r"(?:^|;)[ \t\r\n]*v[ \t]*=[ \t]*dmarc", re.IGNORECASE)
-# The version tag of a look-alike with what it swallowed: "v=DMARC1 p=none", "v=dmarc1p=none".
-_VERSION_SEGMENT = re.compile(r"[ \t]*v[ \t]*=[ \t]*dmarc[0-9.]*(.*)", re.IGNORECASE | re.DOTALL)
+# Nothing before it, white space included (RFC 7489 6.6.3 step 3, RFC 9989 4.10).
+_STARTS_DMARC1 = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t\r\n]*(?:;|$)")
+# The version tag after something else in the first tag: white space, or a word typed before
+# it ("dmarc v=DMARC1; ..."). Group 1 is what comes before.
+_BEFORE_VERSION = re.compile(
+    r"([^;]*?[ \t\r\n])[vV][ \t]*=[ \t]*DMARC1[ \t\r\n]*(?:;|$)|([ \t\r\n]+)[vV]"
+)
+# A value meant as DMARC: a v=DMARC... tag anywhere (first or not, any case, any version),
+# also after a word and a space.
+_DMARC_VERSION_TAG = re.compile(r"(?:^|[; \t\r\n])[ \t\r\n]*v[ \t]*=[ \t]*dmarc", re.IGNORECASE)
+# The version tag of a look-alike with what it swallowed: "v=DMARC1 p=none", "v=dmarc1p=none";
+# a word typed before it and its space are dropped ("dmarc v=DMARC1").
+_VERSION_SEGMENT = re.compile(
+    r"(?:[^=]*?[ \t])?[ \t]*v[ \t]*=[ \t]*dmarc[0-9.]*(.*)", re.IGNORECASE | re.DOTALL
+)
 _TAG = re.compile(r"([A-Za-z][A-Za-z0-9_]*)[ \t\r\n]*=[ \t\r\n]*(.*)", re.DOTALL)
 # Anything that is neither a tag value character (%x21-3A / %x3C-7E) nor white space.
 _BAD_VALUE_CHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t\r\n]")
@@ -120,6 +130,15 @@ def starts_with_dmarc1(text: str) -> bool:
     """Whether receivers take the TXT value as a DMARC record at all (its first tag is
     exactly ``v=DMARC1``); they discard anything else."""
     return _STARTS_DMARC1.match(text) is not None
+
+
+def text_before_version(text: str) -> str | None:
+    """What stands before ``v=DMARC1`` in the first tag (white space, or a word and a space),
+    which makes receivers discard the record; None when nothing does."""
+    match = _BEFORE_VERSION.match(text)
+    if match is None:
+        return None
+    return match.group(1) if match.group(1) is not None else match.group(2)
 
 
 def looks_like_dmarc(text: str) -> bool:
@@ -283,6 +302,10 @@ _DEFAULTS = {
 
 
 def _version_error(text: str) -> RecordSyntaxError:
+    if text_before_version(text) is not None:
+        return RecordSyntaxError(
+            0, "the record must start with v=DMARC1, nothing before it", code="version"
+        )
     start = len(text) - len(text.lstrip(_WS))
     match = _TAG.match(text, start)
     if match is None or match.group(1).lower() != "v":

@@ -10,7 +10,7 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from mailauth_tui.core.errors import RecordSyntaxError
@@ -25,6 +25,7 @@ from mailauth_tui.core.spf import (
     SpfRecord,
     is_spf_record,
     parse_spf,
+    parse_term,
 )
 from mailauth_tui.core.spf_types import MAX_LOOKUPS
 
@@ -201,6 +202,45 @@ def _split_terms(record: str) -> list[_Term]:
     return terms
 
 
+# Misspelt mechanism names whose meaning is certain: "ipv4:192.0.2.1" can only be ip4.
+_TERM_SPELLINGS = (("ipv4:", "ip4:"), ("ipv6:", "ip6:"), ("ip4=", "ip4:"), ("ip6=", "ip6:"))
+
+
+def repaired_spf(text: str) -> tuple[str, list[str]]:
+    """A record with a syntax error made valid: each term that does not parse is respelt
+    when its meaning is certain (``ipv4:`` is ``ip4:``), else left out. Returns the record
+    and what was done to each term, in words."""
+    words = text.split()
+    kept: list[str] = []
+    said: list[str] = []
+    for word in words[1:]:
+        try:
+            parse_term(word)
+        except RecordSyntaxError as exc:
+            fixed = _respelt(word)
+            if fixed is not None:
+                kept.append(fixed)
+                said.append(f"{word!r} is written {fixed!r}")
+            else:
+                said.append(f"{word!r} is left out ({exc.message})")
+            continue
+        kept.append(word)
+    return " ".join([words[0], *kept]), said
+
+
+def _respelt(word: str) -> str | None:
+    for wrong, right in _TERM_SPELLINGS:
+        at = word.lower().find(wrong)
+        if 0 <= at <= 1:  # after an optional qualifier
+            candidate = word[:at] + right + word[at + len(wrong) :]
+            try:
+                parse_term(candidate)
+            except RecordSyntaxError:
+                return None
+            return candidate
+    return None
+
+
 def _network(text: str) -> Network | None:
     try:
         return ipaddress.ip_network(text, strict=False)
@@ -268,6 +308,7 @@ def spf_publish(
     ips: Sequence[str],
     lookups_before: int | None = None,
     lookups_after: int | None = None,
+    authorised: Collection[str] = (),
 ) -> PublishRecord:
     """The one SPF record to publish at ``domain`` so it authorises the sending sources.
 
@@ -276,12 +317,17 @@ def spf_publish(
     reached) or before ``redirect=``, terms already there are not repeated, and the existing
     ``all`` keeps its qualifier. ``lookups_before`` / ``lookups_after`` are the counts the
     evaluator measured, nested includes included; without them the note gives the top-level
-    count as a lower bound. Raises ValueError for an invalid include, IP or existing record.
+    count as a lower bound. ``authorised``: configured sources (the include domain, single
+    addresses) that evaluating the existing record showed authorised already, through one
+    of its includes: they are not added again. Raises ValueError for an invalid include, IP
+    or existing record.
     """
     name = normalize_domain(domain).ascii
     host = name
     include_name = normalize_domain(include).ascii if include else None
     networks = [_source_network(ip) for ip in ips]
+    if include_name is None and not networks:
+        return sources_needed(host, existing)
 
     if existing is None or not existing.strip():
         return _new_spf(host, include_name, networks, lookups_after)
@@ -290,27 +336,34 @@ def spf_publish(
     if not is_spf_record(text):
         raise ValueError(f"the existing record is not an SPF record: {existing!r}")
     problems: list[str] = []
+    repaired = False
     try:
         terms = _parsed_terms(parse_spf(text))
     except RecordSyntaxError as exc:
-        terms = _split_terms(text)
-        problems.append(f"your existing record has an error {exc}: fix it in the merged record")
+        text, repairs = repaired_spf(text)
+        try:
+            terms = _parsed_terms(parse_spf(text))
+            repaired = True
+            problems.append(f"{_REPAIRED} ({'; '.join(repairs)})")
+        except RecordSyntaxError:
+            terms = _split_terms(text)
+            problems.append(f"your existing record has an error {exc}: fix it in the merged record")
     additions: list[str] = []
     if include_name is not None:
         matches = [t for t in terms if t.name == "include" and _same_name(t.arg, include_name)]
-        if not matches:
+        if not matches and include not in authorised:
             additions.append(f"include:{include_name}")
-        elif not any(t.passes for t in matches):
+        elif matches and not any(t.passes for t in matches):
             problems.append(
                 f"'{matches[0].text}' does not authorise {include_name}: write it "
                 f"'include:{include_name}'"
             )
-    for net in networks:
+    for ip, net in zip(ips, networks, strict=True):
         term = _network_term(net)
-        if not _covers(terms, net) and term not in additions:
+        if not _covers(terms, net) and term not in additions and ip not in authorised:
             additions.append(term)
 
-    if not additions:
+    if not additions and not repaired:
         note = "your existing SPF record already authorises the sending sources"
         if problems:
             note = "; ".join(problems)
@@ -332,6 +385,9 @@ def spf_publish(
         f"merged with your existing SPF record: replace it, do not add a second one "
         f"({_lookup_note(before, after, exact)})"
     )
+    if repaired:
+        note = "; ".join(problems) + "; " + note
+        problems = []
     if len(merged.encode("utf-8")) > SPF_SIZE_ADVICE:
         note += (
             f"; the record is over {SPF_SIZE_ADVICE} bytes and may not fit a UDP answer "
@@ -340,6 +396,43 @@ def spf_publish(
     if problems:
         note += "; " + "; ".join(problems)
     return txt_record("SPF", host, merged, required=False, note=note)
+
+
+_REPAIRED = (
+    "your SPF record has a syntax error, so receivers ignore it (permerror for all mail): this "
+    "replacement corrects it"
+)
+SOURCES_NEEDED = (
+    "no sending source is configured, so no SPF record can authorise your servers (a record "
+    "without them authorises no server at all): name them in the settings file under "
+    '[sending]: include = "<your provider\'s SPF domain>" and/or ips = ["<your server\'s '
+    'address>"], then show the records again'
+)
+
+
+def sources_needed(host: str, existing: str | None) -> PublishRecord:
+    """The SPF entry when no sending source is configured: nothing to publish (the value is
+    empty), the published record (if any) kept as it is, and what the settings need."""
+    if existing is not None and is_spf_record(" ".join(existing.split())):
+        text = " ".join(existing.split())
+        note = f"your SPF record is kept as it is; {SOURCES_NEEDED}"
+        try:
+            parse_spf(text)
+        except RecordSyntaxError:
+            text, said = repaired_spf(text)
+            note = f"{_REPAIRED} ({'; '.join(said)}); {SOURCES_NEEDED}"
+        return txt_record("SPF", host, text, required=False, note=note)
+    return PublishRecord(
+        kind="SPF",
+        host=host,
+        rtype="TXT",
+        value="",
+        chunks=(),
+        zone_line="",
+        required=False,
+        note=SOURCES_NEEDED,
+        short_host=provider_host(host),
+    )
 
 
 # --- SPF records built for a diagnostic's fix ---------------------------------------------
@@ -431,13 +524,7 @@ def _new_spf(
     value = " ".join(["v=spf1", *terms, "~all"])
     exact = lookups is not None
     count = lookups if lookups is not None else (1 if include_name else 0)
-    if terms:
-        note = f"new SPF record ({_lookup_note(None, count, exact)})"
-    else:
-        note = (
-            "no sending source is configured (settings: the SPF include domain or IPs), so "
-            "this record authorises no server: configure the sources first"
-        )
+    note = f"new SPF record ({_lookup_note(None, count, exact)})"
     return txt_record("SPF", host, value, required=False, note=note)
 
 

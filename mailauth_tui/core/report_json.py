@@ -52,7 +52,15 @@ def report_to_dict(report: DomainReport) -> dict[str, object]:
             "record": spf.record,
             "lookups": spf.lookups,
             "void_lookups": spf.void_lookups,
-            "sources": [{"source": v.source, "result": v.result} for v in spf.sources],
+            "sources": [
+                {
+                    "source": v.source,
+                    "result": v.result,
+                    "mechanism": v.mechanism,
+                    "reason": v.reason,
+                }
+                for v in spf.sources
+            ],
             "include_authorized": spf.include_authorized,
             "problems": spf_problems,
         },

@@ -36,6 +36,8 @@ class SourceVerdict:
 
     source: str
     result: str  # pass | fail | softfail | neutral | none | permerror | temperror
+    mechanism: str | None = None  # the top-level term that decided, when one matched
+    reason: str = ""  # why, in words (the term matched, the default, the error)
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,29 +128,31 @@ async def check_spf(
     ips: Sequence[str] = (),
     include: str | None = None,
     memo: SpfMemo | None = None,
+    helo: str | None = None,
 ) -> SpfResult:
     """Everything about ``domain``'s SPF: status, record, lookup totals over the whole tree,
     problems with their fixes, a check_host() verdict for each source IP, and whether the
     sending service's ``include`` domain is referenced anywhere in the tree.
 
-    ``memo``: include trees already walked in this run with this resolver (see spf_memo.py)."""
+    ``memo``: include trees already walked in this run with this resolver (see spf_memo.py).
+    ``helo``: the HELO/EHLO name check_host sees for each source (default: the domain)."""
     name = normalize_name(domain.strip())
     include_name = normalize_name(include.strip()) if include else None
     session = DnsSession(resolver)
     fetched = await session.record(name)
     if fetched.state is RecordState.OK:
         result, _ = await _check_record(session, name, fetched, include_name, memo)
-        return result if not ips else await _with_sources(session, name, ips, result)
+        return result if not ips else await _with_sources(session, name, ips, result, helo)
     result = _without_record(name, fetched, include_name, ips)
     if not ips:
         return result  # no sources to judge (what `check` asks): nothing to add
-    return await _with_sources(session, name, ips, result)
+    return await _with_sources(session, name, ips, result, helo)
 
 
 async def _with_sources(
-    session: DnsSession, name: str, ips: Sequence[str], result: SpfResult
+    session: DnsSession, name: str, ips: Sequence[str], result: SpfResult, helo: str | None
 ) -> SpfResult:
-    verdicts = await _sources(session, name, ips)
+    verdicts = await _sources(session, name, ips, helo)
     if result.status is Status.VALID and result.record is not None:
         bad = _unauthorized_sources(name, parse_spf(result.record), verdicts)
         if bad is not None:
@@ -159,13 +161,13 @@ async def _with_sources(
 
 
 async def _sources(
-    session: DnsSession, domain: str, ips: Sequence[str]
+    session: DnsSession, domain: str, ips: Sequence[str], helo: str | None = None
 ) -> tuple[SourceVerdict, ...]:
     out = []
     for ip in ips:
         probe = ip.split("/", 1)[0]  # a configured network is probed at its first address
-        verdict = await _check_host(session, probe, domain, None, None)
-        out.append(SourceVerdict(ip, verdict.result.value))
+        verdict = await _check_host(session, probe, domain, None, helo)
+        out.append(SourceVerdict(ip, verdict.result.value, verdict.mechanism, verdict.reason))
     return tuple(out)
 
 
@@ -209,6 +211,10 @@ def _without_record(
         problems.extend(diag.published_form(name, answer, i, chosen=True))
     for i in stray:
         problems.extend(diag.published_form(name, answer, i, chosen=False))
+    if state is not RecordState.MULTIPLE:  # a record cut in two, its first part broken
+        for text in answer.records:
+            if text not in texts and (split := diag.split_across_records(name, texts[0], text)):
+                problems.append(split)
     return SpfResult(
         status=Status.INVALID,
         record=texts[0],
@@ -229,11 +235,15 @@ async def _check_record(
     assert record is not None
     answer = fetched.answer
     problems: list[Problem] = []
+    # A record that ends without all or redirect= may have its rest in another TXT record.
+    unfinished = record.all is None and record.redirect is None
     for i, text in enumerate(answer.records):
         if text == record.text:
             problems.extend(diag.published_form(name, answer, i, chosen=True))
         elif diag.looks_like_spf(text):
             problems.extend(diag.published_form(name, answer, i, chosen=False))
+        elif unfinished and (split := diag.split_across_records(name, record.text, text)):
+            problems.append(split)
     walk = Traversal(session, sender=f"postmaster@{name}", helo=name, memo=memo)
     await walk.run(name)
     findings = walk.findings  # nearly always empty: no work for them then

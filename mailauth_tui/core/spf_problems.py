@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 from mailauth_tui.core.dns_types import Answer, AnswerStatus
 from mailauth_tui.core.errors import RecordSyntaxError
@@ -156,6 +157,9 @@ def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> 
     glued = glued_chunks(chunks, "spf") if len(chunks) > 1 else None
     if glued is not None:
         problems.append(glued)
+    split = split_in_strings(domain, chunks) if len(chunks) > 1 else None
+    if split is not None:
+        problems.append(split)
     quoted = literal_quotes(text, "spf") if '"' in text else None
     if quoted is not None:
         problems.append(quoted)
@@ -185,6 +189,54 @@ def published_form(domain: str, answer: Answer, index: int, *, chosen: bool) -> 
     if not chosen:
         problems = [_demote(p, domain) for p in problems]
     return problems
+
+
+def _split_problem(domain: str, left: str, right: str, where: str, joined: str) -> Problem:
+    return Problem(
+        code="spf.split_value",
+        severity=ERR,
+        message=(f"the SPF record of {domain} is split inside the term {left + right!r}: {where}"),
+        fix=f"publish the value as one record, joined where it was cut: {joined}",
+    )
+
+
+def split_in_strings(domain: str, chunks: tuple[str, ...]) -> Problem | None:
+    """A value a DNS provider cut into strings inside a term, with white space at the cut
+    (``"v=spf1 include:_spf.goo "`` ``"gle.com -all"``): DNS joins the strings as they are,
+    so the term falls in two."""
+    for i, (left, right) in enumerate(pairwise(chunks)):
+        if left.rstrip() == left and right.lstrip() == right:
+            continue  # no space at the cut: DNS joins the term back whole
+        head, tail = left.rstrip().rsplit(" ", 1), right.lstrip().split(" ", 1)
+        last, first = head[-1], tail[0]
+        if not last or not first or _is_term(first) or not _is_term(last + first):
+            continue
+        joined = "".join(chunks[:i]) + left.rstrip() + right.lstrip() + "".join(chunks[i + 2 :])
+        where = (
+            "the DNS provider cut the value into strings there and a space came in at the "
+            f"cut, so receivers read {last!r} and {first!r} as two terms"
+        )
+        return _split_problem(domain, last, first, where, " ".join(joined.split()))
+    return None
+
+
+def split_across_records(domain: str, spf_text: str, other: str) -> Problem | None:
+    """An SPF record without ``all`` or ``redirect=`` whose rest was published as a second TXT
+    record (``v=spf1 include:_spf.goo`` and ``gle.com -all``): receivers use the first alone."""
+    words = other.split()
+    if not words or not spf_text.split()[1:]:
+        return None
+    last, first = spf_text.split()[-1], words[0]
+    if _is_term(first) or not _is_term(last + first):
+        return None
+    if not all(_is_term(w) for w in words[1:]):
+        return None
+    joined = f"{spf_text.rstrip()}{' '.join(words)}"
+    where = (
+        "the value was cut there and published as two TXT records, so receivers use the "
+        f"first alone ({spf_text!r}) and ignore {other!r}"
+    )
+    return _split_problem(domain, last, first, where, joined)
 
 
 def _demote(p: Problem, domain: str) -> Problem:

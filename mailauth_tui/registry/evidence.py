@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["Evidence", "RecordNote", "read_evidence"]
 
-KINDS = ("DKIM", "SPF", "DMARC")
+KINDS = ("DKIM", "SPF", "DMARC", "BIMI")  # BIMI only when the domain publishes a record
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class RecordNote:
     kind: str
     found: str | None
     problems: tuple[tuple[str, str], ...]  # (severity, message)
+    look: str = ""  # good | bad | unknown | none, as the check saw it
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,5 +73,13 @@ def _notes(records: dict[str, Any]) -> list[RecordNote]:
         why = entry.get("why")
         if not messages and isinstance(why, str) and why and entry.get("look") != "good":
             messages = (("error", why),)
-        notes.append(RecordNote(kind, found if isinstance(found, str) else None, messages))
+        look = entry.get("look")
+        notes.append(
+            RecordNote(
+                kind,
+                found if isinstance(found, str) else None,
+                messages,
+                look if isinstance(look, str) else "",
+            )
+        )
     return notes

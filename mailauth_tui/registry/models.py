@@ -79,6 +79,17 @@ class DomainRow:
         return self.ownership is Ownership.VERIFIED and self.dkim_state is RecordState.VERIFIED
 
     @property
+    def dkim_shown_state(self) -> str:
+        """The DKIM state to show beside the last check's problems: "failing" when that look
+        failed though the record stays verified until a second look confirms it."""
+        state = self.dkim_state.value
+        if state == RecordState.VERIFIED.value and any(
+            n.kind == "DKIM" and n.look == "bad" for n in self.last_check.notes
+        ):
+            return RecordState.FAILING.value
+        return state
+
+    @property
     def active_key(self) -> DkimKey | None:
         return next((k for k in self.dkim_keys if k.active), None)
 
@@ -108,10 +119,27 @@ class CodeCheck:
 
 @dataclass(frozen=True, slots=True)
 class RecordVerdict:
-    kind: str  # DKIM | SPF | DMARC
-    state: str  # a RecordState or DmarcState value
+    kind: str  # DKIM | SPF | DMARC | BIMI (only when the domain publishes a BIMI record)
+    state: str  # a RecordState or DmarcState value; BIMI: configured | invalid | unknown
     found: str | None  # what DNS returned, literally
     problems: tuple[Problem, ...] = ()
+    look: str = ""  # this look: good | bad | unknown | none ("" when not looked)
+
+    @property
+    def shown_state(self) -> str:
+        """The state to show beside this look's problems: a verified record seen wrong once
+        stays verified (a second look confirms), but is shown as failing, never as
+        "verified" next to the error."""
+        if self.look == "bad" and self.state == "verified":
+            return "failing"
+        return self.state
+
+    @property
+    def state_line(self) -> str:
+        """The state in words for the command line."""
+        if self.shown_state != self.state:
+            return "failing (this look failed; it stays verified until the next check confirms it)"
+        return self.state
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +177,7 @@ class BulkDecision:
     allowed: bool
     reason: str
     action: str = ""  # what to do to be allowed, e.g. "publish a DMARC record"
+    record: PublishRecord | None = None  # the DMARC record to publish, when that is the fix
 
 
 @dataclass(frozen=True, slots=True)

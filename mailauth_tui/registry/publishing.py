@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mailauth_tui.core.check import check_domain
+from mailauth_tui.core.dmarc_problems import starting_record
 from mailauth_tui.core.dmarc_record import corrected_record
 from mailauth_tui.core.dns_types import Resolver
+from mailauth_tui.core.errors import RecordSyntaxError
 from mailauth_tui.core.publish import dkim_publish, dmarc_publish, provider_host, spf_publish
-from mailauth_tui.core.results import DomainReport, PublishRecord, Status
+from mailauth_tui.core.results import DomainReport, PublishRecord, SpfResult, Status
 from mailauth_tui.core.spf_eval import spf_lookup_count
 from mailauth_tui.registry.errors import InvalidInput
 from mailauth_tui.registry.transitions import key_roles
@@ -54,20 +56,55 @@ async def records_to_publish(
             ),
         )
     spf = await _spf_record(resolver, name, report, sending)
-    dmarc = _dmarc_record(name, report, dmarc_rua or f"mailto:{rec.address}")
+    dmarc = _dmarc_record(name, report, dmarc_rua_for(rec.address, dmarc_rua))
     return [dkim, spf, dmarc]
+
+
+def dmarc_rua_for(address: str, dmarc_rua: str | None) -> str:
+    """The aggregate-report address every DMARC record the registry offers carries: the
+    settings' ``dmarc_rua``, else the domain's registered address."""
+    return dmarc_rua or f"mailto:{address}"
+
+
+def _starting_dmarc(name: str, rua: str) -> PublishRecord:
+    try:
+        return dmarc_publish(name, rua, None)
+    except ValueError:  # an address DMARC cannot carry: a record without reports still helps
+        return dmarc_publish(name, None, None)
+
+
+def with_registry_dmarc(report: DomainReport, address: str, dmarc_rua: str | None) -> DomainReport:
+    """``report`` with its DMARC fixes offering the record ``records`` offers (the registry's
+    rua), not the engine's generic starting record, so that the records screen and the fix
+    after a failed verify say the same."""
+    dmarc = report.dmarc
+    generic = starting_record(dmarc.org_domain or report.domain)
+    if not any(generic in p.fix for p in dmarc.problems):
+        return report
+    ours = _starting_dmarc(report.domain, dmarc_rua_for(address, dmarc_rua)).value
+    problems = tuple(
+        replace(p, fix=p.fix.replace(generic, ours)) if generic in p.fix else p
+        for p in dmarc.problems
+    )
+    return replace(report, dmarc=replace(dmarc, problems=problems))
 
 
 async def _spf_record(
     resolver: Resolver, name: str, report: DomainReport, sending: SendingSettings
 ) -> PublishRecord:
     spf = report.spf
-    existing = spf.record if spf.status in (Status.VALID, Status.INVALID) else None
+    # An UNKNOWN status with a record: a look-up inside its tree failed, the record itself
+    # was read, so the sources are merged into it rather than offered as a second record.
+    existing = spf.record if spf.status is not Status.MISSING else None
+    authorised = _authorised_sources(spf, sending)
     try:
-        record = spf_publish(name, existing, sending.include, sending.ips)
-        if not record.already_published:
+        record = spf_publish(name, existing, sending.include, sending.ips, authorised=authorised)
+        if not record.already_published and record.value:
             # Count what the new record would cost, nested includes and all.
-            after, _ = await spf_lookup_count(resolver, name, record.value)
+            try:
+                after, _ = await spf_lookup_count(resolver, name, record.value)
+            except RecordSyntaxError:  # a broken record no repair could save: offered as is
+                return record
             before = spf.lookups if existing is not None else None
             record = spf_publish(
                 name,
@@ -76,9 +113,20 @@ async def _spf_record(
                 sending.ips,
                 lookups_before=before,
                 lookups_after=after,
+                authorised=authorised,
             )
     except ValueError as exc:
         raise InvalidInput(f"cannot build the SPF record for {name}: {exc}") from None
+    if existing is not None and _authorises_none(spf, sending):
+        sources = [f"include:{sending.include}"] if sending.include else []
+        sources.extend(sending.ips)
+        record = replace(
+            record,
+            note=(
+                "the published SPF record authorises none of the configured sending sources "
+                f"({', '.join(sources)}): mail from them fails SPF; " + record.note
+            ),
+        )
     lookalike = [p for p in spf.problems if p.code in _SPF_LOOKALIKE_CODES]
     if spf.status is Status.MISSING and lookalike:
         record = replace(
@@ -91,7 +139,16 @@ async def _spf_record(
                 + record.note
             ),
         )
-    if spf.status is Status.UNKNOWN:
+    if spf.status is Status.UNKNOWN and existing is not None:
+        record = replace(
+            record,
+            note=(
+                "a look-up inside the current SPF record failed (DNS failure), so whether its "
+                "includes already authorise the sending sources is unknown: they are added; "
+                + record.note
+            ),
+        )
+    elif spf.status is Status.UNKNOWN:
         record = replace(
             record,
             note=(
@@ -100,6 +157,27 @@ async def _spf_record(
             ),
         )
     return record
+
+
+def _authorises_none(spf: SpfResult, sending: SendingSettings) -> bool:
+    """Sources are configured and the published record, evaluated, authorises none of them
+    (a failed look-up is not taken as a "no")."""
+    if not (sending.include or sending.ips) or spf.status is not Status.VALID:
+        return False
+    if sending.include and spf.include_authorized is not False:
+        return False
+    return all(v.result in ("fail", "softfail", "neutral", "none") for v in spf.sources)
+
+
+def _authorised_sources(spf: SpfResult, sending: SendingSettings) -> frozenset[str]:
+    """The configured sources the published record already authorises through its includes,
+    as the check evaluated them (check_host per address, the include tree's targets): a pass
+    only. A look-up that failed (temperror) proves nothing, so that source is still added. A
+    network is probed at one address only, so it is never taken as covered this way."""
+    found = {v.source for v in spf.sources if v.result == "pass" and "/" not in v.source.strip()}
+    if sending.include and spf.include_authorized:
+        found.add(sending.include)
+    return frozenset(found)
 
 
 def _dmarc_record(name: str, report: DomainReport, rua: str) -> PublishRecord:
@@ -129,10 +207,7 @@ def _dmarc_record(name: str, report: DomainReport, rua: str) -> PublishRecord:
                 ),
             )
         return record
-    try:
-        record = dmarc_publish(name, rua, None)
-    except ValueError:  # an address DMARC cannot carry: a record without reports still helps
-        record = dmarc_publish(name, None, None)
+    record = _starting_dmarc(name, rua)
     if dmarc.status is Status.INVALID and dmarc.record:
         record = replace(
             record, note="replace the invalid DMARC record with this one; " + record.note

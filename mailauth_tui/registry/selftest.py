@@ -27,6 +27,7 @@ from email.utils import format_datetime, make_msgid
 from enum import StrEnum
 
 from mailauth_tui.core.dns_types import Resolver, RType
+from mailauth_tui.core.publish import dkim_publish
 from mailauth_tui.services.dkim_sign import SigningError, load_signing_key, verify_with
 from mailauth_tui.services.keys import KeyStore, unencrypted_pem
 from mailauth_tui.services.store import KeyRecord
@@ -120,17 +121,20 @@ def _published_key(record: str) -> str | None:
 
 
 def _diagnose(
-    host: str, record: str, chain: tuple[str, ...], ours: str, detail: str, selector: str
+    host: str, record: str, chain: tuple[str, ...], ours: str, detail: str, key: KeyRecord
 ) -> tuple[str, str]:
     """(reason, fix) of a signature that did not verify."""
     domain = host.split("._domainkey.", 1)[-1]
+    selector = key.selector
     publish = f"publish the DKIM record shown by: mailauth-tui records {domain}"
     theirs = _published_key(record)
     if theirs and theirs != ours and ours.startswith(theirs):
+        whole = dkim_publish(domain, selector, key.key_type, ours).value
         return (
             f"the key at {host} is truncated: {len(theirs)} of its {len(ours)} characters are "
             "published (a DNS form cut the value)",
-            f"{publish}; a value over 255 characters goes in as several quoted strings",
+            f"publish the whole value at {host}: {whole} (a value over 255 characters goes in "
+            "as several quoted strings)",
         )
     if theirs is None:
         return (
@@ -214,7 +218,7 @@ async def dkim_selftest(
         return _cannot_sign(domain, key.selector, exc)
     if ok:
         return _passed(key.selector, host, known)
-    reason, fix = _diagnose(host, records[0], answer.cname_chain, ours, detail, key.selector)
+    reason, fix = _diagnose(host, records[0], answer.cname_chain, ours, detail, key)
     return SelfTest(key.selector, SelfTestStatus.FAILED, reason, fix)
 
 

@@ -12,12 +12,14 @@ from email_validator import EmailNotValidError, validate_email
 
 from mailauth_tui.core.errors import InvalidDomainError
 from mailauth_tui.core.names import DomainName, normalize_domain
+from mailauth_tui.core.publish import dmarc_publish
 from mailauth_tui.registry.errors import InvalidInput
 from mailauth_tui.registry.models import (
     BulkDecision,
     DmarcState,
     DomainRow,
     Ownership,
+    PublishRecord,
     RecordState,
     SenderDecision,
 )
@@ -92,7 +94,21 @@ def sender_decision(
     return SenderDecision(system_sender, False, f"{reason}; using the system sender instead")
 
 
-def bulk_decision(domain: DomainName, row: DomainRow | None) -> BulkDecision:
+def starting_dmarc(row: DomainRow, rua: str | None) -> PublishRecord:
+    """The DMARC record that lets ``row`` send bulk mail: ``p=none`` with aggregate reports to
+    ``rua`` (the settings' ``dmarc_rua``) or else the domain's registered address."""
+    try:
+        return dmarc_publish(row.domain, rua or f"mailto:{row.address}", None)
+    except ValueError:  # an address DMARC cannot carry: a record without reports still helps
+        return dmarc_publish(row.domain, None, None)
+
+
+def bulk_decision(
+    domain: DomainName, row: DomainRow | None, dmarc_rua: str | None = None
+) -> BulkDecision:
+    """May ``domain`` send bulk mail; when a DMARC record is what is missing, the record to
+    publish comes with the refusal (``dmarc_rua``: where its reports go, see
+    :func:`starting_dmarc`)."""
     name = domain.display
     if row is None or row.ownership is not Ownership.VERIFIED:
         return BulkDecision(
@@ -110,4 +126,4 @@ def bulk_decision(domain: DomainName, row: DomainRow | None) -> BulkDecision:
         reason = f"the DMARC record of {name} has not been checked"
         return BulkDecision(False, reason, "verify the records to read the DMARC policy")
     reason = f"{name} has no DMARC record: bulk senders need at least p=none"
-    return BulkDecision(False, reason, "publish a DMARC record")
+    return BulkDecision(False, reason, "publish a DMARC record", starting_dmarc(row, dmarc_rua))

@@ -31,11 +31,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
 from mailauth_tui.core.check import check_domain
 from mailauth_tui.core.dns_types import Resolver
-from mailauth_tui.core.names import DomainName
+from mailauth_tui.core.names import DomainName, normalize_domain
 from mailauth_tui.core.propagation import PropagationReport
 from mailauth_tui.core.results import DomainReport, PublishRecord
 from mailauth_tui.registry import zone_publish
@@ -71,7 +72,7 @@ from mailauth_tui.registry.ownership import (
     resend_wait,
     when,
 )
-from mailauth_tui.registry.publishing import records_to_publish
+from mailauth_tui.registry.publishing import records_to_publish, with_registry_dmarc
 from mailauth_tui.registry.report import build_report
 from mailauth_tui.registry.roles import Access, check_login
 from mailauth_tui.registry.rows import to_entry, to_row
@@ -88,7 +89,7 @@ from mailauth_tui.services.authoritative import AuthoritativeDns, ZoneLookupErro
 from mailauth_tui.services.dnsupdate import ZoneUpdater
 from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.keys import KeyStore
-from mailauth_tui.services.mailer import Mailer, MailError
+from mailauth_tui.services.mailer import MaildirMailer, Mailer, MailError
 from mailauth_tui.services.migrations import LEGACY_ADMINS_KEY
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.signer_export import ExportKey
@@ -223,6 +224,12 @@ class Registry:
     def _read_access(self) -> Access:
         admins = frozenset(a.login for a in self._store.admins())
         return Access(self._actor, admins, self._store.writable, self._store.where)
+
+    @property
+    def code_folder(self) -> Path | None:
+        """The local Maildir that verification codes are written into when no SMTP server is
+        configured (whoever can read it can read the codes); None when codes are mailed."""
+        return self._mailer.folder if isinstance(self._mailer, MaildirMailer) else None
 
     def refresh_access(self) -> Access:
         """Read the admins again (another admin may have changed them). When the store cannot
@@ -674,7 +681,7 @@ class Registry:
     async def _check(self, rec: DomainRecord) -> DomainReport:
         keys = checked_keys(rec.keys)
         sending = self._settings.sending
-        return await check_domain(
+        report = await check_domain(
             self._resolver,
             rec.domain,
             selectors=tuple(k.selector for k in keys),
@@ -682,6 +689,7 @@ class Registry:
             include=sending.include,
             expected_keys={k.selector: k.public_key for k in keys} or None,
         )
+        return with_registry_dmarc(report, rec.address, self._settings.dmarc_rua)
 
     async def _selftests(self, rec: DomainRecord) -> tuple[SelfTest, ...]:
         """The end-to-end self-test of each checked key, after :meth:`_check` (whose answers
@@ -1061,7 +1069,12 @@ class Registry:
     def bulk_check(self, address_or_domain: str) -> BulkDecision:
         domain = parse_address_or_domain(address_or_domain, test_environment=self._test_env)
         rec = self._store.get_domain(domain.ascii)
-        return bulk_decision(domain, self._row(rec) if rec is not None else None)
+        row = self._row(rec) if rec is not None else None
+        return bulk_decision(domain, row, self._settings.dmarc_rua)
+
+    def bulk_for(self, row: DomainRow) -> BulkDecision:
+        """:meth:`bulk_check` for a row already read (the console's panel): no store read."""
+        return bulk_decision(normalize_domain(row.domain), row, self._settings.dmarc_rua)
 
     def report(self) -> list[ReportAction]:
         return build_report(self.list_domains(), self._now())

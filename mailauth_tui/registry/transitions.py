@@ -160,7 +160,9 @@ def _dkim_observation(
     test = tests.get(key.selector)
     if test is not None:
         extra["selftest"] = test.as_json()
-        if test.failed:
+        # A truncated key is named by the record's own check, with the whole value: the
+        # self-test's failure would say it twice.
+        if test.failed and not any(p.code == "dkim.truncated" for p in problems):
             failed = Problem("dkim.selftest_failed", Severity.ERROR, test.reason, test.fix)
             problems = (*problems, failed)
     return Observation("DKIM", look, found, problems, why, extra)
@@ -191,9 +193,39 @@ def observe_spf(report: DomainReport, include: str | None) -> Observation:
     return Observation("SPF", Look.GOOD, spf.record, spf.problems, "", extra)
 
 
+# A BIMI record's state in the registry's words (shown, never stored in a column: BIMI is
+# optional and decides nothing about the domain).
+_BIMI_STATE = {
+    Status.VALID: ("configured", Look.GOOD),
+    Status.INVALID: ("invalid", Look.BAD),
+    Status.UNKNOWN: ("unknown", Look.UNKNOWN),
+}
+
+
+def observe_bimi(report: DomainReport) -> tuple[Observation, str] | None:
+    """BIMI's observation and state when a record exists (or its look-up failed); None when
+    the domain publishes none, which is no fault (BIMI is optional)."""
+    bimi = report.bimi
+    shown = _BIMI_STATE.get(bimi.status)
+    if shown is None:
+        return None
+    state, look = shown
+    extra: dict[str, Any] = {
+        "status": bimi.status.value,
+        "logo_url": bimi.logo_url,
+        "authority_url": bimi.authority_url,
+    }
+    why = "" if look is Look.GOOD else f"the BIMI record is {bimi.status.value}"
+    return Observation("BIMI", look, bimi.record, bimi.problems, why, extra), state
+
+
 def observe_dmarc(report: DomainReport) -> Observation:
     dmarc = report.dmarc
-    extra: dict[str, Any] = {"policy": dmarc.policy, "source_domain": dmarc.source_domain}
+    extra: dict[str, Any] = {
+        "policy": dmarc.policy,
+        "effective_policy": dmarc.effective_policy,
+        "source_domain": dmarc.source_domain,
+    }
     if dmarc.status is Status.UNKNOWN:
         why = "the lookup failed"
         return Observation("DMARC", Look.UNKNOWN, dmarc.record, dmarc.problems, why, extra)
@@ -338,15 +370,19 @@ def assess(
 
     policy = rec.dmarc_policy
     if dmarc.state == DmarcState.CONFIGURED.value and dmarc_obs.look is Look.GOOD:
-        policy = report.dmarc.policy or report.dmarc.effective_policy
+        # What applies to this domain (sp= / np= of an inherited record), as `check` says.
+        policy = report.dmarc.effective_policy or report.dmarc.policy
         if policy != rec.dmarc_policy and rec.dmarc_policy is not None:
             transitions.append(f"DMARC policy p={rec.dmarc_policy} -> p={policy}")
     elif dmarc.state == DmarcState.NOT_CONFIGURED.value:
         policy = None
 
-    observations = (dkim_obs, spf_obs, dmarc_obs)
-    states = (dkim.state, spf.state, dmarc.state)
+    observations: tuple[Observation, ...] = (dkim_obs, spf_obs, dmarc_obs)
+    states: tuple[str, ...] = (dkim.state, spf.state, dmarc.state)
     unknown = [o.kind for o in observations if o.look is Look.UNKNOWN]
+    bimi = observe_bimi(report)
+    if bimi is not None:  # shown beside the others, deciding nothing
+        observations, states = (*observations, bimi[0]), (*states, bimi[1])
     evidence = {
         "checked_at": now.isoformat(),
         "unknown": unknown,
@@ -381,7 +417,9 @@ def assess(
         "next_check_at": next_at,
     }
     verdicts = tuple(
-        RecordVerdict(kind=o.kind, state=state, found=o.found, problems=o.problems)
+        RecordVerdict(
+            kind=o.kind, state=state, found=o.found, problems=o.problems, look=o.look.value
+        )
         for o, state in zip(observations, states, strict=True)
     )
     looks = ", ".join(f"{o.kind} {o.look.value}" for o in observations)

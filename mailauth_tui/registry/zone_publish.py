@@ -162,6 +162,8 @@ async def plan(
                 record = spf_publish(domain, spf[0] if spf else None, sending.include, sending.ips)
             except ValueError as exc:
                 raise InvalidInput(f"cannot build the SPF record for {domain}: {exc}") from None
+            if not record.value:
+                continue  # no sending source configured: no SPF record to write
         merged.append(record)
     return plan_update(conf.zone, merged, current, conf.ttl, retired)
 

@@ -209,6 +209,10 @@ class MaildirMailer:
     def description(self) -> str:
         return f"Maildir {self._path}"
 
+    @property
+    def folder(self) -> Path:
+        return self._path
+
     def _deliver(self, message: EmailMessage) -> str:
         # Create the Maildir's three folders ourselves, each tolerating the others: two first
         # deliveries in parallel threads otherwise race inside mailbox.Maildir(create=True),

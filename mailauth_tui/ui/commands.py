@@ -94,6 +94,14 @@ DOMAIN_ACTIONS: tuple[ActionInfo, ...] = (
         footer=False,
     ),
     ActionInfo(
+        "b",
+        "bulk",
+        "Bulk",
+        "May the selected domain send bulk mail? If not, the DMARC record to publish (copied)",
+        needs_row=True,
+        footer=False,
+    ),
+    ActionInfo(
         "e",
         "report",
         "Report",
@@ -104,7 +112,11 @@ DOMAIN_ACTIONS: tuple[ActionInfo, ...] = (
         "slash", "filter", "Filter", "Filter the table by domain, address or state", key_display="/"
     ),
     ActionInfo(
-        "o", "sort", "Sort", "Sort by domain, then by status, then by next check", footer=False
+        "o",
+        "sort",
+        "Sort",
+        "Sort by domain, then by status (worst first), then by next check (when shown)",
+        footer=False,
     ),
     ActionInfo(
         "m",

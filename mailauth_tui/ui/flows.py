@@ -91,7 +91,9 @@ class StepFlows:
                 timeout=10,
             )
         else:
-            self._host.tell(f"Code sent ({printable(sent.delivered_to)}).", "Code sent")
+            # The title says what happened; the text where to (never the title again).
+            address = printable(sent.domain.address)
+            self._host.tell(f"To {address} ({printable(sent.delivered_to)}).", "Code sent")
 
     async def code(self, domain: str) -> None:
         from mailauth_tui.ui.screens.enter_code import EnterCodeScreen
@@ -155,7 +157,7 @@ class StepFlows:
             return
         self._host.table.drop(row.domain)
         self._host.after_change()
-        self._host.tell(f"{name} deleted.", "")
+        self._host.tell(f"{name} and its DKIM keys left the registry.", "Deleted")
 
     async def rotate(self, row: DomainRow) -> None:
         name = printable(row.domain_unicode)
@@ -172,7 +174,9 @@ class StepFlows:
             self._host.tell(str(exc), "Rotate DKIM key", "error")
             return
         self._put(new_row)
-        self._host.tell(f"New DKIM key for {name}: publish its record (r), then verify (v).", "")
+        self._host.tell(
+            f"New DKIM key for {name}: publish its record (r), then verify (v).", "Rotated"
+        )
 
     async def report(self) -> None:
         from mailauth_tui.ui.screens.report import ReportScreen

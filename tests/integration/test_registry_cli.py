@@ -209,6 +209,13 @@ def test_bulk_check_refuses_without_dmarc(
     code, out, err = run(capsys, cli, "bulk-check", f"news@{DOMAIN}")
     assert code == 1
     assert "bulk sending refused" in err and "to do: publish a DMARC record" in err
+    # The record to publish, the same starting record as `records` offers.
+    assert f"  _dmarc.{DOMAIN} TXT v=DMARC1; p=none; rua=mailto:" in err
+    code, out, _ = run(capsys, cli, "bulk-check", DOMAIN, "--json")
+    record = json.loads(out)["record"]
+    assert record["host"] == f"_dmarc.{DOMAIN}" and record["value"].startswith("v=DMARC1; p=none")
+    records_out = json.loads(run(capsys, cli, "records", DOMAIN, "--json")[1])
+    assert record["value"] == next(r["value"] for r in records_out if r["kind"] == "DMARC")
     code, out, _ = run(capsys, cli, "report")
     assert "1 domain waiting for DMARC setup" in out
 

@@ -139,7 +139,7 @@ async def test_whole_flow_through_the_console(flow_world: FlowWorld) -> None:
         assert dkim.required and dkim.host.endswith(f"._domainkey.{DOMAIN}")
         await pilot.press("1")
         assert app.clipboard == dkim.value
-        await pilot.press("3", "h")
+        await pilot.press("3", "H")
         assert app.clipboard == f"_dmarc.{DOMAIN}"
         await pilot.press("p")
         await pilot.pause()

@@ -20,7 +20,6 @@ from mailauth_tui.ui.screens.report import EMPTY, ReportScreen
 from mailauth_tui.ui.screens.verify_result import VerifyResultScreen
 from tests.fixtures.registry import code_from_message
 from tests.fixtures.ui_modals import FlowWorld, screen_text
-from tests.ui.domains_helpers import collect_notifications
 
 DOMAIN = "mail.example.com"
 
@@ -144,7 +143,7 @@ async def test_records_keys_copy_zone_form_and_no_publish_outside_demo(
         await pilot.press("2")
         assert app.clipboard == cards[1].record.value
         assert app.focused is cards[1]
-        await pilot.press("h")
+        await pilot.press("H")
         assert app.clipboard == DOMAIN
 
         await pilot.press("down", "c")
@@ -152,7 +151,7 @@ async def test_records_keys_copy_zone_form_and_no_publish_outside_demo(
 
         await pilot.press("z", "1")
         assert app.clipboard == cards[0].record.zone_line
-        assert f"Zone line   {cards[0].record.host}. 3600 IN TXT" in "\n".join(screen_text(app))
+        assert f"Zone line  {cards[0].record.host}. 3600 IN TXT" in "\n".join(screen_text(app))
         await pilot.press("z")
         assert "Zone line" not in "\n".join(screen_text(app))
 
@@ -168,21 +167,29 @@ async def test_records_short_host_key_copies_the_providers_host_and_says_which(
     await _owned(flow_world)
     app = Host()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        seen = collect_notifications(app)
         app.open(RecordsScreen(flow_world.registry, DOMAIN))
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
         cards = list(app.screen.query(RecordCard))
-        await pilot.press("s")  # the DKIM record, focused first
+        await pilot.press("h")  # the DKIM record, focused first
         assert app.clipboard == cards[0].record.short_host
         assert app.clipboard.endswith("._domainkey.mail")  # mail.example.com in example.com
-        await pilot.press("down", "down", "s")
+        await pilot.press("down", "down", "h")
         assert app.clipboard == "_dmarc.mail"
-        assert seen[-1].startswith(
-            f"Copied DMARC short host '_dmarc.mail' (of _dmarc.{DOMAIN}) (11 characters)"
+        # Said in the dialog's status line, not in a toast over the dialog.
+        status = app.screen.query_one("#status", Static)
+        assert str(status.content).startswith(
+            "✔ Copied DMARC host '_dmarc.mail' (relative to example.com; "
+            f"full name _dmarc.{DOMAIN}) (11 characters)"
         )
-        assert "Short host  _dmarc.mail" in "\n".join(screen_text(app))
+        assert not app._notifications
+        assert "Host       _dmarc.mail" in "\n".join(screen_text(app))
+        await pilot.press("H")
+        assert app.clipboard == f"_dmarc.{DOMAIN}"
+        assert str(status.content).startswith(
+            f"✔ Copied DMARC full name ({len(DOMAIN) + 7} characters)"
+        )
 
 
 async def test_records_refused_before_ownership(flow_world: FlowWorld) -> None:

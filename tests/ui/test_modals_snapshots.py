@@ -82,7 +82,19 @@ def test_add_domain_inline_error(snap_compare: Any, modal_demo: ModalDemo) -> No
     assert snap_compare(_app(modal_demo), terminal_size=(80, 24), run_before=run)
 
 
+@pytest.fixture
+def fixed_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code dialog names the Maildir, a temporary directory here: a fixed one instead."""
+    from pathlib import Path
+
+    from mailauth_tui.registry.service import Registry
+
+    folder = Path("/var/lib/mailauth-tui/outbox")
+    monkeypatch.setattr(Registry, "code_folder", property(lambda _self: folder))
+
+
 @pytest.mark.parametrize("size", SIZES)
+@pytest.mark.usefixtures("fixed_outbox")
 def test_enter_code_pending(
     snap_compare: Any, modal_demo: ModalDemo, size: tuple[int, int]
 ) -> None:
@@ -90,6 +102,7 @@ def test_enter_code_pending(
     assert snap_compare(_app(modal_demo), terminal_size=size, run_before=run)
 
 
+@pytest.mark.usefixtures("fixed_outbox")
 def test_enter_code_locked(snap_compare: Any, modal_demo: ModalDemo) -> None:
     run = _open(lambda app: EnterCodeScreen(app.registry, "typo.example"))
     assert snap_compare(_app(modal_demo), terminal_size=(80, 24), run_before=run)

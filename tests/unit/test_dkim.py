@@ -246,14 +246,14 @@ async def test_expected_key_compared_ignoring_whitespace() -> None:
     assert other.key_bits == 2048
 
 
-async def test_warnings_for_testing_sha1_and_unknown_key_type() -> None:
+async def test_warnings_for_testing_sha1_and_error_for_unknown_key_type() -> None:
     key = rsa_key(2048)
     dns = FakeResolver().txt(HOST, f"v=DKIM1; t=y; h=sha1; p={key}")
     result = await check_dkim(dns, "example.com", "s1")
     assert result.status is Status.VALID
     assert codes(result) == ["dkim.testing", "dkim.sha1_only"]
     odd = await check_dkim(FakeResolver().txt(HOST, "v=DKIM1; k=gost; p=AAAA"), "example.com", "s1")
-    assert odd.status is Status.VALID and codes(odd) == ["dkim.unknown_key_type"]
+    assert odd.status is Status.INVALID and codes(odd) == ["dkim.unknown_key_type"]
 
 
 async def test_service_type_without_email_is_invalid() -> None:

@@ -252,7 +252,10 @@ def test_no_corrected_record_without_a_version_or_with_duplicates() -> None:
 
 
 def test_record_recognition() -> None:
-    assert starts_with_dmarc1("v=DMARC1; p=none") and starts_with_dmarc1(" v = DMARC1 ")
+    assert starts_with_dmarc1("v=DMARC1; p=none") and starts_with_dmarc1("v = DMARC1 ")
+    # RFC 7489 6.6.3: nothing before the version, white space included.
+    assert not starts_with_dmarc1(" v=DMARC1; p=none") and looks_like_dmarc(" v=DMARC1")
+    assert looks_like_dmarc("dmarc v=DMARC1; p=none")
     assert not starts_with_dmarc1("v=DMARC1 p=none") and not starts_with_dmarc1("v=dmarc1;")
     assert looks_like_dmarc('"v=DMARC1; p=none"') and looks_like_dmarc("v=dmarc1 p=none")
     assert looks_like_dmarc("p=none; v=DMARC1") and looks_like_dmarc("v=DMARC1\\; p=none")

@@ -318,7 +318,7 @@ def test_evidence_notes_keep_problems_or_the_reason_and_skip_junk() -> None:
     assert evidence.unknown == ("SPF",)
     assert evidence.notes == (
         RecordNote("DKIM", "v=DKIM1; p=x", (("warning", "weak"),)),
-        RecordNote("SPF", None, (("error", "timeout"),)),
+        RecordNote("SPF", None, (("error", "timeout"),), look="unknown"),
     )
 
 

@@ -261,8 +261,15 @@ async def test_check_spf_valid_with_sources_and_include() -> None:
     assert (result.lookups, result.void_lookups) == (3, 0)
     assert result.include_authorized is True  # referenced two levels down
     assert result.sources == (
-        SourceVerdict("192.0.2.10", "pass"),
-        SourceVerdict("203.0.113.99", "fail"),
+        SourceVerdict(
+            "192.0.2.10",
+            "pass",
+            "include:_spf.provider.net",
+            "matched 'include:_spf.provider.net' in the record of example.com",
+        ),
+        SourceVerdict(
+            "203.0.113.99", "fail", "-all", "matched '-all' in the record of example.com"
+        ),
     )
     problem = next(p for p in result.problems if p.code == "spf.source_not_authorized")
     assert problem.severity is Severity.ERROR
@@ -307,7 +314,8 @@ async def test_check_spf_dns_failure_is_unknown_never_missing(kind: str) -> None
     assert result.status is Status.UNKNOWN
     assert codes(result) == ["spf.unknown"]
     assert result.include_authorized is None
-    assert result.sources == (SourceVerdict("192.0.2.1", "temperror"),)
+    assert [(v.source, v.result) for v in result.sources] == [("192.0.2.1", "temperror")]
+    assert "u.example failed" in result.sources[0].reason
 
 
 async def test_check_spf_temperror_in_the_tree_is_unknown() -> None:

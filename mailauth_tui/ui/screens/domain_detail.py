@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -11,71 +10,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from mailauth_tui.registry.codes import MAX_ATTEMPTS
-from mailauth_tui.registry.evidence import read_evidence
 from mailauth_tui.registry.models import DkimKey, DomainRow, JournalEntry, Ownership
 from mailauth_tui.ui.screens.modal_base import StepModal, facts, failure_text, literal, when
 from mailauth_tui.ui.widgets.badges import badge, policy_text
+from mailauth_tui.ui.widgets.evidence_words import evidence_in_words, journal_in_words
 from mailauth_tui.ui.widgets.propagation_badges import PropagationBadges
 
 if TYPE_CHECKING:
     from mailauth_tui.registry.service import Registry
-
-_MAX_DEPTH = 8  # evidence nesting shown; deeper structure is printed as JSON text
-
-
-def evidence_view(raw: str) -> Table | Text:
-    """The JSON evidence of a check as an indented key / value outline, literally.
-
-    Not JSON (an older row, a hand edit) is shown as the raw text: evidence is never hidden.
-    """
-    if not raw.strip():
-        return Text("no check yet", style="italic")
-    evidence = read_evidence(raw)
-    if not evidence.is_json:
-        return literal(raw)
-    rows: list[tuple[Text, Text]] = []
-    _walk(evidence.data, 0, rows, None)
-    if not rows:
-        return literal(raw)
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
-    for key, value in rows:
-        grid.add_row(key, value)
-    return grid
-
-
-def _walk(value: Any, depth: int, rows: list[tuple[Text, Text]], key: str | None) -> None:
-    nested = isinstance(value, dict) or (
-        isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
-    )
-    if nested and depth < _MAX_DEPTH:
-        child_depth = depth
-        if key is not None:
-            rows.append((literal("  " * depth + f"{key}:", style="bold"), Text("")))
-            child_depth += 1
-        items = value.items() if isinstance(value, dict) else (("-", v) for v in value)
-        for sub_key, sub in items:
-            if sub != "":  # an empty reason ("why": "") says nothing
-                _walk(sub, child_depth, rows, str(sub_key))
-        return
-    label = "  " * depth + (f"{key}:" if key is not None else "")
-    rows.append((literal(label), literal(_scalar(value))))
-
-
-def _scalar(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(_scalar(v) for v in value) if value else "(none)"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
 
 
 def key_status(key: DkimKey) -> Text:
@@ -122,7 +67,7 @@ def overview(row: DomainRow) -> Group:
                 ("Address", literal(row.address)),
                 ("Added", added),
                 ("Ownership", ownership),
-                ("DKIM", badge(row.dkim_state.value)),
+                ("DKIM", badge(row.dkim_shown_state)),
                 ("SPF", badge(row.spf_state.value)),
                 ("DMARC", dmarc),
                 ("Last check", Text(when(row.last_check_at))),
@@ -168,30 +113,15 @@ class DomainDetailScreen(StepModal[None]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = literal(f"Domain {row.domain_unicode if row else self._domain}")
             with VerticalScroll(id="detail-body"):
-                if row is None:
+                if error:  # the domain, or its journal, could not be read
                     yield Static(literal(f"✘ {error}"), classes="problem")
-                else:
+                if row is not None:
                     yield Static(overview(row), id="overview")
                     if row.ownership is Ownership.VERIFIED:
                         yield PropagationBadges(self._registry, row.domain)
                     title = Text(f"Evidence of the last check ({when(row.last_check_at)})")
                     title.stylize("bold")
-                    yield Static(Group(title, evidence_view(row.evidence)), id="evidence")
+                    yield Static(Group(title, evidence_in_words(row.evidence)), id="evidence")
                     yield Static(Text("Journal, newest first", style="bold"))
-                    yield self._journal_table(journal)
+                    yield Static(journal_in_words(journal), id="journal")
         yield Footer()
-
-    def _journal_table(self, journal: list[JournalEntry]) -> DataTable[Text]:
-        table: DataTable[Text] = DataTable(id="journal", cursor_type="row", zebra_stripes=True)
-        table.add_columns("When", "Who", "Event", "Detail")
-        newest_first = sorted(journal, key=lambda e: e.at, reverse=True)
-        for entry in newest_first:
-            table.add_row(
-                Text(when(entry.at)),
-                literal(entry.actor),
-                literal(entry.event),
-                literal(entry.detail),
-            )
-        if not journal:
-            table.add_row(Text("-"), Text("-"), Text("-"), Text("nothing recorded yet"))
-        return table

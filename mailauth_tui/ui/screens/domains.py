@@ -25,9 +25,11 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 
 from mailauth_tui.core.textsafe import printable
-from mailauth_tui.registry.errors import RegistryError
+from mailauth_tui.core.wording import plural
+from mailauth_tui.registry.errors import RegistryError, StoreError
 from mailauth_tui.registry.models import DomainRow, Ownership, VerifyOutcome
 from mailauth_tui.registry.service import Registry
+from mailauth_tui.ui.clipboard import copy_text
 from mailauth_tui.ui.commands import DOMAIN_ACTIONS, ActionInfo, DomainCommands, domain_bindings
 from mailauth_tui.ui.demo_hooks import DemoHooks
 from mailauth_tui.ui.failure import failure_text
@@ -66,6 +68,9 @@ class DomainsScreen(Screen[None]):
     BINDINGS = [
         *domain_bindings(),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        # Not a priority binding: in the filter box q is a letter; dialogs are screens of
+        # their own, so q never quits from one (ctrl+q, the app's, quits from anywhere).
+        Binding("q", "app.quit", "Quit", show=False),
     ]
     COMMANDS = {DomainCommands}
     AUTO_FOCUS = "DomainTable"
@@ -89,6 +94,11 @@ class DomainsScreen(Screen[None]):
         self.recheck = RecheckController(self, registry)
         self.flows = StepFlows(self)
         self._seen_change: object = None  # the registry's change token at the last reload
+        # The one line of a registry that cannot be read ("registry damaged: PATH (...)"),
+        # shown in place of the table until a read succeeds again; "" while all is well.
+        self.damage = ""
+        # Toasts told while a dialog was open, shown when this screen is back.
+        self._held: list[tuple[str, str, SeverityLevel, float]] = []
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -162,9 +172,20 @@ class DomainsScreen(Screen[None]):
 
     def reload(self) -> None:
         """Read every domain from the registry (other processes may have changed them)."""
-        rows = self.registry.list_domains()
+        try:
+            rows = self.registry.list_domains()
+        except StoreError as exc:
+            self.show_damage(exc)
+            return
+        self.damage = ""
         table = self.table
         table.load(rows)
+        self.after_change()
+
+    def show_damage(self, exc: StoreError) -> None:
+        """The registry cannot be read (damaged, or gone): its one line replaces the table,
+        never a traceback; the live poll keeps trying and shows the domains once it reads."""
+        self.damage = str(exc)
         self.after_change()
 
     def _poll_changes(self) -> None:
@@ -173,11 +194,18 @@ class DomainsScreen(Screen[None]):
         re-check of this console runs (it redraws its own rows): after it."""
         if self.recheck.running:
             return
+        try:
+            self._take_changes()
+        except StoreError as exc:
+            self.show_damage(exc)
+
+    def _take_changes(self) -> None:
         token = self.registry.change_token()
-        if token == self._seen_change:
+        if token == self._seen_change and not self.damage:
             return
         self._seen_change = token
         rows = self.registry.list_domains()
+        self.damage = ""
         table = self.table
         if {r.domain for r in rows} == set(table.domains):
             table.put_many([r for r in rows if table.domains[r.domain] != r])
@@ -189,7 +217,12 @@ class DomainsScreen(Screen[None]):
     def after_change(self) -> None:
         table = self.table
         empty = self.query_one("#empty", Static)
-        if table.row_count:
+        empty.set_class(bool(self.damage), "damage")
+        if self.damage:
+            table.display = False
+            empty.display = True
+            empty.update(Text(printable(self.damage), justify="center"))
+        elif table.row_count:
             empty.display = False
             table.display = True
         else:
@@ -213,35 +246,52 @@ class DomainsScreen(Screen[None]):
         return f"No domains yet. {reason}: {access.how_to_get_rights()}."
 
     def _update_status(self) -> None:
+        if self.damage:
+            self.query_one("#status", Static).update(
+                Text("the registry cannot be read: see above", no_wrap=True), layout=False
+            )
+            return
         table = self.table
         total = len(table.domains)
         shown = table.row_count
         verified = sum(1 for r in table.domains.values() if r.verified)
-        count = f"{shown} of {total} domains" if shown != total else f"{total} domains"
-        parts = [count, f"{verified} verified", f"sorted by {table.sort_key.value} (o)"]
-        if self._only is not None:
-            parts.append(f"report: {self._only_title} (esc shows all)")
-        elif table.filter_text:
-            parts.append(f'filter "{table.filter_text}"')
-        if self.recheck.running:
-            parts.insert(0, f"⟳ re-checking {self.recheck.done}/{self.recheck.total}")
-        # One line of fixed size: no layout pass for it (it changes with every flush).
-        self.query_one("#status", Static).update(
-            Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"), layout=False
+        count = (
+            f"{shown} of {plural(total, 'domain')}" if shown != total else plural(total, "domain")
         )
+        # (full, shorter) in order of display; the least essential give way first when the line
+        # is too narrow (80 columns with the progress bar): the sort, then the hints.
+        parts: list[tuple[str, str]] = [(count, count), (f"{verified} verified",) * 2]
+        sort = table.sort_key.value
+        parts.append((f"sorted by {sort} (o)", ""))
+        if self._only is not None:
+            title = printable(self._only_title)
+            parts.append((f"report: {title} (esc shows all)", f"report: {title}"))
+        elif table.filter_text:
+            needle = printable(table.filter_text)
+            parts.append((f'filter "{needle}"',) * 2)
+        if self.recheck.running:
+            progress = f"⟳ re-checking {self.recheck.done}/{self.recheck.total}"
+            parts.insert(0, (progress, progress))
+        status = self.query_one("#status", Static)
+        room = status.size.width or self.app.size.width - 2
+        line = " · ".join(full for full, _ in parts)
+        if len(line) > room:
+            line = " · ".join(short for _, short in parts if short)
+        # One line of fixed size: no layout pass for it (it changes with every flush).
+        status.update(Text(line, no_wrap=True, overflow="ellipsis"), layout=False)
 
     def show_detail(self) -> None:
         table = self.table
         domain = table.current_domain()
         row = table.domains.get(domain) if domain else None
         panel = self.query_one(DetailPanel)
-        if row is None:
-            panel.display = bool(table.domains)  # the empty state says it all
+        if row is None or self.damage:
+            panel.display = bool(table.domains) and not self.damage  # the empty state says it
             panel.show(None, empty_hint="No domain selected.")
             table.tooltip = None
             return
         panel.display = True
-        panel.show(row, checking=table.is_checking(row.domain))
+        panel.show(row, checking=table.is_checking(row.domain), bulk=self.registry.bulk_for(row))
         table.show_tooltip_for(row.domain)
 
     @on(DataTable.RowHighlighted)
@@ -254,6 +304,11 @@ class DomainsScreen(Screen[None]):
         # The table takes enter for itself (select the row): that is the "details" key.
         event.stop()
         self.action_detail()
+
+    def on_resize(self) -> None:
+        # A narrower table may have dropped the column it was sorted by (and the sort with
+        # it): the status line says what the sort is now.
+        self.call_after_refresh(self._update_status)
 
     def _tick_times(self) -> None:
         self.table.refresh_times()
@@ -370,7 +425,7 @@ class DomainsScreen(Screen[None]):
 
     def action_sort(self) -> None:
         table = self.table
-        table.sort_key = table.sort_key.following()
+        table.sort_key = table.next_sort_key()
         table.rebuild()
         self.after_change()
 
@@ -379,7 +434,21 @@ class DomainsScreen(Screen[None]):
     def tell(
         self, text: str, title: str, severity: SeverityLevel = "information", timeout: float = 5
     ) -> None:
+        """A toast; while a dialog is open it waits for this screen (toasts would cover the
+        dialog's text or key hints)."""
+        if self.app.screen is not self:
+            self._held.append((text, title, severity, timeout))
+            return
         self.notify(text, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def on_screen_suspend(self) -> None:
+        # A dialog opens: this screen's toasts ("Copied ...", "Code sent") do not follow it.
+        self.app.clear_notifications()
+
+    def on_screen_resume(self) -> None:
+        held, self._held = self._held, []
+        for text, title, severity, timeout in held:
+            self.notify(text, title=title, severity=severity, timeout=timeout, markup=False)
 
     def every(self, seconds: float, callback: Callable[[], None]) -> Timer:
         return self.set_interval(seconds, callback)
@@ -423,9 +492,11 @@ class DomainsScreen(Screen[None]):
         reader's console leaves it to the admins (their console or cron): it writes nothing."""
         if self.recheck.running or not self.registry.may_change:
             return
+        if self.damage:
+            return
         try:
             due = [r.domain for r in self.registry.due_domains()]
-        except RegistryError as exc:
+        except (RegistryError, StoreError) as exc:
             self.tell(str(exc), "Re-check", "error")
             return
         if due:
@@ -550,6 +621,26 @@ class DomainsScreen(Screen[None]):
     def action_report(self) -> None:
         self._flow(self.flows.report(), "report")
 
+    def action_bulk(self) -> None:
+        """May the selected domain send bulk mail; if not, the DMARC record to publish (copied
+        to the clipboard, since publishing it is the next step)."""
+        row = self._selected()
+        if row is None:
+            return
+        decision = self.registry.bulk_for(row)
+        name = printable(row.domain_unicode)
+        if decision.allowed:
+            self.tell(decision.reason, f"Bulk sending allowed for {name}")
+            return
+        text = decision.reason
+        if decision.record is not None:
+            record = decision.record
+            copy_text(self.app, record.value, "the DMARC record")
+            text += f"\nPublish at {record.host}:\n{record.value}\n(copied to the clipboard)"
+        elif decision.action:
+            text += f"\nTo do: {decision.action}"
+        self.tell(text, f"Bulk sending refused for {name}", "warning", timeout=15)
+
     def action_verify(self) -> None:
         domain = self.table.current_domain()
         if domain:
@@ -560,7 +651,7 @@ class DomainsScreen(Screen[None]):
         # would cost the very moments the screen must stay quick.
         domains = list(self.table.domains)
         if not domains:
-            self.tell("There are no domains to re-check.", "")
+            self.tell("There are no domains to re-check.", "Re-check")
         elif not self.start_bulk(domains, due_only=False):
             self.tell("A re-check is already running.", "Re-check")
 

@@ -56,6 +56,7 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = "Prove ownership: enter the code"
             yield Static("", id="facts")
+            yield Static("", id="maildir", classes="warning")
             yield Label("Verification code (case, spaces and dashes do not matter)")
             yield Input(
                 placeholder="ABCD-EFGH-JK",
@@ -80,6 +81,16 @@ class EnterCodeScreen(StepModal[CodeCheck | None]):
     def on_mount(self) -> None:
         self._show("#code-problem", "")
         self._show("#status", "")
+        folder = self._registry.code_folder
+        # No SMTP server: the code went into a local folder, not to the address. Say where,
+        # and who else can read it there.
+        self._show(
+            "#maildir",
+            ""
+            if folder is None
+            else f"⚠ No SMTP server is configured: the code is in the Maildir {folder}, not "
+            "in the inbox. Whoever can read that folder can read the code.",
+        )
         try:
             self._row = self._registry.get(self._domain)
         except Exception as exc:  # failure_text logs anything but a RegistryError

@@ -23,7 +23,8 @@ WORKFLOW = (
     (
         "3. Publish",
         "the DKIM (required) and SPF (recommended) records shown by r at your DNS"
-        " provider (on that screen s copies the short host, p publishes by RFC 2136,"
+        " provider (on that screen h copies the host as the provider's form wants it,"
+        " H the full name, p publishes by RFC 2136,"
         " n shows each nameserver), then verify (v).",
     ),
     ("4. DMARC", "needs DKIM or SPF first; start at p=none. Bulk senders must have it."),
@@ -47,7 +48,8 @@ APP_KEYS = (
     ("ctrl+p", "Command palette: every action by name"),
     ("ctrl+o", "Demo only: the outbox, from any screen"),
     ("escape", "Close a dialog, or clear the filter"),
-    ("ctrl+q", "Quit"),
+    ("↑ ↓ pgup pgdn", "Move in the table; home or g: the first domain, end or G: the last"),
+    ("q, ctrl+q", "Quit (q on the main screen; ctrl+q from any screen)"),
 )
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.screen import ModalScreen
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from mailauth_tui.core.textsafe import printable
@@ -57,5 +58,16 @@ class StepModal(ModalScreen[ResultT]):
             self.step_failed(failure_text(event.worker.error))
 
     def step_failed(self, message: str) -> None:
-        """A registry call failed; ``message`` is for the user."""
-        self.notify(message, title="Failed", severity="error", markup=False)
+        """A registry call failed; ``message`` is for the user. Said inside the dialog (a
+        toast would cover its text or key hints at 80x24)."""
+        dialog = self.query("#dialog")
+        if not dialog:
+            self.notify(message, title="Failed", severity="error", timeout=3, markup=False)
+            return
+        notices = self.query("#step-notice")
+        if notices:
+            notices.first(Static).update(literal(f"✘ {message}"))
+        else:
+            dialog.first().mount(
+                Static(literal(f"✘ {message}"), id="step-notice", classes="problem")
+            )

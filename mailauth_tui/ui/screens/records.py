@@ -1,5 +1,8 @@
 """Step 3: the DNS records to publish (DKIM, SPF, DMARC), each copied with one key, then verify.
 
+What a key did ("Copied the DKIM value ...") is said in the dialog's own status line, not in
+a toast: at 80x24 a toast would cover the records and the key hints.
+
 A record's value is shown whole and wrapped (a 2048-bit DKIM key is ~400 characters): the user
 reads it here and copies it with a key, so it must never be cut. ``z`` switches to the
 zone-file form (``host. 3600 IN TXT "chunk" "chunk"``, 255-byte strings) for those who edit a
@@ -20,6 +23,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
 from mailauth_tui.core.results import PublishRecord
+from mailauth_tui.core.wording import word_list
 from mailauth_tui.registry.models import VerifyOutcome
 from mailauth_tui.ui.clipboard import copy_text
 from mailauth_tui.ui.demo_hooks import DemoHooks
@@ -54,14 +58,20 @@ class RecordCard(Static, can_focus=True):
         if self.zone_form:
             rows = [
                 ("Zone line", literal(record.zone_line)),
-                ("Short host", literal(record.short_host)),
+                ("Host", literal(record.short_host)),
             ]
         else:
+            # "Host" is what a DNS provider's form asks for (h copies it); the full name too.
             rows = [
-                ("Host", literal(record.host)),
-                ("Short host", literal(record.short_host)),
+                ("Host", literal(record.short_host)),
+                ("Full name", literal(record.host)),
                 ("Type", literal(record.rtype)),
-                ("Value", literal(record.value)),
+                (
+                    "Value",
+                    literal(record.value)
+                    if record.value
+                    else Text("none yet: the sending sources are needed (note)", style="bold"),
+                ),
             ]
         if record.note:
             rows.append(("Note", literal(record.note, style="italic")))
@@ -70,6 +80,16 @@ class RecordCard(Static, can_focus=True):
     @property
     def copy_value(self) -> str:
         return self.record.zone_line if self.zone_form else self.record.value
+
+
+def demo_published(records: Sequence[PublishRecord]) -> str:
+    """What publishing into the demo zone did, counted right: "✔ published the DKIM and SPF
+    records into the demo zone: press v to verify"."""
+    if not records:
+        return "✔ every record is already in the demo zone: press v to verify"
+    kinds = word_list([r.kind for r in records])
+    noun = "records" if len(records) > 1 else "record"
+    return f"✔ published the {kinds} {noun} into the demo zone: press v to verify"
 
 
 class RecordsScreen(StepModal[VerifyOutcome | None]):
@@ -82,8 +102,8 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
         Binding("2", "copy_value(1)", "Copy record 2", show=False),
         Binding("3", "copy_value(2)", "Copy record 3", show=False),
         Binding("c", "copy_value(-1)", "Copy this record", show=False),
-        Binding("h", "copy_host", "Host"),
-        Binding("s", "copy_short_host", "Short"),
+        Binding("h", "copy_short_host", "Host"),
+        Binding("H", "copy_host", "Full name", show=False),
         Binding("z", "zone_form", "Zone"),
         Binding("p", "publish", "Publish"),
         Binding("n", "nameservers", "Servers"),
@@ -159,7 +179,12 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
     def _show_records(self, records: Sequence[PublishRecord]) -> None:
         self._records = list(records)
         # One line at 80 columns: a first layout racing this update keeps a one-line height.
-        self._set_status("Copy each value (1-3), paste it at your DNS provider, then verify (v).")
+        # A reader cannot verify (v is a dry run): an admin publishes and verifies.
+        if self._registry.may_change:
+            status = "Copy each value (1-3), paste it at your DNS provider, then verify (v)."
+        else:
+            status = "Read-only: give these to an admin to publish; v shows what DNS has."
+        self._set_status(status)
         listing = self.query_one("#record-list", VerticalScroll)
         listing.mount_all(RecordCard(r, i) for i, r in enumerate(self._records, start=1))
         listing.call_after_refresh(self._focus_first)
@@ -182,30 +207,41 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
     def action_copy_value(self, index: int) -> None:
         cards = list(self.query(RecordCard))
         if index >= len(cards):
-            self.notify(f"there is no record {index + 1}", severity="warning", markup=False)
+            self._set_status(f"✘ there is no record {index + 1}", error=True)
             return
         card = self._focused_card() if index < 0 else cards[index]
         if card is None:
             return
         card.focus()
+        if not card.copy_value:  # SPF without sending sources: nothing to publish yet
+            self.notify(
+                f"nothing to copy: no sending source is configured (see the {card.record.kind} "
+                "note)",
+                severity="warning",
+                markup=False,
+            )
+            return
         what = f"{card.record.kind} {'zone line' if card.zone_form else 'value'}"
-        self.notify(copy_text(self.app, card.copy_value, what), markup=False)
+        self._set_status("✔ " + copy_text(self.app, card.copy_value, what))
 
     def action_copy_host(self) -> None:
         card = self._focused_card()
         if card is None:
             return
-        message = copy_text(self.app, card.record.host, f"{card.record.kind} host")
-        self.notify(message, markup=False)
+        message = copy_text(self.app, card.record.host, f"{card.record.kind} full name")
+        self._set_status("✔ " + message)
 
     def action_copy_short_host(self) -> None:
-        """The host as a DNS provider's form wants it; the message names the record."""
+        """The host as a DNS provider's form wants it (relative to the zone); the message
+        names the record, the zone it is relative to and the full name."""
         card = self._focused_card()
         if card is None:
             return
         record = card.record
-        what = f"{record.kind} short host '{record.short_host}' (of {record.host})"
-        self.notify(copy_text(self.app, record.short_host, what), markup=False)
+        short = record.short_host
+        zone = record.host if short == "@" else record.host.removeprefix(short + ".")
+        what = f"{record.kind} host '{short}' (relative to {zone}; full name {record.host})"
+        self._set_status("✔ " + copy_text(self.app, record.short_host, what))
 
     def action_zone_form(self) -> None:
         for card in self.query(RecordCard):
@@ -233,14 +269,15 @@ class RecordsScreen(StepModal[VerifyOutcome | None]):
             return
         if self._demo is None or not self._records:
             return
+        # Only what is not in DNS yet: a record already published is neither written again
+        # nor counted as published.
+        todo = [r for r in self._records if not r.already_published]
         try:
-            self._demo.publish(self._records)
+            self._demo.publish(todo)
         except Exception as exc:  # failure_text logs anything unexpected
             self._set_status(f"✘ {failure_text(exc)}", error=True)
             return
-        self._set_status(
-            f"✔ published {len(self._records)} records into the demo zone: press v to verify"
-        )
+        self._set_status(demo_published(todo))
 
     def action_verify(self) -> None:
         if self._verifying or not self._records:

@@ -11,6 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
 from mailauth_tui.core.results import DomainReport, Problem, Severity
+from mailauth_tui.core.wording import word_list
 from mailauth_tui.registry.models import Ownership, RecordVerdict, VerifyOutcome
 from mailauth_tui.ui.screens.modal_base import StepModal, facts, literal
 from mailauth_tui.ui.widgets.badges import badge
@@ -62,7 +63,7 @@ def problems_view(problems: tuple[Problem, ...]) -> Table:
 
 
 def verdict_view(verdict: RecordVerdict, report: DomainReport) -> RenderableType:
-    head = Text.assemble((f"{verdict.kind:<6}", "bold"), badge(verdict.state))
+    head = Text.assemble((f"{verdict.kind:<6}", "bold"), badge(verdict.shown_state))
     if verdict.found is not None:
         found = literal(verdict.found)
     elif verdict.state == "unknown":
@@ -78,6 +79,11 @@ def verdict_view(verdict: RecordVerdict, report: DomainReport) -> RenderableType
     return Group(*parts)
 
 
+def all_good(outcome: VerifyOutcome) -> bool:
+    """Verified, with every record verified or configured and no self-test failing."""
+    return outcome.domain.verified and all(v.state in _GOOD_STATES for v in outcome.verdicts)
+
+
 def overall(outcome: VerifyOutcome) -> Text:
     """One line: verified, or what to do next, most important first."""
     row = outcome.domain
@@ -86,15 +92,18 @@ def overall(outcome: VerifyOutcome) -> Text:
     if row.ownership is not Ownership.VERIFIED:
         return Text("… not verified yet: prove ownership with the emailed code first", "yellow")
     todo = [v for v in outcome.verdicts if v.state not in _GOOD_STATES]
-    todo.sort(key=lambda v: (v.kind != "DKIM", v.kind))
+    order = {"DKIM": 0, "SPF": 1, "DMARC": 2}  # required first, as the records screen
+    todo.sort(key=lambda v: (order.get(v.kind, 3), v.kind))
     if not todo:
         return Text("… not verified yet: verify again in a moment", "yellow")
     first = todo[0]
-    verb = "wait and verify again:" if first.state == "unknown" else "publish"
-    what = " and ".join(f"the {v.kind} record" for v in todo)
+    kinds = word_list([v.kind for v in todo])
+    what = f"the {kinds} record{'s' if len(todo) > 1 else ''}"
     if first.state == "unknown":
-        return Text(f"? not verified yet: {verb} DNS did not answer for {what}", "magenta")
-    return Text(f"… not verified yet: {verb} {what}, then verify again", "yellow")
+        return Text(
+            f"? not verified yet: wait and verify again: DNS did not answer for {what}", "magenta"
+        )
+    return Text(f"… not verified yet: publish {what}, then verify again", "yellow")
 
 
 class VerifyResultScreen(StepModal[None]):
@@ -142,6 +151,7 @@ class VerifyResultScreen(StepModal[None]):
                     changes = [literal(f"• {line}") for line in outcome.transitions]
                     heading = "What would change" if outcome.dry_run else "What changed"
                     yield Static(Group(Text(heading, style="bold"), *changes))
-                tips = [Text("• " + tip) for tip in TIPS]
-                yield Static(Group(Text("Troubleshooting", style="bold"), *tips), id="tips")
+                if not all_good(outcome):  # a verified result needs no troubleshooting
+                    tips = [Text("• " + tip) for tip in TIPS]
+                    yield Static(Group(Text("Troubleshooting", style="bold"), *tips), id="tips")
         yield Footer()

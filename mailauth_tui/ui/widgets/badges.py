@@ -24,6 +24,7 @@ _BADGES: dict[str, tuple[str, str]] = {
     "expired": ("⚠ expired", "bold red"),
     "locked": ("⚠ locked", "bold red"),
     "not_configured": ("✘ not configured", "yellow"),
+    "invalid": ("✘ invalid", "bold red"),  # a BIMI record receivers ignore
 }
 
 # The widest badge a state column can hold: the table fixes its badge columns to this width
@@ -79,3 +80,35 @@ def policy_text(state: str, policy: str | None) -> str:
     if str(state) == CHECKING:
         return "checking DNS…"
     return "not checked yet"
+
+
+# The overall state of a domain, the one the summary line counts ("4 verified"): the sender rule
+# holds when ownership and DKIM are verified. Not verified, the cell names what holds it back.
+# state key -> (cell, style, why in words)
+_OVERALL: dict[str, tuple[str, str, str]] = {
+    "yes": ("✔ yes", "bold green", "verified: ownership and DKIM"),
+    "dkim": ("✘ DKIM", "bold red", "not verified: DKIM is {dkim}"),
+    "pending": ("… code", "yellow", "not verified: the ownership code is not entered yet"),
+    "expired": ("⚠ code", "bold red", "not verified: the ownership code expired (resend: s)"),
+    "locked": ("⚠ locked", "bold red", "not verified: too many wrong codes (resend: s)"),
+}
+OVERALL_WIDTH = max(len("Verified"), *(len(cell) for cell, _, _ in _OVERALL.values()))
+_DKIM_WORDS = {"not_checked": "not checked yet", "failing": "failing", "pending": "pending"}
+
+
+def _overall_key(ownership: str, dkim: str) -> str:
+    if ownership != "verified":
+        return ownership if ownership in _OVERALL else "pending"
+    return "yes" if dkim == "verified" else "dkim"
+
+
+def overall_badge(ownership: str, dkim: str) -> Text:
+    """The Verified column's cell: "✔ yes", or what keeps the domain from being verified."""
+    cell, style, _ = _OVERALL[_overall_key(str(ownership), str(dkim))]
+    return Text(cell, style=style, no_wrap=True, end="")
+
+
+def overall_why(ownership: str, dkim: str) -> str:
+    """The overall state in words: "verified: ..." or "not verified: DKIM is failing"."""
+    _, _, why = _OVERALL[_overall_key(str(ownership), str(dkim))]
+    return why.format(dkim=_DKIM_WORDS.get(str(dkim), str(dkim)))

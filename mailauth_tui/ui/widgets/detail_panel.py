@@ -15,8 +15,14 @@ from textual.widgets import Static
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.core.when import when
 from mailauth_tui.registry.evidence import RecordNote
-from mailauth_tui.registry.models import DomainRow, Ownership
-from mailauth_tui.ui.widgets.badges import CHECKING, badge, dmarc_tag, policy_text
+from mailauth_tui.registry.models import BulkDecision, DomainRow, Ownership
+from mailauth_tui.ui.widgets.badges import (
+    CHECKING,
+    badge,
+    dmarc_tag,
+    overall_why,
+    policy_text,
+)
 from mailauth_tui.ui.widgets.domain_table import relative_time
 from mailauth_tui.ui.widgets.selftest import evidence_selftest, status_text
 
@@ -41,13 +47,37 @@ def _label(text: str) -> Text:
     return Text(text, style="bold")
 
 
+# Lines inside the panel (its height less the top border).
+PANEL_LINES = 9
+
+
+def bulk_text(decision: BulkDecision) -> Text:
+    """One line: bulk sending allowed, or refused with the DMARC record to publish."""
+    if decision.allowed:
+        text = Text("✔ allowed", style="bold green")
+        text.append(f": {printable(decision.reason)}")
+    elif decision.record is not None:
+        text = Text("✘ refused", style="bold red")
+        record = decision.record
+        text.append(f": publish {printable(record.host)} TXT ")
+        text.append(printable(record.value), style="italic")
+    else:
+        text = Text("✘ refused", style="bold red")
+        text.append(f": {printable(decision.reason)}")
+        if decision.action:
+            text.append(f"; {printable(decision.action)}")
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
 class DetailPanel(Static):
     """Shows one domain; ``show(None)`` shows the hint of the empty table instead."""
 
     DEFAULT_CSS = """
     DetailPanel {
         /* Fixed: a panel growing and shrinking with each row would make the table jump. */
-        height: 9;
+        height: 10;
         border-top: hkey $primary;
         border-title-color: $text-primary;
         padding: 0 1;
@@ -67,19 +97,26 @@ class DetailPanel(Static):
         checking: bool = False,
         notes: Sequence[RecordNote] | None = None,
         empty_hint: str = "",
+        bulk: BulkDecision | None = None,
     ) -> None:
         if row is None:
             self.border_title = "Details"
             self.update(Text(empty_hint, style="dim"), layout=False)
             return
-        self.border_title = f"Details: {printable(row.domain_unicode)}"
+        # The overall state the summary line counts, and what holds it back.
+        why = overall_why(row.ownership, row.dkim_state)
+        self.border_title = f"Details: {printable(row.domain_unicode)} · {why}"
         content = self._render_row(
-            row, checking, notes if notes is not None else row.last_check.notes
+            row, checking, notes if notes is not None else row.last_check.notes, bulk
         )
         self.update(content, layout=False)  # a fixed height: no layout pass per cursor move
 
     def _render_row(
-        self, row: DomainRow, checking: bool, notes: Sequence[RecordNote]
+        self,
+        row: DomainRow,
+        checking: bool,
+        notes: Sequence[RecordNote],
+        bulk: BulkDecision | None = None,
     ) -> RenderableType:
         now = self._clock()
         grid = Table.grid(padding=(0, 1), expand=True)
@@ -94,7 +131,7 @@ class DetailPanel(Static):
         name.append(f"  added by {printable(row.added_by)}", style="dim")
         grid.add_row(_label("Domain"), name)
 
-        dkim_state = CHECKING if checking else row.dkim_state
+        dkim_state = CHECKING if checking else row.dkim_shown_state
         spf_state = CHECKING if checking else row.spf_state
         dmarc_state = CHECKING if checking else row.dmarc_state
         states = badge(row.ownership)
@@ -120,6 +157,8 @@ class DetailPanel(Static):
         dmarc = dmarc_tag(dmarc_state, row.dmarc_policy)
         dmarc.append(f"  {policy_text(dmarc_state, row.dmarc_policy)}", style="italic")
         grid.add_row(_label("DMARC"), dmarc)
+        if bulk is not None:
+            grid.add_row(_label("Bulk"), bulk_text(bulk))
 
         checked = _when(row.last_check_at, now, future=False)
         checked.append("   next ", style="bold")
@@ -127,24 +166,31 @@ class DetailPanel(Static):
         grid.add_row(_label("Checked"), checked)
 
         # Worst first, one line each: the detail screen (enter) has them whole, with fixes.
+        # They get the lines the "In DNS" lines leave (at least one), so that what DNS holds
+        # stays in sight; the last line shown counts the rest.
         problems = sorted(
             ((sev, n.kind, m) for n in notes for sev, m in n.problems),
             key=lambda p: _SEVERITY_ORDER.get(p[0], 0),
         )
-        for i, (severity, kind, message) in enumerate(problems[:3]):
+        found = [n for n in notes if n.found]
+        room = max(1, PANEL_LINES - grid.row_count - len(found))
+        shown = problems[:room]
+        for i, (severity, kind, message) in enumerate(shown):
             symbol, style = _SEVERITY.get(severity, _SEVERITY["error"])
             line = Text(f"{symbol} ", style=style)
             line.append(f"{kind}: ", style="bold")
             line.append(printable(message))
             line.no_wrap = True
             line.overflow = "ellipsis"
+            hidden = len(problems) - len(shown)
+            if i == len(shown) - 1 and hidden:
+                # The count first, so that the ellipsis never cuts it off.
+                line = Text(f"+{hidden} more (⏎) ", style="dim").append_text(line)
+                line.no_wrap = True
+                line.overflow = "ellipsis"
             grid.add_row(_label("Problems" if i == 0 else ""), line)
-        if len(problems) > 3:
-            more = f"… {len(problems) - 3} more: press enter for the details"
-            grid.add_row(Text(""), Text(more, style="dim"))
         if not problems and row.last_check_at is not None:
             grid.add_row(_label("Problems"), Text("none at the last check", style="dim"))
-        found = [n for n in notes if n.found]
         for i, note in enumerate(found):
             # DNS text: literal, one line (the detail screen shows it whole).
             line = Text(f"{note.kind:<6}", style="bold")

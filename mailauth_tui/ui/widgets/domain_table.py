@@ -13,6 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
@@ -23,14 +24,16 @@ from mailauth_tui.ui.widgets.badges import (
     CHECKING,
     DMARC_SHORT_WIDTH,
     DMARC_TAG_WIDTH,
+    OVERALL_WIDTH,
     badge,
     dmarc_tag,
+    overall_badge,
     policy_text,
 )
 
 Clock = Callable[[], datetime]
 
-ALL_COLUMNS = ("domain", "address", "owner", "dkim", "spf", "dmarc", "last", "next")
+ALL_COLUMNS = ("domain", "address", "verified", "owner", "dkim", "spf", "dmarc", "last", "next")
 DNS_COLUMNS = ("dkim", "spf", "dmarc")
 CELL_PADDING = 1  # DataTable's default: one space each side of a cell
 SCROLLBAR = 2  # room kept for the vertical scrollbar so the layout does not flip when it shows
@@ -46,6 +49,12 @@ class SortKey(StrEnum):
     def following(self) -> SortKey:
         order = list(SortKey)
         return order[(order.index(self) + 1) % len(order)]
+
+    @property
+    def column(self) -> str:
+        """The column that shows what the rows are sorted by (status: the Verified column,
+        the overall state, shown at every width)."""
+        return {"domain": "domain", "status": "verified", "next check": "next"}[self.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +186,11 @@ def _cached_badge(state: str) -> Cell:
 
 
 @cache
+def _cached_overall(ownership: str, dkim: str) -> Cell:
+    return Cell(overall_badge(ownership, dkim))
+
+
+@cache
 def _cached_dmarc_tag(state: str, *, short: bool = False) -> Cell:
     return Cell(dmarc_tag(state, short=short))
 
@@ -190,6 +204,11 @@ class DomainTable(DataTable[Cell]):
         scrollbar-size-vertical: 2;
     }
     """
+    # Rows, not columns: home/end (and vi's g/G) go to the first and the last domain.
+    BINDINGS = [
+        Binding("home,g", "scroll_top", "First row", show=False),
+        Binding("end,G", "scroll_bottom", "Last row", show=False),
+    ]
 
     def __init__(self, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -294,6 +313,9 @@ class DomainTable(DataTable[Cell]):
                 out[key] = _cell(row.domain_unicode)
             elif key == "address":
                 out[key] = _cell(row.address)
+            elif key == "verified":
+                # What the summary line counts: not a DNS state, so never "checking".
+                out[key] = _cached_overall(row.ownership, row.dkim_state)
             elif key == "owner":
                 out[key] = _cached_badge(row.ownership)
             elif key in ("dkim", "spf"):
@@ -331,6 +353,8 @@ class DomainTable(DataTable[Cell]):
         self._short_dmarc = any(
             s.key == "dmarc" and s.width < DMARC_TAG_WIDTH for s in self._layout
         )
+        if not self.shows(self.sort_key.column):
+            self.sort_key = SortKey.DOMAIN  # narrowed: never sorted by a hidden column
         self.clear(columns=True)
         for spec in self._layout:
             self.add_column(Text(spec.label, style="bold"), width=spec.width, key=spec.key)
@@ -341,6 +365,16 @@ class DomainTable(DataTable[Cell]):
             self.add_row(*(cells[k] for k in order), key=row.domain)
         if keep is not None and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def shows(self, column: str) -> bool:
+        return any(spec.key == column for spec in self._layout)
+
+    def next_sort_key(self) -> SortKey:
+        """The sort that ``o`` moves to: the next one whose column is shown."""
+        key = self.sort_key.following()
+        while not self.shows(key.column) and key is not self.sort_key:
+            key = key.following()
+        return key
 
     def layout_for(self, width: int) -> tuple[ColumnSpec, ...]:
         """The columns that fit ``width`` cells, most important first; spare room widens the
@@ -355,7 +389,7 @@ class DomainTable(DataTable[Cell]):
         address_min = max(14, min(18, longest_address or 18))
         widths: dict[str, int] = {
             "domain": domain_min,
-            "owner": OWNER_WIDTH,
+            "verified": OVERALL_WIDTH,
             "dkim": BADGE_WIDTH,
             "spf": BADGE_WIDTH,
             "dmarc": DMARC_SHORT_WIDTH,
@@ -364,7 +398,10 @@ class DomainTable(DataTable[Cell]):
         def used() -> int:
             return sum(w + pad for w in widths.values())
 
+        # The Verified cell names what holds a domain back ("… code", "✘ DKIM"), so the
+        # Ownership column is the first to go when the room runs out.
         for key, extra in (
+            ("owner", OWNER_WIDTH),
             ("next", TIME_WIDTH),
             ("dmarc+", DMARC_TAG_WIDTH - DMARC_SHORT_WIDTH),
             ("address", address_min),
@@ -388,6 +425,7 @@ class DomainTable(DataTable[Cell]):
         labels = {
             "domain": "Domain",
             "address": "Organisation address",
+            "verified": "Verified",
             "owner": "Ownership",
             "dkim": "DKIM",
             "spf": "SPF",
@@ -395,8 +433,7 @@ class DomainTable(DataTable[Cell]):
             "last": "Last check",
             "next": "Next check",
         }
-        order = ("domain", "address", "owner", "dkim", "spf", "dmarc", "last", "next")
-        return tuple(ColumnSpec(k, labels[k], widths[k]) for k in order if k in widths)
+        return tuple(ColumnSpec(k, labels[k], widths[k]) for k in ALL_COLUMNS if k in widths)
 
     # -- tooltip: the DMARC policy of the row under the mouse, else of the cursor row ------
 
