@@ -5,7 +5,11 @@ the memory a re-check holds.
 Every re-check is the real command line (``python -m mailauth_tui recheck``) in a process of
 its own, against a loopback zone server in another process (``--delay`` per answer) and a
 throwaway PostgreSQL cluster (Debian ``postgresql``, as the tests start it: needs root). Each
-figure is the median of ``--runs`` runs, the store re-seeded (every domain due) before each.
+figure is the median of ``--runs`` runs, the store re-seeded (every domain due) before each;
+every run is also given with its CPU seconds (the re-check processes') and the load average.
+
+The registry is seeded as a previous round leaves it: each key's row remembers its passed DKIM
+self-test. ``sqlite_first_recheck`` is the round before that (every key signed and verified).
 
     python3 -m benchmarks.bench_registry                    # 10,000 domains, 5 ms, 3 runs
     python3 -m benchmarks.bench_registry --domains 2000 --runs 1
@@ -21,6 +25,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -56,9 +61,9 @@ def _names(n: int) -> list[str]:
     return [f"d{i:06d}.bench.example" for i in range(n)]
 
 
-def _serve(zone: Zone, delay: float, pipe: Connection) -> None:
+def _serve(zone: Zone, delay: float, address: str, pipe: Connection) -> None:
     """The zone server's process: tell the address, serve until the parent says stop."""
-    server = ZoneServer(zone, "127.0.0.1", 0).start()
+    server = ZoneServer(zone, address, 0).start()
     server.delay = delay
     pipe.send(server.address)
     pipe.recv()
@@ -91,26 +96,40 @@ class _NullStore:
         return None
 
 
-def _seed(store: RegistryStore, names: list[str]) -> None:
-    """Every domain verified and due now, with the keys the zone server publishes (the same
-    call made them: a key follows the domain's index in ``names``)."""
+def _seed(store: RegistryStore, names: list[str], *, selftested: bool = True) -> None:
+    """Every domain verified and due now, with the keys the zone server publishes (derived
+    from the names); ``selftested``: each key remembers a passed self-test."""
     scratch = Zone()  # the records are served by the zone server's process already
-    seed_verified(store, scratch, names, datetime.now(UTC) - timedelta(minutes=1), SELECTOR)
+    due = datetime.now(UTC) - timedelta(minutes=1)
+    seed_verified(store, scratch, names, due, SELECTOR, selftested=selftested)
 
 
-def _run(argv: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "mailauth_tui", *argv],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - start
+class Run:
+    """One timed run: wall and CPU seconds of the re-check processes, load average at start."""
+
+    def __init__(self) -> None:
+        self.load = os.getloadavg()[0]
+        self._cpu = _children_cpu()
+        self._start = time.perf_counter()
+        self.wall = self.cpu = 0.0
+
+    def stop(self) -> Run:
+        self.wall = time.perf_counter() - self._start
+        self.cpu = _children_cpu() - self._cpu
+        return self
 
 
-def _parallel(argvs: list[list[str]]) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(argv: list[str]) -> Run:
+    return _parallel([argv])
+
+
+def _parallel(argvs: list[list[str]]) -> Run:
+    run = Run()
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "mailauth_tui", *argv],
@@ -124,23 +143,34 @@ def _parallel(argvs: list[list[str]]) -> float:
         _, err = p.communicate()
         if p.returncode != 0:
             raise RuntimeError(f"a worker failed ({p.returncode}): {err[-2000:]}")
-    return time.perf_counter() - start
+    return run.stop()
 
 
-def _rate(n: int, seconds: list[float]) -> float:
-    return n / statistics.median(seconds)
+def _figures(name: str, n: int, runs: list[Run]) -> dict[str, object]:
+    """The median rate, each run's rate, per CPU-second and load."""
+    return {
+        f"{name}_per_s": n / statistics.median(r.wall for r in runs),
+        f"{name}_runs": [
+            {"per_s": round(n / r.wall), "per_cpu_s": round(n / r.cpu), "load": r.load}
+            for r in runs
+        ],
+    }
 
 
-def bench_sqlite(names: list[str], ns: str, runs: int, tmp: Path) -> dict[str, float]:
-    times = []
-    for run in range(runs):
-        db = tmp / f"sqlite{run}" / "registry.sqlite3"
-        with Store(db) as store:
-            grant_admin(store, _me())
-            _seed(store, names)
-        common = ["--db", str(db), "--config", str(tmp / "config.toml"), "--nameserver", ns]
-        times.append(_run(["recheck", "--all", "--json", *common]))
-    return {"sqlite_recheck_all_per_s": _rate(len(names), times)}
+def bench_sqlite(names: list[str], ns: str, runs: int, tmp: Path) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, remembered in (("sqlite_recheck_all", True), ("sqlite_first_recheck", False)):
+        timed = []
+        for run in range(runs):
+            db = tmp / f"sqlite{name}{run}" / "registry.sqlite3"
+            with Store(db) as store:
+                grant_admin(store, _me())
+                _seed(store, names, selftested=remembered)
+            common = ["--db", str(db), "--config", str(tmp / "config.toml"), "--nameserver", ns]
+            timed.append(_run(["recheck", "--all", "--json", *common]))
+            shutil.rmtree(db.parent, ignore_errors=True)
+        out.update(_figures(name, len(names), timed))
+    return out
 
 
 def _me() -> str:
@@ -151,8 +181,9 @@ def _me() -> str:
 
 def bench_postgres(
     names: list[str], ns: str, runs: int, tmp: Path, server: PgServer
-) -> dict[str, float]:
-    out: dict[str, float] = {}
+) -> dict[str, object]:
+    out: dict[str, object] = {}
+    rates: dict[int, float] = {}
     for workers in (1, 2):
         times = []
         for _ in range(runs):
@@ -181,10 +212,9 @@ def bench_postgres(
                 for u in urls
             ]
             times.append(_parallel(argvs))
-        out[f"postgresql_{workers}_workers_per_s"] = _rate(len(names), times)
-    out["postgresql_2_over_1"] = (
-        out["postgresql_2_workers_per_s"] / out["postgresql_1_workers_per_s"]
-    )
+        out.update(_figures(f"postgresql_{workers}_workers", len(names), times))
+        rates[workers] = len(names) / statistics.median(r.wall for r in times)
+    out["postgresql_2_over_1"] = rates[2] / rates[1]
     return out
 
 
@@ -231,6 +261,9 @@ class _NoKeys:
     def private_key_pem(self, key_ref: str, passphrase: bytes | None = None) -> bytes:
         raise RuntimeError("not used")
 
+    def stored_key(self, key_ref: str) -> bytes:
+        raise RuntimeError("not used")
+
     def delete(self, key_ref: str) -> None:
         return None
 
@@ -247,27 +280,35 @@ _MEASURED = (
 )
 
 
-def bench_memory(sizes: list[int], ns: str, tmp: Path) -> dict[str, float]:
+def bench_memory(sizes: list[int], ns: str, runs: int, tmp: Path) -> dict[str, object]:
     """Peak RSS (MiB) of a ``recheck --all`` process at each size, as the process itself
-    reports it on exit (a child's own figure: not the parent's pages it was forked with)."""
-    out: dict[str, float] = {}
+    reports it on exit (a child's own figure: not the parent's pages it was forked with);
+    the median of ``runs``, each on a registry seeded anew."""
+    out: dict[str, object] = {}
     for n in sizes:
-        db = tmp / f"mem{n}" / "registry.sqlite3"
-        with Store(db) as store:
-            grant_admin(store, _me())
-            _seed(store, _names(n))
-        common = ["--db", str(db), "--config", str(tmp / "config.toml"), "--nameserver", ns]
-        done = subprocess.run(
-            [sys.executable, "-c", _MEASURED, "recheck", "--all", "--json", *common],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=True,
-        )
-        kib = next(
-            int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS")
-        )
-        out[f"recheck_rss_mib_{n}"] = kib / 1024
+        peaks: list[float] = []
+        for _ in range(runs):
+            db = tmp / f"mem{n}" / "registry.sqlite3"
+            with Store(db) as store:
+                grant_admin(store, _me())
+                _seed(store, _names(n))
+            common = ["--db", str(db), "--config", str(tmp / "config.toml"), "--nameserver", ns]
+            done = subprocess.run(
+                [sys.executable, "-c", _MEASURED, "recheck", "--all", "--json", *common],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                check=True,
+            )
+            kib = next(
+                int(line.split()[1])
+                for line in done.stderr.splitlines()
+                if line.startswith("MAXRSS")
+            )
+            peaks.append(round(kib / 1024, 1))
+            shutil.rmtree(db.parent, ignore_errors=True)
+        out[f"recheck_rss_mib_{n}"] = statistics.median(peaks)
+        out[f"recheck_rss_mib_{n}_runs"] = peaks
     return out
 
 
@@ -279,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", default="", help="sizes for the RSS run, e.g. 1000,100000")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--address", default="127.0.0.1", help="loopback address of the DNS server")
     args = parser.parse_args(argv)
     names = _names(args.domains)
     sizes = sorted(int(s) for s in args.memory.split(",") if s)
@@ -287,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     zone = _zone(_names(max([args.domains, *sizes])))
     parent, child = multiprocessing.Pipe()
     proc = multiprocessing.get_context("fork").Process(
-        target=_serve, args=(zone, args.delay, child), daemon=True
+        target=_serve, args=(zone, args.delay, args.address, child), daemon=True
     )
     proc.start()
     ns = parent.recv()
@@ -296,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     server: PgServer | None = None
     try:
         if sizes:
-            results.update(bench_memory(sizes, ns, tmp))
+            results.update(bench_memory(sizes, ns, args.runs, tmp))
         else:
             if not args.no_sqlite:
                 results.update(bench_sender(tmp))

@@ -5,11 +5,19 @@ The record check compares the published p= with the public key stored beside the
 only this test proves the private half on disk and the record in DNS belong together (a key
 file replaced or restored from another backup, a record edited by hand, a CNAME to another
 party's key, a key cut short by a DNS provider). A failure says which of these it is.
+
+A pass is remembered as a fingerprint of exactly what passed (the private key as stored, the
+record as published, the host and the test's version: :func:`fingerprint`), kept in the key's
+row. A re-check that finds the same pair knows the outcome without signing again (dkimpy's
+verification of the same key against the same record is deterministic); a changed key file or
+record gives another fingerprint and is tested anew. DNS is asked every time, so a lookup
+that fails is still "unknown", and a failure is never remembered (it is diagnosed each time).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +29,7 @@ from enum import StrEnum
 from mailauth_tui.core.dns_types import Resolver, RType
 from mailauth_tui.core.publish import dkim_publish
 from mailauth_tui.services.dkim_sign import SigningError, load_signing_key, verify_with
-from mailauth_tui.services.keys import KeyStore
+from mailauth_tui.services.keys import KeyStore, unencrypted_pem
 from mailauth_tui.services.store import KeyRecord
 
 
@@ -37,6 +45,9 @@ class SelfTest:
     status: SelfTestStatus
     reason: str  # one line: what happened
     fix: str = ""  # what to do, when it failed
+    # When it passed: the pair's fingerprint, stored with the key so the next re-check of the
+    # same pair need not sign again ("" otherwise).
+    fingerprint: str = ""
 
     @property
     def failed(self) -> bool:
@@ -63,14 +74,40 @@ def probe_message(domain: str, now: datetime) -> bytes:
 
 
 def _sign_and_verify(
-    domain: str, key: KeyRecord, pem: bytes, record: str, host: str, now: datetime
+    domain: str,
+    key: KeyRecord,
+    stored: bytes,
+    passphrase: bytes | None,
+    record: str,
+    host: str,
+    now: datetime,
 ) -> tuple[bool, str, str]:
-    """(verified, dkimpy's reason, p= of the private key). CPU-bound: run in a thread."""
+    """(verified, dkimpy's reason, p= of the private key). CPU-bound (reading an RSA key
+    alone takes ~50 ms): run in a thread. Raises ValueError or SigningError for a key that
+    cannot be read or cannot sign."""
+    pem = unencrypted_pem(key.key_ref, stored, passphrase)
     signer = load_signing_key(domain, key.selector, pem)
     message = probe_message(domain, now)
     signed = signer.sign(message) + message
     result = verify_with(signed, {host: record})
     return result.ok, result.detail, signer.public_key
+
+
+# Part of every fingerprint: changed when what the test checks changes, so passes remembered
+# by an older version are tested again.
+_TEST_VERSION = b"mailauth-tui dkim self-test 1"
+
+
+def fingerprint(host: str, stored: bytes, passphrase: bytes | None, record: str) -> str:
+    """SHA-256 of what a pass depends on: the key as stored (and the passphrase that opens
+    it), the record as published and the name it was found at. Only a hash is kept (beside
+    the public key): it does not reveal the key, and the passphrase is mixed with the key,
+    which a reader of the registry cannot see."""
+    digest = hashlib.sha256(_TEST_VERSION)
+    for part in (host.encode("utf-8"), stored, passphrase or b"", record.encode("utf-8")):
+        digest.update(len(part).to_bytes(4, "big"))  # length-prefixed: parts cannot run together
+        digest.update(part)
+    return digest.hexdigest()
 
 
 _P_TAG = re.compile(r"(?:^|;)\s*p\s*=([^;]*)")
@@ -158,7 +195,7 @@ async def dkim_selftest(
             f"delete all but one TXT record at {host}",
         )
     try:
-        pem = keys.private_key_pem(key.key_ref, passphrase)
+        stored = keys.stored_key(key.key_ref)
     except PermissionError:
         # Another login's 0600 key (a dry run by a non-admin): nothing is known about the key.
         return SelfTest(
@@ -169,29 +206,36 @@ async def dkim_selftest(
             "run the check as the registry's admin to include the self-test",
         )
     except (ValueError, OSError) as exc:
-        return SelfTest(
-            key.selector,
-            SelfTestStatus.FAILED,
-            f"the stored private key of selector {key.selector} cannot sign: {exc}",
-            f"rotate the key (mailauth-tui rotate {domain}) and publish the new record",
-        )
+        return _cannot_sign(domain, key.selector, exc)
+    known = fingerprint(host, stored, passphrase, records[0])
+    if key.selftest_passed == known:
+        return _passed(key.selector, host, known)
     try:
         ok, detail, ours = await asyncio.to_thread(
-            _sign_and_verify, domain, key, pem, records[0], host, now
+            _sign_and_verify, domain, key, stored, passphrase, records[0], host, now
         )
-    except SigningError as exc:
-        return SelfTest(
-            key.selector,
-            SelfTestStatus.FAILED,
-            f"the stored private key of selector {key.selector} cannot sign: {exc}",
-            f"rotate the key (mailauth-tui rotate {domain}) and publish the new record",
-        )
+    except (SigningError, ValueError) as exc:
+        return _cannot_sign(domain, key.selector, exc)
     if ok:
-        return SelfTest(
-            key.selector,
-            SelfTestStatus.PASSED,
-            f"a probe signed with the stored key of selector {key.selector} verified against "
-            f"the key published at {host}",
-        )
+        return _passed(key.selector, host, known)
     reason, fix = _diagnose(host, records[0], answer.cname_chain, ours, detail, key)
     return SelfTest(key.selector, SelfTestStatus.FAILED, reason, fix)
+
+
+def _passed(selector: str, host: str, known: str) -> SelfTest:
+    return SelfTest(
+        selector,
+        SelfTestStatus.PASSED,
+        f"a probe signed with the stored key of selector {selector} verified against the key "
+        f"published at {host}",
+        fingerprint=known,
+    )
+
+
+def _cannot_sign(domain: str, selector: str, exc: Exception) -> SelfTest:
+    return SelfTest(
+        selector,
+        SelfTestStatus.FAILED,
+        f"the stored private key of selector {selector} cannot sign: {exc}",
+        f"rotate the key (mailauth-tui rotate {domain}) and publish the new record",
+    )

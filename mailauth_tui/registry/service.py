@@ -759,10 +759,18 @@ class Registry:
         result = self._assess(rec, report, now, tests)
         tx.update_domain(name, result.changes)
         tx.release_lease(name)
-        for key in removable_keys(rec.keys, now):  # still retired as this transaction sees it
-            if key.selector in gone and tx.delete_key(name, key.selector):
-                detail = f"retired key (selector {key.selector}) is no longer in DNS: deleted"
+        deleted: list[str] = []
+        for old in removable_keys(rec.keys, now):  # still retired as this transaction sees it
+            if old.selector in gone and tx.delete_key(name, old.selector):
+                deleted.append(old.selector)
+                detail = f"retired key (selector {old.selector}) is no longer in DNS: deleted"
                 self._journal(tx, now, name, "dkim_removed", detail)
+        # A pass is remembered (once per pair): the next re-check of it need not sign again.
+        keys = {k.selector: k for k in rec.keys if k.selector not in deleted}
+        for test in tests:
+            key = keys.get(test.selector)
+            if test.fingerprint and key is not None and key.selftest_passed != test.fingerprint:
+                tx.set_key_selftest(name, test.selector, test.fingerprint)
         if result.promote is not None:
             tx.set_key_active(name, result.promote, True)
             if result.retire is not None:
@@ -773,9 +781,10 @@ class Registry:
         self._journal(tx, now, name, "check", result.summary + via)
         for line in result.transitions:
             self._journal(tx, now, name, "state", line + via)
-        rec = self._tx_record(tx, name)
+        # The row as just written, from the row read under the write lock and what was written
+        # to it (not read back: two queries a result, while every other writer waits).
         return VerifyOutcome(
-            domain=to_row(rec, now),
+            domain=to_row(self._after(rec, result, now, tuple(deleted)), now),
             report=report,
             verdicts=result.verdicts,
             transitions=result.transitions,
@@ -808,6 +817,26 @@ class Registry:
                     self._keys.delete(key.key_ref)
         return outcome
 
+    def _after(
+        self, rec: DomainRecord, result: Assessment, now: datetime, gone: tuple[str, ...] = ()
+    ) -> DomainRecord:
+        """``rec`` with a check's result applied, as :meth:`_apply_check` writes it (``gone``:
+        retired selectors whose rows it deletes)."""
+        keys = rec.keys
+        if result.promote is not None:
+            keep = timedelta(days=self._settings.dkim.keep_retired_days)
+            keys = tuple(
+                replace(k, active=True)
+                if k.selector == result.promote
+                else replace(k, active=False, retired_at=now, remove_after=now + keep)
+                if k.selector == result.retire
+                else k
+                for k in rec.keys
+            )
+        keys = tuple(k for k in keys if k.selector not in gone)
+        changes = cast(dict[str, Any], result.changes)  # columns of the row: its fields
+        return replace(rec, keys=keys, **changes)
+
     def _preview(
         self,
         rec: DomainRecord,
@@ -818,21 +847,8 @@ class Registry:
         """What a check's result would change, written nowhere (a dry run)."""
         now = self._now()
         result = self._assess(rec, report, now, tests)
-        keys = tuple(k for k in rec.keys if k.selector not in gone)
-        if result.promote is not None:  # as _apply_check writes it
-            keep = timedelta(days=self._settings.dkim.keep_retired_days)
-            keys = tuple(
-                replace(k, active=True)
-                if k.selector == result.promote
-                else replace(k, active=False, retired_at=now, remove_after=now + keep)
-                if k.selector == result.retire
-                else k
-                for k in rec.keys
-            )
-        changes = cast(dict[str, Any], result.changes)  # columns of the row: its fields
-        would_be = replace(rec, keys=keys, **changes)
         return VerifyOutcome(
-            domain=to_row(would_be, now),
+            domain=to_row(self._after(rec, result, now, gone), now),
             report=report,
             verdicts=result.verdicts,
             transitions=result.transitions,
@@ -919,7 +935,12 @@ class Registry:
                         break
                     await asyncio.sleep(pause)
                     continue
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                # Woken at least every renew_every seconds, even while every check in flight
+                # waits for a slow server: the leases held are renewed before they run out.
+                done, running = await asyncio.wait(
+                    running, timeout=names.renew_every, return_when=asyncio.FIRST_COMPLETED
+                )
+                names.renew()
                 for task in done:
                     outcome = task.result()
                     if outcome is None:
@@ -1119,8 +1140,13 @@ class _RecheckNames:
         # re-scheduled it): it is checked once all the same.
         self._seen: set[str] = set()
 
+    renew_every: float | None = None  # nothing is held: nothing to renew
+
     def wait_for_others(self) -> float | None:
         return None  # nobody else shares this walk
+
+    def renew(self) -> None:
+        """Nothing is held."""
 
     def close(self) -> None:
         """Nothing is held."""
@@ -1144,7 +1170,13 @@ class _LeasedNames:
 
     A worker that finds nothing left to lease while due domains are still leased by others
     waits for the first of those leases to expire: when its holder was killed, the lease
-    runs out and this worker takes the domain over, so the round completes."""
+    runs out and this worker takes the domain over, so the round completes.
+
+    A live worker keeps what it holds: every third of the lease it extends all its leases
+    (the batch not started yet and the domains in flight) to a full lease from then, so a
+    batch that takes longer than one lease (slow or silent servers) is not taken over by
+    another worker while this one still checks it. Each lease thus always has at least two
+    thirds of its length left while its holder runs."""
 
     def __init__(
         self,
@@ -1160,6 +1192,16 @@ class _LeasedNames:
         self._lease = lease
         self._clock = clock
         self._page: deque[str] = deque()
+        self.renew_every = lease.total_seconds() / 3
+        self._renewed = clock()
+
+    def renew(self) -> None:
+        """Extend this walk's leases when a third of the lease has passed since the last
+        renewal (a lease claimed since then got a full one already)."""
+        at = self._clock()
+        if (at - self._renewed).total_seconds() >= self.renew_every:
+            self._store.renew_leases(self._worker, at + self._lease)
+            self._renewed = at
 
     def next(self) -> str | None:
         if not self._page:

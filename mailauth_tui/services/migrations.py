@@ -127,9 +127,19 @@ RECHECK_LEASES = """
     )
 """
 
+
+def _v5_selftest_passed(conn: sqlite3.Connection) -> None:
+    """The fingerprint of the private key and published record that last passed the DKIM
+    self-test: a re-check that finds the same pair does not sign and verify it again."""
+    conn.execute(SELFTEST_PASSED)
+
+
+SELFTEST_PASSED = "ALTER TABLE dkim_keys ADD COLUMN selftest_passed TEXT"
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_admins,
     _v3_retired_keys,
     _v4_recheck_leases,
+    _v5_selftest_passed,
 )

@@ -48,13 +48,16 @@ class PgKeyStore:
         return made
 
     def private_key_pem(self, key_ref: str, passphrase: bytes | None = None) -> bytes:
+        return unencrypted_pem(key_ref, self.stored_key(key_ref), passphrase)
+
+    def stored_key(self, key_ref: str) -> bytes:
         with self._store.connection() as conn:
             row = conn.execute(
                 "SELECT pem FROM dkim_private_keys WHERE key_ref = %s", (key_ref,)
             ).fetchone()
         if row is None:
             raise ValueError(f"no private key {key_ref!r} in {self._store.where}")
-        return unencrypted_pem(key_ref, bytes(row["pem"]), passphrase)
+        return bytes(row["pem"])
 
     def delete(self, key_ref: str) -> None:
         with self._store.connection() as conn:

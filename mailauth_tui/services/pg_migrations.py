@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from mailauth_tui.services.migrations import RECHECK_LEASES
+from mailauth_tui.services.migrations import RECHECK_LEASES, SELFTEST_PASSED
 
 SCHEMA = "mailauth"
 
@@ -158,11 +158,17 @@ def _v4_recheck_leases(conn: psycopg.Connection[Any], roles: RoleNames) -> None:
     _run(conn, [RECHECK_LEASES])
 
 
+def _v5_selftest_passed(conn: psycopg.Connection[Any], roles: RoleNames) -> None:
+    """As SQLite's version 5: a hash (not the key) a reader may see like the rest of the row."""
+    _run(conn, [SELFTEST_PASSED])
+
+
 PG_MIGRATIONS: tuple[PgMigration, ...] = (
     _v1_initial,
     _v2_admins,
     _v3_retired_keys,
     _v4_recheck_leases,
+    _v5_selftest_passed,
 )
 
 

@@ -397,6 +397,15 @@ class PgStore(GroupWriter):
     def leased_due(self, now: datetime, *, at: datetime) -> datetime | None:
         return self._read(lambda tx: tx.leased_due(now, at=at))
 
+    def renew_leases(self, owner: str, until: datetime) -> int:
+        """Not under the write lock either: only ``owner``'s own lease rows are touched."""
+
+        def once() -> int:
+            with self._errors(), self._pool.connection() as conn, conn.transaction():
+                return StoreTx(_PgSql(conn, self._domain_columns)).renew_leases(owner, until)
+
+        return self._with_retry(once)
+
     # -- live updates --------------------------------------------------------------------
 
     def change_token(self) -> object:

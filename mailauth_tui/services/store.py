@@ -389,6 +389,10 @@ class Store(GroupWriter):
         with self.reading() as tx:
             return tx.leased_due(now, at=at)
 
+    def renew_leases(self, owner: str, until: datetime) -> int:
+        with self.transaction() as tx:
+            return tx.renew_leases(owner, until)
+
     def journal(self, domain: str | None = None, limit: int = 100) -> list[JournalRecord]:
         with self.reading() as tx:
             return tx.journal(domain, limit)

@@ -63,6 +63,9 @@ class KeyRecord:
     active: bool
     retired_at: datetime | None = None  # when a newer key took over
     remove_after: datetime | None = None  # its DNS record may be removed after this
+    # Fingerprint of the (private key, published record) pair that last passed the DKIM
+    # self-test (registry.selftest.fingerprint); None until one passes.
+    selftest_passed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,7 @@ DOMAIN_COLUMNS = (
 )
 KEY_COLUMNS = (
     "domain, selector, key_type, key_bits, public_key, key_ref, created_at, active, "
-    "retired_at, remove_after"
+    "retired_at, remove_after, selftest_passed"
 )
 
 
@@ -191,6 +194,7 @@ def key_from_row(row: Row) -> KeyRecord:
         active=bool(row["active"]),
         retired_at=from_iso(row["retired_at"]),
         remove_after=from_iso(row["remove_after"]),
+        selftest_passed=row["selftest_passed"],
     )
 
 
@@ -248,6 +252,7 @@ class RegistryTx(Protocol):
     def leased_due(self, now: datetime, *, at: datetime) -> datetime | None: ...
     def release_lease(self, domain: str) -> None: ...
     def release_leases_of(self, owner: str) -> None: ...
+    def renew_leases(self, owner: str, until: datetime) -> int: ...
     def insert_domain(
         self,
         *,
@@ -266,6 +271,7 @@ class RegistryTx(Protocol):
     def add_key(self, domain: str, key: KeyRecord) -> None: ...
     def set_key_active(self, domain: str, selector: str, active: bool) -> None: ...
     def delete_key(self, domain: str, selector: str) -> bool: ...
+    def set_key_selftest(self, domain: str, selector: str, fingerprint: str) -> None: ...
     def retire_key(
         self, domain: str, selector: str, at: datetime, remove_after: datetime
     ) -> None: ...
@@ -318,5 +324,9 @@ class RegistryStore(Protocol):
         ...
 
     def leased_due(self, now: datetime, *, at: datetime) -> datetime | None: ...
+    def renew_leases(self, owner: str, until: datetime) -> int:
+        """Extend every lease ``owner`` still holds to ``until``, committed; how many."""
+        ...
+
     def change_token(self) -> object: ...
     def close(self) -> None: ...

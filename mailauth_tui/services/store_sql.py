@@ -60,6 +60,9 @@ class StoreTx:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        # Read once a transaction: every check result of a write group asks (the writer
+        # holds the write lock, so no other writer changes them meanwhile).
+        self._admins: list[AdminRecord] | None = None
 
     # -- domains -------------------------------------------------------------------------
 
@@ -173,6 +176,14 @@ class StoreTx:
         """Drop what ``owner`` still holds (an interrupted walk hands its domains back)."""
         self._conn.execute("DELETE FROM recheck_leases WHERE owner = ?", (owner,))
 
+    def renew_leases(self, owner: str, until: datetime) -> int:
+        """Extend what ``owner`` holds: a released lease (its domain done) or one another
+        worker took over (expired, claimed anew) is not owner's any more and stays as it is."""
+        cur = self._conn.execute(
+            "UPDATE recheck_leases SET until = ? WHERE owner = ?", (to_iso(until), owner)
+        )
+        return cur.rowcount
+
     def insert_domain(
         self,
         *,
@@ -234,7 +245,7 @@ class StoreTx:
 
     def add_key(self, domain: str, key: KeyRecord) -> None:
         self._conn.execute(
-            f"INSERT INTO dkim_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO dkim_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 domain,
                 key.selector,
@@ -246,6 +257,7 @@ class StoreTx:
                 int(key.active),
                 to_iso(key.retired_at) if key.retired_at else None,
                 to_iso(key.remove_after) if key.remove_after else None,
+                key.selftest_passed,
             ),
         )
 
@@ -270,6 +282,12 @@ class StoreTx:
             (int(active), domain, selector),
         )
 
+    def set_key_selftest(self, domain: str, selector: str, fingerprint: str) -> None:
+        self._conn.execute(
+            "UPDATE dkim_keys SET selftest_passed = ? WHERE domain = ? AND selector = ?",
+            (fingerprint, domain, selector),
+        )
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Undo what the block wrote if it raises; the transaction goes on."""
@@ -277,6 +295,7 @@ class StoreTx:
         try:
             yield
         except BaseException:
+            self._admins = None  # an admin added or removed in the block is undone too
             self._conn.execute("ROLLBACK TO one_change")
             self._conn.execute("RELEASE one_change")
             raise
@@ -365,11 +384,16 @@ class StoreTx:
     # -- admins --------------------------------------------------------------------------
 
     def admins(self) -> list[AdminRecord]:
-        rows = self._conn.execute("SELECT login, added_by, added_at FROM admins ORDER BY login")
-        return [AdminRecord(r["login"], r["added_by"], required_time(r["added_at"])) for r in rows]
+        if self._admins is None:
+            rows = self._conn.execute("SELECT login, added_by, added_at FROM admins ORDER BY login")
+            self._admins = [
+                AdminRecord(r["login"], r["added_by"], required_time(r["added_at"])) for r in rows
+            ]
+        return list(self._admins)
 
     def add_admin(self, login: str, added_by: str, added_at: datetime) -> bool:
         """False when ``login`` was an admin already."""
+        self._admins = None
         cur = self._conn.execute(
             "INSERT INTO admins (login, added_by, added_at) VALUES (?, ?, ?) "
             "ON CONFLICT (login) DO NOTHING",
@@ -378,6 +402,7 @@ class StoreTx:
         return cur.rowcount > 0
 
     def remove_admin(self, login: str) -> bool:
+        self._admins = None
         cur = self._conn.execute("DELETE FROM admins WHERE login = ?", (login,))
         return cur.rowcount > 0
 

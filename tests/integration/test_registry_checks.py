@@ -313,6 +313,7 @@ async def test_dkim_rotation(registry: Registry, zone: Zone, fake_clock: FakeClo
     outcome = await registry.verify(DOMAIN)  # the new key is not published yet
     assert outcome.domain.verified
     assert outcome.domain.active_key == old
+    assert outcome.domain == registry.get(DOMAIN)  # what is shown is what was stored
 
     publish(zone, [dkim])
     outcome = await registry.verify(DOMAIN)
@@ -321,6 +322,7 @@ async def test_dkim_rotation(registry: Registry, zone: Zone, fake_clock: FakeClo
     assert outcome.domain.active_key.selector == new.selector
     assert [k.active for k in outcome.domain.dkim_keys] == [False, True]
     assert "now signs" in outcome.transitions[0]
+    assert outcome.domain == registry.get(DOMAIN)  # the promotion as stored
 
 
 async def test_rotation_needs_ownership(registry: Registry) -> None:
@@ -345,6 +347,7 @@ async def test_recheck_keeps_going_over_many_domains(
     assert all(o.domain.verified for o in outcomes)
     d3 = next(o for o in outcomes if o.domain.domain == "d3.example.net")
     assert d3.domain.dmarc_state is DmarcState.CONFIGURED  # gone once: not yet believed
+    assert [o.domain for o in outcomes] == [registry.get(o.domain.domain) for o in outcomes]
     assert registry_settings.recheck_interval_hours == INTERVAL_H
 
 

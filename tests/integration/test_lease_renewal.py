@@ -1,0 +1,62 @@
+"""A ``recheck --due`` worker keeps its leases while it runs: a batch that takes longer than
+one lease (slow DNS) is renewed, so a second worker starting after the first lease ran out
+does not take the first one's domains and check them twice. On both backends (the real
+PostgreSQL server of the test session, and SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from mailauth_tui.demo.zoneserver import Zone, ZoneServer
+from mailauth_tui.registry.service import LEASE_BATCH
+from mailauth_tui.services.settings import Settings
+from mailauth_tui.services.store_api import RegistryStore
+from tests.fixtures.registry import MakeRegistry, grant_admin, seed_verified
+
+LEASE_S = 2.0
+# Each answer this late: a domain's check (SPF, then its include, beside DKIM and DMARC) takes
+# two of them, so the batch's two waves of checks (16 at once) take about 4 x DELAY_S.
+DELAY_S = 0.7
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def test_a_batch_longer_than_the_lease_is_not_taken_over(
+    make_registry: MakeRegistry,
+    registry_store: RegistryStore,
+    registry_settings: Settings,
+    zone: Zone,
+    dns_server: ZoneServer,
+) -> None:
+    names = [f"d{i:02d}.example.org" for i in range(LEASE_BATCH)]  # one batch: one claim
+    seed_verified(
+        registry_store,
+        zone,
+        names,
+        _now() - timedelta(minutes=5),
+        keys_dir=registry_settings.keys_dir,
+        selftested=True,
+    )
+    grant_admin(registry_store, "carol")
+    settings = replace(registry_settings, recheck_lease_seconds=LEASE_S)
+    first = make_registry("alice", settings=settings, clock=_now)
+    second = make_registry("carol", settings=settings, clock=_now)
+    dns_server.delay = DELAY_S
+    started = time.monotonic()
+    running = asyncio.ensure_future(first.recheck(due_only=True))
+    await asyncio.sleep(LEASE_S + 0.3)  # the first claim's lease has run out by now
+    assert not running.done(), "the first worker finished within its lease: nothing tested"
+    taken = await second.recheck(due_only=True)
+    kept = await running
+    dns_server.delay = 0.0
+    assert time.monotonic() - started > LEASE_S + 0.3
+    checks = Counter(e.domain for e in first.journal(None, limit=1000) if e.event == "check")
+    assert set(checks) == set(names)
+    assert set(checks.values()) == {1}, "a domain was checked by both workers"
+    assert taken == [] and len(kept) == len(names)
