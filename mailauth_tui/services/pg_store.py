@@ -398,11 +398,13 @@ class PgStore(GroupWriter):
         return self._read(lambda tx: tx.leased_due(now, at=at))
 
     def renew_leases(self, owner: str, until: datetime) -> int:
-        """Not under the write lock either: only ``owner``'s own lease rows are touched."""
+        """Not under the write lock either: only ``owner``'s own lease rows are touched, and
+        those its write group holds are passed over (SKIP LOCKED)."""
 
         def once() -> int:
             with self._errors(), self._pool.connection() as conn, conn.transaction():
-                return StoreTx(_PgSql(conn, self._domain_columns)).renew_leases(owner, until)
+                tx = StoreTx(_PgSql(conn, self._domain_columns))
+                return tx.renew_leases(owner, until, lock="FOR UPDATE SKIP LOCKED")
 
         return self._with_retry(once)
 

@@ -176,11 +176,16 @@ class StoreTx:
         """Drop what ``owner`` still holds (an interrupted walk hands its domains back)."""
         self._conn.execute("DELETE FROM recheck_leases WHERE owner = ?", (owner,))
 
-    def renew_leases(self, owner: str, until: datetime) -> int:
+    def renew_leases(self, owner: str, until: datetime, lock: str = "") -> int:
         """Extend what ``owner`` holds: a released lease (its domain done) or one another
-        worker took over (expired, claimed anew) is not owner's any more and stays as it is."""
+        worker took over (expired, claimed anew) is not owner's any more and stays as it is.
+        ``lock`` is PostgreSQL's ``FOR UPDATE SKIP LOCKED``: the renewal runs beside the
+        owner's own write group, which releases leases row by row; waiting for those rows
+        in another order deadlocks, and a row being released needs no renewal anyway."""
         cur = self._conn.execute(
-            "UPDATE recheck_leases SET until = ? WHERE owner = ?", (to_iso(until), owner)
+            "UPDATE recheck_leases SET until = ? WHERE owner = ? AND domain IN "
+            f"(SELECT domain FROM recheck_leases WHERE owner = ? {lock})",
+            (to_iso(until), owner, owner),
         )
         return cur.rowcount
 
