@@ -70,8 +70,8 @@ def test_a_failed_namespace_check_stops_the_holder(monkeypatch: pytest.MonkeyPat
         started.append(proc)
         return proc
 
-    monkeypatch.setattr(bind.subprocess, "Popen", recording_popen)
-    monkeypatch.setattr(bind.os, "readlink", lambda path: "net:[the same]")
+    monkeypatch.setattr("tests.fixtures.bind.subprocess.Popen", recording_popen)
+    monkeypatch.setattr("tests.fixtures.bind.os.readlink", lambda path: "net:[the same]")
     try:
         with pytest.raises((AssertionError, pytest.fail.Exception)):
             bind._make_netns(())

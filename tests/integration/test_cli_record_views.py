@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,10 +35,12 @@ def owned(capsys: pytest.CaptureFixture[str], cli: Cli, address: str = ADDRESS) 
     assert run(capsys, cli, "code", domain, secret)[0] == 0
 
 
-def publish_records(capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone) -> list[dict]:
+def publish_records(
+    capsys: pytest.CaptureFixture[str], cli: Cli, zone: Zone
+) -> list[dict[str, Any]]:
     code, out, _ = run(capsys, cli, "records", DOMAIN, "--json")
     assert code == 0, out
-    records: list[dict] = json.loads(out)
+    records: list[dict[str, Any]] = json.loads(out)
     for rec in records:
         if rec["kind"] != "DMARC":
             zone.set(rec["host"], "TXT", list(rec["chunks"]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def test_the_settings_file_grants_nothing(
 
 
 @pytest.fixture
-def empty_dns() -> ZoneServer:
+def empty_dns() -> Iterator[ZoneServer]:
     """A DNS server with an empty zone: every record looks gone."""
     with ZoneServer(Zone()) as server:
         yield server

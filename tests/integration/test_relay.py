@@ -54,7 +54,7 @@ def dkim_ok(raw: bytes, zone: Zone) -> bool:
             answer = resolver.resolve(name.decode(), "TXT", lifetime=timeout)
         except dns.exception.DNSException:
             return None
-        return b"".join(answer[0].strings)  # type: ignore[attr-defined]
+        return b"".join(answer[0].strings)
 
     return bool(dkim.verify(raw, dnsfunc=dnsfunc))
 
@@ -99,8 +99,17 @@ class Relay:
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
 
-    async def send(self, msg: EmailMessage, **login: str) -> None:
-        await aiosmtplib.send(msg, hostname="127.0.0.1", port=self.port, timeout=10, **login)
+    async def send(
+        self, msg: EmailMessage, username: str | None = None, password: str | None = None
+    ) -> None:
+        await aiosmtplib.send(
+            msg,
+            hostname="127.0.0.1",
+            port=self.port,
+            timeout=10,
+            username=username,
+            password=password,
+        )
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ import pytest
 
 from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.services.identity import os_login
+from mailauth_tui.services.pg_store import PgStore
 from mailauth_tui.services.store import Store
-from mailauth_tui.services.store_api import RegistryStore
 from tests.fixtures.postgres import PgDatabase
 from tests.fixtures.registry import BACKENDS, SENDING_INCLUDE, grant_admin, seed_verified
 
@@ -39,7 +39,7 @@ class Shared:
     nameserver: str
     pg: PgDatabase | None = None
 
-    def store(self) -> RegistryStore:
+    def store(self) -> Store | PgStore:  # both close as context managers
         if self.pg is not None:
             return self.pg.store("alice")
         return Store(Path(self.targets[0]))

@@ -3,8 +3,11 @@ include already authorises (issue 16), over the loopback zone server."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
+from mailauth_tui.core.results import Problem
 from mailauth_tui.core.spf_eval import check_spf
 from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.services.dns import DnsResolver
@@ -12,8 +15,8 @@ from mailauth_tui.services.dns import DnsResolver
 JOINED = "v=spf1 include:_spf.google.com -all"
 
 
-def split_problem(problems: object) -> object:
-    (problem,) = [p for p in problems if p.code == "spf.split_value"]  # type: ignore[attr-defined]
+def split_problem(problems: Sequence[Problem]) -> Problem:
+    (problem,) = [p for p in problems if p.code == "spf.split_value"]
     return problem
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from mailauth_tui.core.propagation import PropagationReport
 from mailauth_tui.demo.session import DemoSession
@@ -114,7 +115,7 @@ async def test_the_domain_detail_shows_the_badges_and_opens_the_table(
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, PropagationScreen)
-        assert app.screen.query_one("#servers").row_count == 2
+        assert app.screen.query_one("#servers", DataTable).row_count == 2
 
 
 async def _on_domain(pilot: Pilot[None]) -> None:
@@ -183,4 +184,4 @@ async def test_n_opens_the_per_server_table_from_the_main_screen(
         await pilot.press("n")
         await _settled(pilot)
         assert isinstance(app.screen, PropagationScreen)
-        assert app.screen.query_one("#servers").row_count == 2
+        assert app.screen.query_one("#servers", DataTable).row_count == 2

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 DOMAIN = "mail.example.com"
 
 
-def _insert(tx: StoreTx, domain: str, **changes: object) -> None:
+def _insert(tx: StoreTx, domain: str, **changes: Any) -> None:
     insert_domain(tx, domain, added_at=T0, **changes)
 
 
