@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from mailauth_tui.cli import signing_cmds
 from mailauth_tui.cli.argtypes import positive_int, seconds_arg
 from mailauth_tui.cli.json_out import outcome_json, outcome_line, to_jsonable
+from mailauth_tui.cli.timed_flush import TimedFlush
 from mailauth_tui.cli.wiring import (
     WiringError,
     add_common_arguments,
@@ -376,6 +377,7 @@ async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
     # Each outcome is written as it arrives and then dropped (a JSON array, item by item):
     # memory stays flat however many domains are re-checked; only counts are kept.
     seen = failing = unanswered = verified = 0
+    stream = TimedFlush(sys.stdout)
 
     def show(outcome: VerifyOutcome) -> None:
         nonlocal seen, failing, unanswered, verified
@@ -393,9 +395,9 @@ async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
         else:
             for line in _outcome_lines(outcome):
                 _print(line)
-        sys.stdout.flush()
+        stream.wrote()  # flushed within FLUSH_DELAY, with what else is ready by then
 
-    await registry.recheck(due_only=not args.all, on_result=show, keep=False)
+    await stream.run(registry.recheck(due_only=not args.all, on_result=show, keep=False))
     if args.json:
         _print("\n]" if seen else "[]")
     elif not seen:

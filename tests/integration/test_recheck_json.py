@@ -6,6 +6,9 @@ text beyond ASCII, and for evidence that is not json.dumps' own text, or no JSON
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -139,3 +142,26 @@ def test_times_in_any_zone_give_the_same_bytes(
 def test_written_evidence_reads_back_as_its_ascii_json(data: dict[str, object]) -> None:
     raw = evidence.write_evidence(data)
     assert evidence.written_ascii(raw) == json.dumps(json.loads(raw), ensure_ascii=True)
+
+
+def test_recheck_into_a_closed_pipe_ends_quietly(
+    tmp_path: Path, dns_server: ZoneServer, zone: Zone, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The reader went away (``recheck --json | head -0``): the timed flush finds the pipe
+    # closed and the command ends quietly, as a write per item did.
+    cli = make_cli(tmp_path, dns_server, zone, capsys)
+    with Store(cli.db) as store:
+        seed_verified(store, zone, NAMES, datetime.now(UTC) - timedelta(minutes=5))
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mailauth_tui", *cli.argv("recheck", "--all", "--json")],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (0, "")
