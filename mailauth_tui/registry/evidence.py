@@ -90,17 +90,20 @@ def _notes(records: dict[str, Any]) -> list[RecordNote]:
 # Evidence this process has just encoded (``write_evidence``), remembered so that what shows an
 # outcome as JSON (``recheck --json``, ~3 KB of its ~5 KB) need not parse it and encode it
 # again: its text is known to be json.dumps' own. Bounded and first-in first-out: an outcome
-# is shown right after its write group commits, long before 1,024 others are written; one
+# is shown right after its write group (at most 64) commits, before 256 others are written; one
 # forgotten is shown the slow way, with the same bytes. The writer thread adds, the event loop
 # reads: hence the lock.
-_WRITTEN_MAX = 1024
+_WRITTEN_MAX = 256
 _written: OrderedDict[str, None] = OrderedDict()
 _written_lock = threading.Lock()
+# json.dumps(data, ensure_ascii=False, sort_keys=True), without making an encoder per call
+# (json.dumps does for any option given). No cycle check: assess builds a tree of plain values.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, check_circular=False)
 
 
 def write_evidence(data: dict[str, Any]) -> str:
     """``data`` as the evidence text stored in a row (sorted keys, UTF-8 kept as it is)."""
-    raw = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    raw = _ENCODER.encode(data)
     with _written_lock:
         _written[raw] = None
         if len(_written) > _WRITTEN_MAX:
