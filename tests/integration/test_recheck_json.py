@@ -6,9 +6,6 @@ text beyond ASCII, and for evidence that is not json.dumps' own text, or no JSON
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -24,7 +21,7 @@ from mailauth_tui.registry import evidence
 from mailauth_tui.registry.models import VerifyOutcome
 from mailauth_tui.services.store import Store
 from tests.fixtures.registry import seed_verified
-from tests.integration.test_registry_cli import make_cli, run
+from tests.integration.test_registry_cli import into_a_closed_pipe, make_cli, run
 
 NAMES = ["plain.example.org", "odd.example.org", "del.example.org"]
 # DNS text as a hostile or careless zone holds it: an escape sequence, C0 and C1 controls, DEL,
@@ -152,16 +149,4 @@ def test_recheck_into_a_closed_pipe_ends_quietly(
     cli = make_cli(tmp_path, dns_server, zone, capsys)
     with Store(cli.db) as store:
         seed_verified(store, zone, NAMES, datetime.now(UTC) - timedelta(minutes=5))
-    read, write = os.pipe()
-    os.close(read)
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mailauth_tui", *cli.argv("recheck", "--all", "--json")],
-            stdout=write,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
-    finally:
-        os.close(write)
-    assert (proc.returncode, proc.stderr) == (0, "")
+    assert into_a_closed_pipe(cli, "recheck", "--all", "--json") == (0, "")
