@@ -10,7 +10,6 @@ from pathlib import Path
 from mailauth_tui.core.errors import InvalidDomainError
 from mailauth_tui.core.names import normalize_domain
 from mailauth_tui.core.textsafe import printable
-from mailauth_tui.registry.shards import MAX_WORKERS, Shard
 from mailauth_tui.services.dns import parse_nameserver
 from mailauth_tui.services.pg_url import check_url, is_postgres_url
 
@@ -70,21 +69,3 @@ def db_arg(text: str) -> Path | str:
         return check_url(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def workers_arg(text: str) -> int:
-    """``recheck --workers``: processes sharing the round."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{printable(text)!r} is not a whole number") from None
-    if not 1 <= value <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"give a number of workers between 1 and {MAX_WORKERS}")
-    return value
-
-
-def shard_arg(text: str) -> Shard:
-    try:
-        return Shard.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(printable(str(exc))) from None

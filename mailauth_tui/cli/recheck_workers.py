@@ -14,6 +14,7 @@ one JSON string. Its standard error is this process's: errors reach the user as 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import signal
@@ -21,9 +22,18 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from mailauth_tui.registry.shards import Shard
+from mailauth_tui.core.textsafe import printable
+from mailauth_tui.registry.shards import MAX_WORKERS, Shard
 
-__all__ = ["Flags", "Tally", "WorkerFailure", "run_workers", "worker_line"]
+__all__ = [
+    "Flags",
+    "Tally",
+    "WorkerFailure",
+    "run_workers",
+    "shard_arg",
+    "worker_line",
+    "workers_arg",
+]
 
 # A result line may be long (every problem of every record): far above asyncio's 64 KiB.
 _LINE_LIMIT = 64 * 1024 * 1024
@@ -119,8 +129,8 @@ async def run_workers(
     procs: list[asyncio.subprocess.Process] = []
     try:
         for shard in shards:
-            procs.append(
-                await asyncio.create_subprocess_exec(
+            try:
+                proc = await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
                     "mailauth_tui",
@@ -131,20 +141,30 @@ async def run_workers(
                     stdout=asyncio.subprocess.PIPE,
                     limit=_LINE_LIMIT,
                 )
-            )
-        return [
-            failure
-            for failure in await asyncio.gather(
-                *(_follow(p, s, on_result, as_json) for p, s in zip(procs, shards, strict=True))
-            )
-            if failure is not None
-        ]
+            except OSError as exc:  # no process left to start (ulimit), or no interpreter
+                started, rest = shards[: len(procs)], shards[len(procs) :]
+                unstarted = [WorkerFailure(s, f"could not start ({exc})") for s in rest]
+                return [*await _follow_all(procs, started, on_result, as_json), *unstarted]
+            procs.append(proc)
+        return await _follow_all(procs, shards, on_result, as_json)
     finally:
         for proc in procs:
             if proc.returncode is None:
                 proc.terminate()
         for proc in procs:
             await proc.wait()
+
+
+async def _follow_all(
+    procs: list[asyncio.subprocess.Process],
+    shards: list[Shard],
+    on_result: Callable[[Flags, str], None],
+    as_json: bool,
+) -> list[WorkerFailure]:
+    followed = await asyncio.gather(
+        *(_follow(p, s, on_result, as_json) for p, s in zip(procs, shards, strict=True))
+    )
+    return [failure for failure in followed if failure is not None]
 
 
 async def _follow(
@@ -166,3 +186,21 @@ async def _follow(
     if code != 0:
         return WorkerFailure(shard, _exit_words(code))
     return WorkerFailure(shard, bad) if bad else None
+
+
+def workers_arg(text: str) -> int:
+    """``recheck --workers``: processes sharing the round."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{printable(text)!r} is not a whole number") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"give a number of workers between 1 and {MAX_WORKERS}")
+    return value
+
+
+def shard_arg(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(printable(str(exc))) from None

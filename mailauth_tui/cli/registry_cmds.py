@@ -27,8 +27,16 @@ from enum import Enum
 from typing import Any, TextIO
 
 from mailauth_tui.cli import signing_cmds
-from mailauth_tui.cli.argtypes import positive_int, seconds_arg, shard_arg, workers_arg
-from mailauth_tui.cli.recheck_workers import Flags, Tally, WorkerFailure, run_workers, worker_line
+from mailauth_tui.cli.argtypes import positive_int, seconds_arg
+from mailauth_tui.cli.recheck_workers import (
+    Flags,
+    Tally,
+    WorkerFailure,
+    run_workers,
+    shard_arg,
+    worker_line,
+    workers_arg,
+)
 from mailauth_tui.cli.wiring import (
     WiringError,
     add_common_arguments,
@@ -449,17 +457,21 @@ async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
     if args.workers == 1:
         await registry.recheck(due_only=due_only, on_result=show, keep=False)
     else:
-        own = registry.recheck(
-            due_only=due_only, on_result=show, keep=False, shard=Shard(1, args.workers)
+        others = asyncio.ensure_future(
+            run_workers(args.argv, args.workers, tally.add, as_json=args.json)
         )
-        others = run_workers(args.argv, args.workers, tally.add, as_json=args.json)
-        async with asyncio.TaskGroup() as group:  # one failing stops the other
-            group.create_task(own)
-            workers = group.create_task(others)
-        failures = workers.result()
+        try:
+            await registry.recheck(
+                due_only=due_only, on_result=show, keep=False, shard=Shard(1, args.workers)
+            )
+        except BaseException:  # its error is the one to tell; the workers stop with it
+            others.cancel()
+            await asyncio.gather(others, return_exceptions=True)
+            raise
+        failures = await others
     tally.close()
     for failure in failures:
-        _err(f"mailauth-tui: {failure}")
+        _err(f"mailauth-tui: {safe(failure)}")
     seen = tally.seen
     if not seen and not args.json:
         _err("no domain is due for a re-check" if not args.all else "no domain to check")
