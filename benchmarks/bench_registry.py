@@ -14,6 +14,7 @@ self-test. ``sqlite_first_recheck`` is the round before that (every key signed a
     python3 -m benchmarks.bench_registry                    # 10,000 domains, 5 ms, 3 runs
     python3 -m benchmarks.bench_registry --domains 2000 --runs 1
     python3 -m benchmarks.bench_registry --memory 1000,20000   # RSS of recheck at two sizes
+    python3 -m benchmarks.bench_registry --no-postgres --workers 1,2,3   # SQLite, --workers
 
 Targets (issue 18): SQLite >= 1,000 domains/s; PostgreSQL with 2 workers >= 1.6x one worker;
 memory of a re-check flat in the number of domains (100,000 within 50 MiB of 1,000).
@@ -157,19 +158,27 @@ def _figures(name: str, n: int, runs: list[Run]) -> dict[str, object]:
     }
 
 
-def bench_sqlite(names: list[str], ns: str, runs: int, tmp: Path) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for name, remembered in (("sqlite_recheck_all", True), ("sqlite_first_recheck", False)):
-        timed = []
-        for run in range(runs):
+def bench_sqlite(
+    names: list[str], ns: str, runs: int, tmp: Path, workers: list[int]
+) -> dict[str, object]:
+    """``recheck --all`` with each number of ``--workers`` (the runs of each interleaved with
+    the others', so that the machine's load moves them alike), then the first re-check."""
+    cases = [(f"sqlite_recheck_all_workers{w}", True, w) for w in workers]
+    cases.append(("sqlite_first_recheck", False, 1))
+    timed: dict[str, list[Run]] = {name: [] for name, _, _ in cases}
+    for run in range(runs):
+        for name, remembered, count in cases:
             db = tmp / f"sqlite{name}{run}" / "registry.sqlite3"
             with Store(db) as store:
                 grant_admin(store, _me())
                 _seed(store, names, selftested=remembered)
             common = ["--db", str(db), "--config", str(tmp / "config.toml"), "--nameserver", ns]
-            timed.append(_run(["recheck", "--all", "--json", *common]))
+            argv = ["recheck", "--all", "--json", "--workers", str(count), *common]
+            timed[name].append(_run(argv))
             shutil.rmtree(db.parent, ignore_errors=True)
-        out.update(_figures(name, len(names), timed))
+    out: dict[str, object] = {}
+    for name, runs_of in timed.items():
+        out.update(_figures(name, len(names), runs_of))
     return out
 
 
@@ -320,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", default="", help="sizes for the RSS run, e.g. 1000,100000")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--workers", default="1,2", help="SQLite: recheck --workers, e.g. 1,2,3")
     parser.add_argument("--address", default="127.0.0.1", help="loopback address of the DNS server")
     args = parser.parse_args(argv)
     names = _names(args.domains)
@@ -342,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not args.no_sqlite:
                 results.update(bench_sender(tmp))
-                results.update(bench_sqlite(names, ns, args.runs, tmp))
+                workers = [int(w) for w in args.workers.split(",") if w]
+                results.update(bench_sqlite(names, ns, args.runs, tmp, workers))
             if not args.no_postgres:
                 bin_dir = _bin_dir()
                 if bin_dir is None or os.geteuid() != 0:

@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_check_parser() if command_name(args_in) == "check" else build_parser()
         args = parser.parse_args(args_in)
+        args.argv = list(args_in)  # `recheck --workers` starts its workers with the same
         result: int = args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import shlex
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
@@ -24,6 +25,15 @@ from typing import Any, TextIO
 from mailauth_tui.cli import signing_cmds
 from mailauth_tui.cli.argtypes import positive_int, seconds_arg
 from mailauth_tui.cli.json_out import outcome_json, outcome_line, to_jsonable
+from mailauth_tui.cli.recheck_workers import (
+    Flags,
+    Tally,
+    WorkerFailure,
+    run_workers,
+    shard_arg,
+    worker_line,
+    workers_arg,
+)
 from mailauth_tui.cli.timed_flush import TimedFlush
 from mailauth_tui.cli.wiring import (
     WiringError,
@@ -44,9 +54,14 @@ from mailauth_tui.registry.models import (
 )
 from mailauth_tui.registry.sender import parse_address
 from mailauth_tui.registry.service import Registry
+from mailauth_tui.registry.shards import Shard
 from mailauth_tui.registry.zone_publish import FOLLOW_TIMEOUT
 from mailauth_tui.services.identity import login_exists
 from mailauth_tui.services.store import StoreError
+
+# Domains in flight in a headless re-check: more than the console's, so that a process keeps
+# its core busy while results wait for the write lock (`--workers` share it).
+RECHECK_CONCURRENCY = 64
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -376,46 +391,90 @@ async def _remove(registry: Registry, args: argparse.Namespace) -> int:
 async def _recheck(registry: Registry, args: argparse.Namespace) -> int:
     # Each outcome is written as it arrives and then dropped (a JSON array, item by item):
     # memory stays flat however many domains are re-checked; only counts are kept.
-    seen = failing = unanswered = verified = 0
+    due_only = not args.all
+    if args.shard is not None:  # a worker of `--workers`: its results go to the first process
+        # Ctrl-C reaches the whole process group: the first process alone says "interrupted",
+        # and stops its workers itself.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        await registry.recheck(
+            due_only=due_only, on_result=_worker_show(args.json), keep=False, shard=args.shard
+        )
+        return EXIT_OK
+    # Flushed within FLUSH_DELAY, with what else is ready by then, not once per result.
     stream = TimedFlush(sys.stdout)
+    tally = Tally(as_json=args.json, wrote=stream.wrote)
 
     def show(outcome: VerifyOutcome) -> None:
-        nonlocal seen, failing, unanswered, verified
-        seen += 1
-        row = outcome.domain
-        failing += RecordState.FAILING in (row.dkim_state, row.spf_state)
-        unanswered += not _answered(outcome.report)
-        verified += row.verified
-        if args.json:
-            # One item a line: json's C encoder does no indenting, and the Python one it falls
-            # back to for indent= took a fifth of a large re-check's time. ensure_ascii: as
-            # _dump (nothing from DNS reaches a terminal raw).
-            item = outcome_line(outcome)  # json.dumps(outcome_json(outcome)), faster
-            sys.stdout.write(("[\n" if seen == 1 else ",\n") + item)
-        else:
-            for line in _outcome_lines(outcome):
-                _print(line)
-        stream.wrote()  # flushed within FLUSH_DELAY, with what else is ready by then
+        tally.add(_flags(outcome), _outcome_text(outcome, as_json=args.json))
 
-    await stream.run(registry.recheck(due_only=not args.all, on_result=show, keep=False))
-    if args.json:
-        _print("\n]" if seen else "[]")
-    elif not seen:
+    failures: list[WorkerFailure] = []
+    if args.workers == 1:
+        await stream.run(registry.recheck(due_only=due_only, on_result=show, keep=False))
+    else:
+        others = asyncio.ensure_future(
+            run_workers(args.argv, args.workers, tally.add, as_json=args.json)
+        )
+        try:
+            await stream.run(
+                registry.recheck(
+                    due_only=due_only, on_result=show, keep=False, shard=Shard(1, args.workers)
+                )
+            )
+        except BaseException:  # its error is the one to tell; the workers stop with it
+            others.cancel()
+            await asyncio.gather(others, return_exceptions=True)
+            raise
+        failures = await stream.run(others)
+    tally.close()
+    for failure in failures:
+        _err(f"mailauth-tui: {safe(failure)}")
+    seen = tally.seen
+    if not seen and not args.json:
         _err("no domain is due for a re-check" if not args.all else "no domain to check")
     _dry_run_note(registry)
     if not seen:
-        return EXIT_OK
+        return EXIT_FAILED if failures else EXIT_OK
     _err(
-        f"re-checked {_count(seen, 'domain')}: {verified} verified, {failing} "
-        f"failing, {unanswered} without any DNS answer"
+        f"re-checked {_count(seen, 'domain')}: {tally.verified} verified, {tally.failing} "
+        f"failing, {tally.unanswered} without any DNS answer"
     )
-    if unanswered == seen:
+    if tally.unanswered == seen:
         _err(
             "no DNS look-up got an answer (timeouts, SERVFAIL or REFUSED): is DNS reachable "
             "from here? Nothing was demoted"
         )
         return EXIT_NO_ANSWER
-    return EXIT_FAILED if failing else EXIT_OK
+    return EXIT_FAILED if tally.failing or failures else EXIT_OK
+
+
+def _flags(outcome: VerifyOutcome) -> Flags:
+    row = outcome.domain
+    return Flags(
+        failing=RecordState.FAILING in (row.dkim_state, row.spf_state),
+        unanswered=not _answered(outcome.report),
+        verified=row.verified,
+    )
+
+
+def _outcome_text(outcome: VerifyOutcome, *, as_json: bool) -> str:
+    if as_json:
+        # One item a line: json's C encoder does no indenting, and the Python one it falls
+        # back to for indent= took a fifth of a large re-check's time. ensure_ascii: as
+        # _dump (nothing from DNS reaches a terminal raw). json.dumps(outcome_json(...)),
+        # the same bytes, at a third of the cost (json_out).
+        return outcome_line(outcome)
+    return "\n".join(_outcome_lines(outcome))
+
+
+def _worker_show(as_json: bool) -> Callable[[VerifyOutcome], None]:
+    def show(outcome: VerifyOutcome) -> None:
+        text = _outcome_text(outcome, as_json=as_json)
+        sys.stdout.write(worker_line(_flags(outcome), text, as_json=as_json))
+        # Flushed at once (not on a timer as the first process's output): a worker killed
+        # mid-round still has every result it committed shown.
+        sys.stdout.flush()
+
+    return show
 
 
 def _answered(report: DomainReport) -> bool:
@@ -604,8 +663,9 @@ async def _run(command: Command, args: argparse.Namespace) -> int:
         return exc.exit_code
     args.where = registry.where
     try:
-        for notice in registry.notices:
-            _err(f"mailauth-tui: {safe(notice)}")
+        if getattr(args, "shard", None) is None:  # a worker's first process told them
+            for notice in registry.notices:
+                _err(f"mailauth-tui: {safe(notice)}")
         return await command(registry, args)
     except RegistryError as exc:
         _err(f"mailauth-tui: {safe(exc)}")
@@ -686,6 +746,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     which.add_argument("--due", action="store_true", help="only the domains due (default)")
     which.add_argument("--all", action="store_true", help="every domain, now")
     p.add_argument("--json", action="store_true", help="as JSON")
+    p.add_argument(
+        "--workers",
+        type=workers_arg,
+        default=1,
+        metavar="N",
+        help="N processes share the round, one core each (default: 1)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=RECHECK_CONCURRENCY,
+        metavar="N",
+        help=f"domains in flight in each process (default: {RECHECK_CONCURRENCY})",
+    )
+    # A worker started by --workers: its share of the round, its results handed on.
+    p.add_argument("--shard", type=shard_arg, default=None, help=argparse.SUPPRESS)
 
     p = command("sender", _sender, "the From address to use for an address (reason on stderr)")
     p.add_argument("address", metavar="ADDRESS")

@@ -9,7 +9,7 @@ ready every FLUSH_DELAY, and the rest at the end.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from typing import Any, TextIO, TypeVar
 
 T = TypeVar("T")
@@ -44,8 +44,9 @@ class TimedFlush:
             if self._run is not None:
                 self._run.cancel()
 
-    async def run(self, work: Coroutine[Any, Any, T]) -> T:
-        """``await work``, flushing what it wrote as it goes and at the end."""
+    async def run(self, work: Awaitable[T]) -> T:
+        """``await work``, flushing what it wrote as it goes and at the end. A flush that
+        fails cancels ``work`` and raises its error here."""
         self._run = run = asyncio.ensure_future(work)
         try:
             result = await run

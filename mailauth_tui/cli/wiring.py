@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from mailauth_tui.cli.argtypes import db_arg, seconds_arg
 from mailauth_tui.registry.errors import RegistryError
-from mailauth_tui.registry.service import Registry
+from mailauth_tui.registry.service import DEFAULT_CONCURRENCY, Registry
 from mailauth_tui.services.authoritative import DirectDns, ZoneLookupError
 from mailauth_tui.services.dns import DnsResolver
 from mailauth_tui.services.dnsupdate import Rfc2136Updater
@@ -190,6 +190,8 @@ def build_registry(
             dns_source=f"--nameserver {' '.join(nameservers)}" if nameservers else None,
             authoritative=authoritative,
             updater=Rfc2136Updater(),
+            # Domains in flight in a re-check: `recheck --concurrency`, else the console's.
+            concurrency=getattr(args, "concurrency", DEFAULT_CONCURRENCY),
         )
         return registry
     except (StoreError, RegistryError, ValueError) as exc:

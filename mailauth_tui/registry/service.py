@@ -84,6 +84,7 @@ from mailauth_tui.registry.sender import (
     parse_domain,
     sender_decision,
 )
+from mailauth_tui.registry.shards import Shard
 from mailauth_tui.registry.transitions import (
     Assessment,
     assess,
@@ -891,7 +892,12 @@ class Registry:
         return replace(outcome, propagation=report.summary())
 
     async def recheck(
-        self, due_only: bool = True, on_result: OnResult | None = None, *, keep: bool = True
+        self,
+        due_only: bool = True,
+        on_result: OnResult | None = None,
+        *,
+        keep: bool = True,
+        shard: Shard | None = None,
     ) -> list[VerifyOutcome]:
         """Check every due domain (or all), at most ``concurrency`` at once. Each result is
         committed as soon as it arrives, before ``on_result`` hears of it, so an interrupted
@@ -904,7 +910,12 @@ class Registry:
         For an actor who may not change the registry every outcome is a dry run.
 
         ``keep=False``: the outcomes are handed to ``on_result`` only and an empty list is
-        returned, so memory stays flat however many domains there are (~15 KiB an outcome)."""
+        returned, so memory stays flat however many domains there are (~15 KiB an outcome).
+
+        ``shard``: this process checks only the names of its share (``recheck --workers``:
+        the other shares are other processes'). A round of due domains an admin re-checks is
+        shared through its leases already, so there it changes nothing: each worker leases
+        what is left, as cron on several hosts does."""
         self._fresh_dns()
         dry_run = not self.refresh_access().may_change
         now = self._now()
@@ -915,7 +926,7 @@ class Registry:
             walk = f"{self._worker}:{uuid.uuid4().hex[:8]}"
             names = _LeasedNames(self._store, now, walk, self._lease, self._now)
         else:
-            names = _RecheckNames(self._store, now, due_only)
+            names = _RecheckNames(self._store, now, due_only, shard)
         running: set[asyncio.Future[VerifyOutcome | None]] = set()
         done: set[asyncio.Future[VerifyOutcome | None]] = set()
         outcomes: list[VerifyOutcome] = []
@@ -1129,10 +1140,13 @@ class Registry:
 class _RecheckNames:
     """The names a re-check goes through, read from the store a page at a time."""
 
-    def __init__(self, store: RegistryStore, now: datetime, due_only: bool) -> None:
+    def __init__(
+        self, store: RegistryStore, now: datetime, due_only: bool, shard: Shard | None = None
+    ) -> None:
         self._store = store
         self._now = now
         self._due_only = due_only
+        self._shard = shard
         self._page: deque[str] = deque()
         self._after: PageKey | None = None
         self._more = True
@@ -1157,7 +1171,10 @@ class _RecheckNames:
                 self._now, due_only=self._due_only, after=self._after, limit=RECHECK_PAGE
             )
             self._more = self._after is not None
-            self._page.extend(n for n in names if n not in self._seen)
+            shard = self._shard
+            self._page.extend(
+                n for n in names if n not in self._seen and (shard is None or shard.holds(n))
+            )
         if not self._page:
             return None
         name = self._page.popleft()

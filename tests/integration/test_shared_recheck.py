@@ -47,6 +47,9 @@ class Shared:
     def spawn(self, which: int) -> subprocess.Popen[str]:
         argv = ["recheck", "--due", "--json", "--db", self.targets[which]]
         argv += ["--config", str(self.config), "--nameserver", self.nameserver]
+        # 16 in flight (the console's): a round of 60 at 0.1 s a look-up outlasts the second
+        # worker's start, so that the two overlap (with the command's 64, one could be done).
+        argv += ["--concurrency", "16"]
         # stdout unread: a worker blocked on a full pipe would hold its leases
         return subprocess.Popen(
             [sys.executable, "-m", "mailauth_tui", *argv, "--timeout", "2"],
