@@ -18,11 +18,9 @@ from mailauth_tui.cli.wiring import (
 )
 from mailauth_tui.core.textsafe import printable
 from mailauth_tui.services.keys import FileKeyStore
-from mailauth_tui.services.pg_store import PgStore
 from mailauth_tui.services.pg_url import check_url, is_postgres_url, redact
 from mailauth_tui.services.store import Store
 from mailauth_tui.services.store_api import StoreError
-from mailauth_tui.services.store_copy import copy_registry
 
 
 def _url_arg(text: str) -> str:
@@ -47,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     except WiringError as exc:
         _err(str(exc))
         return exc.exit_code
+    # psycopg (~60 ms to import) only for this command, not for every one
+    from mailauth_tui.services.pg_store import PgStore
+    from mailauth_tui.services.store_copy import copy_registry
+
     source_path = settings.db
     try:
         with (

@@ -73,11 +73,17 @@ def _read_line(line: str, *, as_json: bool) -> tuple[Flags, str]:
     return flags, text
 
 
+def _flush() -> None:
+    sys.stdout.flush()  # the stdout of the moment (tests replace it)
+
+
 class Tally:
     """Writes results as they come, from this process or its workers, and counts them."""
 
-    def __init__(self, *, as_json: bool) -> None:
+    def __init__(self, *, as_json: bool, wrote: Callable[[], None] | None = None) -> None:
+        """``wrote``: called after each result is written (default: flush it at once)."""
         self.as_json = as_json
+        self._wrote = wrote if wrote is not None else _flush
         self.seen = self.failing = self.unanswered = self.verified = 0
 
     def add(self, flags: Flags, text: str) -> None:
@@ -89,7 +95,7 @@ class Tally:
             sys.stdout.write(("[\n" if self.seen == 1 else ",\n") + text)
         else:
             sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+        self._wrote()
 
     def close(self) -> None:
         """Ends the JSON array (an empty one when nothing came)."""

@@ -5,7 +5,9 @@ resolver. Nothing is opened at import; the entry points (subcommands, the consol
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailauth_tui.cli.argtypes import db_arg, seconds_arg
 from mailauth_tui.registry.errors import RegistryError
@@ -16,9 +18,6 @@ from mailauth_tui.services.dnsupdate import Rfc2136Updater
 from mailauth_tui.services.identity import os_login
 from mailauth_tui.services.keys import FileKeyStore, KeyStore
 from mailauth_tui.services.mailer import mailer_from_settings
-from mailauth_tui.services.pg_keys import PgKeyStore
-from mailauth_tui.services.pg_migrations import RoleNames
-from mailauth_tui.services.pg_store import PgStore
 from mailauth_tui.services.settings import (
     Settings,
     SettingsError,
@@ -28,6 +27,9 @@ from mailauth_tui.services.settings import (
 from mailauth_tui.services.split import SplitResolver, make_resolver
 from mailauth_tui.services.store import Store, StoreError
 from mailauth_tui.services.store_api import RegistryStore
+
+if TYPE_CHECKING:  # psycopg (~60 ms to import) only for a PostgreSQL registry
+    from mailauth_tui.services.pg_migrations import RoleNames
 
 DEFAULT_TIMEOUT = 3.0
 
@@ -98,6 +100,8 @@ def build_settings(args: argparse.Namespace) -> Settings:
 
 
 def role_names(settings: Settings) -> RoleNames:
+    from mailauth_tui.services.pg_migrations import RoleNames
+
     r = settings.registry
     return RoleNames(admin=r.admin_role, reader=r.reader_role, signer=r.signer_role)
 
@@ -111,6 +115,8 @@ def build_store(
     file upgrades it on opening). Raises StoreError."""
     url = settings.registry.url
     if url is not None:
+        from mailauth_tui.services.pg_store import PgStore
+
         return PgStore(url, migrate=migrate, create=create, roles=role_names(settings))
     return Store(settings.db, create=create)
 
@@ -118,7 +124,11 @@ def build_store(
 def build_keys(settings: Settings, store: RegistryStore) -> KeyStore:
     """Private keys live with the registry: in the database on PostgreSQL (every host that
     signs reads the same ones), in owner-only files beside the SQLite file otherwise."""
-    if isinstance(store, PgStore):
+    # Never imported (a SQLite registry): no PgStore exists, and psycopg stays unloaded.
+    pg = sys.modules.get("mailauth_tui.services.pg_store")
+    if pg is not None and isinstance(store, pg.PgStore):
+        from mailauth_tui.services.pg_keys import PgKeyStore
+
         return PgKeyStore(store)
     return FileKeyStore(settings.keys_dir)
 

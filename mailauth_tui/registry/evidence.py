@@ -10,11 +10,13 @@ is kept as it is (``raw``) so that nothing is hidden.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["Evidence", "RecordNote", "read_evidence"]
+__all__ = ["Evidence", "RecordNote", "read_evidence", "write_evidence", "written_ascii"]
 
 KINDS = ("DKIM", "SPF", "DMARC", "BIMI")  # BIMI only when the domain publishes a record
 
@@ -83,3 +85,42 @@ def _notes(records: dict[str, Any]) -> list[RecordNote]:
             )
         )
     return notes
+
+
+# Evidence this process has just encoded (``write_evidence``), remembered so that what shows an
+# outcome as JSON (``recheck --json``, ~3 KB of its ~5 KB) need not parse it and encode it
+# again: its text is known to be json.dumps' own. Bounded and first-in first-out: an outcome
+# is shown right after its write group (at most 64) commits, before 256 others are written; one
+# forgotten is shown the slow way, with the same bytes. The writer thread adds, the event loop
+# reads: hence the lock.
+_WRITTEN_MAX = 256
+_written: OrderedDict[str, None] = OrderedDict()
+_written_lock = threading.Lock()
+# json.dumps(data, ensure_ascii=False, sort_keys=True), without making an encoder per call
+# (json.dumps does for any option given). No cycle check: assess builds a tree of plain values.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, check_circular=False)
+
+
+def write_evidence(data: dict[str, Any]) -> str:
+    """``data`` as the evidence text stored in a row (sorted keys, UTF-8 kept as it is)."""
+    raw = _ENCODER.encode(data)
+    with _written_lock:
+        _written[raw] = None
+        if len(_written) > _WRITTEN_MAX:
+            _written.popitem(last=False)
+    return raw
+
+
+def written_ascii(raw: str) -> str | None:
+    """``json.dumps(json.loads(raw), ensure_ascii=True)``, cheaply, for evidence that
+    :func:`write_evidence` made lately; None for any other text (read it the usual way).
+
+    json.dumps' text of a value, parsed and encoded again, is the same text but for what
+    ensure_ascii escapes: characters beyond ASCII and DEL (control characters below U+0020 are
+    escaped alike by both). So text of ASCII only, without DEL, is its own ASCII form."""
+    with _written_lock:
+        if raw not in _written:
+            return None
+    if raw.isascii() and "\x7f" not in raw:
+        return raw
+    return json.dumps(json.loads(raw), ensure_ascii=True)  # DNS text beyond ASCII: rare

@@ -28,7 +28,6 @@ from enum import StrEnum
 
 from mailauth_tui.core.dns_types import Resolver, RType
 from mailauth_tui.core.publish import dkim_publish
-from mailauth_tui.services.dkim_sign import SigningError, load_signing_key, verify_with
 from mailauth_tui.services.keys import KeyStore, unencrypted_pem
 from mailauth_tui.services.store import KeyRecord
 
@@ -85,6 +84,8 @@ def _sign_and_verify(
     """(verified, dkimpy's reason, p= of the private key). CPU-bound (reading an RSA key
     alone takes ~50 ms): run in a thread. Raises ValueError or SigningError for a key that
     cannot be read or cannot sign."""
+    from mailauth_tui.services.dkim_sign import load_signing_key, verify_with
+
     pem = unencrypted_pem(key.key_ref, stored, passphrase)
     signer = load_signing_key(domain, key.selector, pem)
     message = probe_message(domain, now)
@@ -210,6 +211,10 @@ async def dkim_selftest(
     known = fingerprint(host, stored, passphrase, records[0])
     if key.selftest_passed == known:
         return _passed(key.selector, host, known)
+    # Signing needs dkimpy (and dnspython, PyNaCl under it): ~50 ms of imports a re-check
+    # whose keys all passed before never needs.
+    from mailauth_tui.services.dkim_sign import SigningError
+
     try:
         ok, detail, ours = await asyncio.to_thread(
             _sign_and_verify, domain, key, stored, passphrase, records[0], host, now

@@ -13,7 +13,6 @@ Pure: takes the stored record, the report and the time; returns what to write.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from mailauth_tui.core.results import DkimResult, DomainReport, Problem, Severity, Status
+from mailauth_tui.registry.evidence import write_evidence
 from mailauth_tui.registry.models import DmarcState, RecordState, RecordVerdict
 from mailauth_tui.registry.selftest import SelfTest
 from mailauth_tui.services.store import DomainRecord, KeyRecord
@@ -423,7 +423,7 @@ def assess(
         "dkim_streak": dkim.streak,
         "spf_streak": spf.streak,
         "dmarc_streak": dmarc.streak,
-        "evidence": json.dumps(evidence, ensure_ascii=False, sort_keys=True),
+        "evidence": write_evidence(evidence),
         "last_check_at": now,
         "next_check_at": next_at,
     }

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from mailauth_tui.cli.registry_cmds import to_jsonable
+from mailauth_tui.cli.json_out import to_jsonable
 from mailauth_tui.demo.zoneserver import Zone
 from mailauth_tui.registry.errors import RegistryError
 from mailauth_tui.registry.service import Registry
