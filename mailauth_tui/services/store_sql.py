@@ -159,13 +159,16 @@ class StoreTx:
 
     def leased_due(self, now: datetime, *, at: datetime) -> datetime | None:
         """When the first lease live at ``at`` on a domain due at ``now`` expires (None: no
-        such lease): a worker that found nothing to claim waits for it, in case its holder
-        was killed."""
+        due domain is left): a worker that found nothing to claim waits for it, in case its
+        holder was killed. A due domain without a live lease counts as ``at``: the claim
+        passed it over because a transaction still holds its row (PostgreSQL's SKIP LOCKED:
+        a killed worker's, until its server session has rolled back), so it is tried again
+        soon rather than left out of the round."""
         row = self._conn.execute(
-            "SELECT min(l.until) AS first FROM recheck_leases l JOIN domains d "
-            f"ON d.domain = l.domain WHERE {_DUE_D} "
-            "AND l.until > ?",
-            (to_iso(now), to_iso(at)),
+            "SELECT min(CASE WHEN l.until > ? THEN l.until ELSE ? END) AS first "
+            "FROM domains d LEFT JOIN recheck_leases l "
+            f"ON d.domain = l.domain WHERE {_DUE_D}",
+            (to_iso(at), to_iso(at), to_iso(now)),
         ).fetchone()
         return from_iso(row["first"]) if row is not None else None
 

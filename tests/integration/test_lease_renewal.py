@@ -11,10 +11,14 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import psycopg
+import pytest
+
 from mailauth_tui.demo.zoneserver import Zone, ZoneServer
 from mailauth_tui.registry.service import LEASE_BATCH
 from mailauth_tui.services.settings import Settings
 from mailauth_tui.services.store_api import RegistryStore
+from tests.fixtures.postgres import PgDatabase
 from tests.fixtures.registry import MakeRegistry, grant_admin, seed_verified
 
 LEASE_S = 2.0
@@ -60,3 +64,37 @@ async def test_a_batch_longer_than_the_lease_is_not_taken_over(
     assert set(checks) == set(names)
     assert set(checks.values()) == {1}, "a domain was checked by both workers"
     assert taken == [] and len(kept) == len(names)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_row_still_locked_by_a_dead_worker_is_waited_for_not_left_out(
+    make_registry: MakeRegistry,
+    registry_store: RegistryStore,
+    registry_settings: Settings,
+    pg_database: PgDatabase,
+    zone: Zone,
+    dns_server: ZoneServer,
+) -> None:
+    """A killed worker's server session may hold its rows a moment after its leases ran out:
+    the claim passes them over (SKIP LOCKED), and the round waits for them instead of ending
+    without them."""
+    names = [f"d{i:02d}.example.org" for i in range(4)]
+    seed_verified(
+        registry_store,
+        zone,
+        names,
+        _now() - timedelta(minutes=5),
+        keys_dir=registry_settings.keys_dir,
+        selftested=True,
+    )
+    registry = make_registry("alice", clock=_now)
+    with psycopg.connect(pg_database.server.url("postgres", pg_database.name)) as dead:
+        dead.execute(  # the dead worker's open transaction: it holds one domain's row
+            "SELECT domain FROM mailauth.domains WHERE domain = %s FOR UPDATE", (names[0],)
+        )
+        running = asyncio.ensure_future(registry.recheck(due_only=True))
+        await asyncio.sleep(1.0)
+        assert not running.done(), "the round ended while a due domain's row was held"
+        dead.rollback()  # its session is gone: the row is free
+    outcomes = await asyncio.wait_for(running, timeout=30)
+    assert sorted(o.domain.domain for o in outcomes) == names
