@@ -31,6 +31,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _seed_due(store: RegistryStore, settings: Settings, zone: Zone, names: list[str]) -> None:
+    """Verified domains due five minutes ago, each key's self-test remembered."""
+    due = _now() - timedelta(minutes=5)
+    seed_verified(store, zone, names, due, keys_dir=settings.keys_dir, selftested=True)
+
+
 async def test_a_batch_longer_than_the_lease_is_not_taken_over(
     make_registry: MakeRegistry,
     registry_store: RegistryStore,
@@ -39,14 +45,7 @@ async def test_a_batch_longer_than_the_lease_is_not_taken_over(
     dns_server: ZoneServer,
 ) -> None:
     names = [f"d{i:02d}.example.org" for i in range(LEASE_BATCH)]  # one batch: one claim
-    seed_verified(
-        registry_store,
-        zone,
-        names,
-        _now() - timedelta(minutes=5),
-        keys_dir=registry_settings.keys_dir,
-        selftested=True,
-    )
+    _seed_due(registry_store, registry_settings, zone, names)
     grant_admin(registry_store, "carol")
     settings = replace(registry_settings, recheck_lease_seconds=LEASE_S)
     first = make_registry("alice", settings=settings, clock=_now)
@@ -79,14 +78,7 @@ async def test_a_row_still_locked_by_a_dead_worker_is_waited_for_not_left_out(
     the claim passes them over (SKIP LOCKED), and the round waits for them instead of ending
     without them."""
     names = [f"d{i:02d}.example.org" for i in range(4)]
-    seed_verified(
-        registry_store,
-        zone,
-        names,
-        _now() - timedelta(minutes=5),
-        keys_dir=registry_settings.keys_dir,
-        selftested=True,
-    )
+    _seed_due(registry_store, registry_settings, zone, names)
     registry = make_registry("alice", clock=_now)
     with psycopg.connect(pg_database.server.url("postgres", pg_database.name)) as dead:
         dead.execute(  # the dead worker's open transaction: it holds one domain's row
