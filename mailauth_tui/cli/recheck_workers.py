@@ -73,17 +73,13 @@ def _read_line(line: str, *, as_json: bool) -> tuple[Flags, str]:
     return flags, text
 
 
-def _flush() -> None:
-    sys.stdout.flush()  # the stdout of the moment (tests replace it)
-
-
 class Tally:
     """Writes results as they come, from this process or its workers, and counts them."""
 
-    def __init__(self, *, as_json: bool, wrote: Callable[[], None] | None = None) -> None:
-        """``wrote``: called after each result is written (default: flush it at once)."""
+    def __init__(self, *, as_json: bool, wrote: Callable[[], None]) -> None:
+        """``wrote``: called after each result is written (it sees to the flushing)."""
         self.as_json = as_json
-        self._wrote = wrote if wrote is not None else _flush
+        self._wrote = wrote
         self.seen = self.failing = self.unanswered = self.verified = 0
 
     def add(self, flags: Flags, text: str) -> None:
